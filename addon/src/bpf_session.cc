@@ -1,0 +1,195 @@
+#include "bpf_session.h"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "libbpf_log.h"
+#include "sockscope.skel.h"
+
+namespace sockscope {
+namespace {
+
+Napi::Value ThrowError(Napi::Env env, const std::string& message, int err = 0) {
+  std::string text = message;
+  if (err != 0) text += ": " + std::string(strerror(err > 0 ? err : -err));
+  std::string log = TakeLibbpfLog();
+  if (!log.empty()) text += "\nlibbpf: " + log;
+  Napi::Error error = Napi::Error::New(env, text);
+  if (err != 0) error.Set("errno", Napi::Number::New(env, err > 0 ? err : -err));
+  error.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+uint32_t OptionU32(const Napi::Object& opts, const char* key, uint32_t fallback) {
+  Napi::Value v = opts.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
+}
+
+}  // namespace
+
+Napi::Function BpfSession::Init(Napi::Env env) {
+  return DefineClass(env, "BpfSession",
+                     {
+                         InstanceMethod<&BpfSession::Programs>("programs"),
+                         InstanceMethod<&BpfSession::SetAutoload>("setAutoload"),
+                         InstanceMethod<&BpfSession::Load>("load"),
+                         InstanceMethod<&BpfSession::Attach>("attach"),
+                         InstanceMethod<&BpfSession::StartDrain>("startDrain"),
+                         InstanceMethod<&BpfSession::Drain>("drain"),
+                         InstanceMethod<&BpfSession::Stats>("stats"),
+                         InstanceMethod<&BpfSession::Close>("close"),
+                     });
+}
+
+// new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows })
+BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
+  Napi::Env env = info.Env();
+  Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
+                                                              : Napi::Object::New(env);
+  uint32_t ring_size = OptionU32(opts, "ringBufferSize", 16u << 20);
+  uint32_t wakeup = OptionU32(opts, "wakeupDataSize", ring_size / 4);
+  max_flows_ = OptionU32(opts, "maxFlows", 65536);
+
+  skel_ = sockscope_bpf__open();
+  if (skel_ == nullptr) {
+    ThrowError(env, "opening the BPF object failed", errno);
+    return;
+  }
+  int err = bpf_map__set_max_entries(skel_->maps.events, ring_size);
+  if (err != 0) {
+    ThrowError(env, "setting the ring buffer size to " + std::to_string(ring_size) + " failed", err);
+    return;
+  }
+  skel_->rodata->wakeup_data_size = wakeup;
+}
+
+BpfSession::~BpfSession() { Release(); }
+
+void BpfSession::Release() {
+  drainer_.reset();  // joins the thread before the maps go away
+  for (auto& [name, link] : links_) bpf_link__destroy(link);
+  links_.clear();
+  if (skel_ != nullptr) sockscope_bpf__destroy(skel_);
+  skel_ = nullptr;
+  loaded_ = false;
+}
+
+bool BpfSession::RequireState(Napi::Env env, bool want_loaded, const char* what) {
+  if (skel_ == nullptr) {
+    ThrowError(env, std::string(what) + ": session is closed");
+    return false;
+  }
+  if (loaded_ != want_loaded) {
+    ThrowError(env, std::string(what) + (want_loaded ? ": load() first" : ": already loaded"));
+    return false;
+  }
+  return true;
+}
+
+// -> [{ name, section, autoload }]
+Napi::Value BpfSession::Programs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  if (skel_ == nullptr) return out;
+  uint32_t i = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("name", bpf_program__name(prog));
+    p.Set("section", bpf_program__section_name(prog));
+    p.Set("autoload", bpf_program__autoload(prog));
+    out.Set(i++, p);
+  }
+  return out;
+}
+
+Napi::Value BpfSession::SetAutoload(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireState(env, false, "setAutoload")) return env.Undefined();
+  std::string name = info[0].As<Napi::String>();
+  bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, name.c_str());
+  if (prog == nullptr) return ThrowError(env, "no BPF program named " + name);
+  int err = bpf_program__set_autoload(prog, info[1].ToBoolean());
+  if (err != 0) return ThrowError(env, "setAutoload(" + name + ")", err);
+  return env.Undefined();
+}
+
+Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireState(env, false, "load")) return env.Undefined();
+  TakeLibbpfLog();  // report only this load's diagnostics
+  int err = sockscope_bpf__load(skel_);
+  if (err != 0) return ThrowError(env, "loading BPF programs failed", err);
+  loaded_ = true;
+  return env.Undefined();
+}
+
+Napi::Value BpfSession::Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireState(env, true, "attach")) return env.Undefined();
+  std::string name = info[0].As<Napi::String>();
+  if (links_.count(name) != 0) return env.Undefined();
+  bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, name.c_str());
+  if (prog == nullptr) return ThrowError(env, "no BPF program named " + name);
+  TakeLibbpfLog();
+  bpf_link* link = bpf_program__attach(prog);
+  if (link == nullptr) return ThrowError(env, "attaching " + name + " failed", errno);
+  links_[name] = link;
+  return env.Undefined();
+}
+
+Napi::Value BpfSession::StartDrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!RequireState(env, true, "startDrain")) return env.Undefined();
+  if (drainer_) return ThrowError(env, "startDrain: already draining");
+  int interval_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 50;
+  drainer_ = std::make_unique<RingDrainer>(bpf_map__fd(skel_->maps.events), max_flows_);
+  std::string error = drainer_->Start(interval_ms);
+  if (!error.empty()) {
+    drainer_.reset();
+    return ThrowError(env, error);
+  }
+  return env.Undefined();
+}
+
+// -> Buffer of FlowRecord structs (layout: see addon.cc recordLayout)
+Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!drainer_) return Napi::Buffer<uint8_t>::New(env, 0);
+  std::vector<FlowRecord> records = drainer_->Take();
+  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(records.data()),
+                                     records.size() * sizeof(FlowRecord));
+}
+
+Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  uint64_t lost = 0;
+  if (loaded_) {
+    int ncpus = libbpf_num_possible_cpus();
+    std::vector<__u64> values(ncpus > 0 ? ncpus : 1);
+    __u32 key = SS_STAT_RINGBUF_LOST;
+    if (bpf_map__lookup_elem(skel_->maps.ss_stats, &key, sizeof(key), values.data(),
+                             values.size() * sizeof(__u64), 0) == 0) {
+      for (__u64 v : values) lost += v;
+    }
+  }
+  out.Set("eventsLost", Napi::Number::New(env, static_cast<double>(lost)));
+  out.Set("eventsReceived",
+          Napi::Number::New(env, drainer_ ? static_cast<double>(drainer_->events_received()) : 0));
+  out.Set("drainWakeups",
+          Napi::Number::New(env, drainer_ ? static_cast<double>(drainer_->wakeups()) : 0));
+  out.Set("flowTableDropped",
+          Napi::Number::New(env, drainer_ ? static_cast<double>(drainer_->flow_table_dropped()) : 0));
+  return out;
+}
+
+Napi::Value BpfSession::Close(const Napi::CallbackInfo& info) {
+  Release();
+  return info.Env().Undefined();
+}
+
+}  // namespace sockscope

@@ -1,0 +1,44 @@
+// One loaded instance of sockscope's BPF object, exposed to JavaScript.
+// The attach plan (which implementation of each hook to use) is decided in
+// TypeScript; this class only carries out open/autoload/load/attach steps.
+#pragma once
+#include <napi.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ring_drainer.h"
+
+struct sockscope_bpf;
+struct bpf_link;
+
+namespace sockscope {
+
+class BpfSession : public Napi::ObjectWrap<BpfSession> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit BpfSession(const Napi::CallbackInfo& info);
+  ~BpfSession() override;
+
+ private:
+  Napi::Value Programs(const Napi::CallbackInfo& info);
+  Napi::Value SetAutoload(const Napi::CallbackInfo& info);
+  Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value StartDrain(const Napi::CallbackInfo& info);
+  Napi::Value Drain(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  bool RequireState(Napi::Env env, bool want_loaded, const char* what);
+  void Release();
+
+  sockscope_bpf* skel_ = nullptr;
+  bool loaded_ = false;
+  size_t max_flows_ = 0;
+  std::map<std::string, bpf_link*> links_;
+  std::unique_ptr<RingDrainer> drainer_;
+};
+
+}  // namespace sockscope

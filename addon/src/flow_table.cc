@@ -1,0 +1,55 @@
+#include "flow_table.h"
+
+namespace sockscope {
+
+size_t FlowKeyHash::operator()(const ss_flow_key& key) const noexcept {
+  // The key is a multiple of 8 bytes with zeroed padding: mix it word by word.
+  static_assert(sizeof(ss_flow_key) % sizeof(uint64_t) == 0, "key must be word-sized");
+  uint64_t words[sizeof(ss_flow_key) / sizeof(uint64_t)];
+  std::memcpy(words, &key, sizeof(words));
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (uint64_t w : words) {
+    h ^= w + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return static_cast<size_t>(h);
+}
+
+void FlowTable::Add(const ss_io_event& event) {
+  Counters* counters = last_counters_;
+  if (counters == nullptr || !FlowKeyEqual()(last_key_, event.key)) {
+    auto it = flows_.find(event.key);
+    if (it == flows_.end()) {
+      if (flows_.size() >= max_flows_) {
+        ++dropped_events_;
+        return;
+      }
+      it = flows_.emplace(event.key, Counters{}).first;
+    }
+    counters = &it->second;
+    last_counters_ = counters;
+    last_key_ = event.key;
+  }
+  if (event.direction == SS_DIR_TRANSMIT) {
+    counters->tx_bytes += event.bytes;
+    counters->tx_messages += 1;
+  } else {
+    counters->rx_bytes += event.bytes;
+    counters->rx_messages += 1;
+  }
+}
+
+std::vector<FlowRecord> FlowTable::TakeRecords() {
+  std::vector<FlowRecord> records;
+  records.reserve(flows_.size());
+  for (const auto& [key, c] : flows_) {
+    records.push_back(FlowRecord{key, c.tx_bytes, c.rx_bytes, c.tx_messages, c.rx_messages});
+  }
+  flows_.clear();
+  last_counters_ = nullptr;
+  return records;
+}
+
+}  // namespace sockscope

@@ -1,0 +1,102 @@
+#include "ring_drainer.h"
+
+#include <bpf/libbpf.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sockscope {
+
+RingDrainer::RingDrainer(int ringbuf_map_fd, size_t max_flows) : table_(max_flows) {
+  ring_ = ring_buffer__new(ringbuf_map_fd, &RingDrainer::OnSample, this, nullptr);
+}
+
+RingDrainer::~RingDrainer() {
+  Stop();
+  if (ring_ != nullptr) ring_buffer__free(ring_);
+}
+
+std::string RingDrainer::Start(int interval_ms) {
+  if (ring_ == nullptr) return std::string("ring_buffer__new failed: ") + strerror(errno);
+  if (thread_.joinable()) return "drain thread already running";
+  stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (stop_fd_ < 0 || epoll_fd_ < 0) return std::string("eventfd/epoll: ") + strerror(errno);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = stop_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+  // libbpf's own epoll fd is itself pollable: it becomes readable when the
+  // kernel wakes the ring (only on fill level, see maps.bpf.h).
+  ev.data.fd = ring_buffer__epoll_fd(ring_);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.data.fd, &ev);
+  thread_ = std::thread(&RingDrainer::Run, this, interval_ms);
+  return "";
+}
+
+void RingDrainer::Stop() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    ssize_t ignored = write(stop_fd_, &one, sizeof(one));
+    (void)ignored;
+    thread_.join();
+  }
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (stop_fd_ >= 0) close(stop_fd_);
+  epoll_fd_ = stop_fd_ = -1;
+}
+
+void RingDrainer::Run(int interval_ms) {
+  epoll_event events[2];
+  for (;;) {
+    int n = epoll_wait(epoll_fd_, events, 2, interval_ms);
+    if (n < 0 && errno != EINTR) break;
+    bool stopping = false;
+    for (int i = 0; i < n; i++) {
+      if (events[i].data.fd == stop_fd_) stopping = true;
+    }
+    wakeups_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ConsumeLocked();
+    }
+    if (stopping) break;
+  }
+}
+
+void RingDrainer::ConsumeLocked() {
+  if (ring_ != nullptr) ring_buffer__consume(ring_);
+}
+
+int RingDrainer::OnSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<RingDrainer*>(ctx);
+  if (size < sizeof(ss_io_event)) {
+    self->malformed_++;
+    return 0;
+  }
+  const auto* event = static_cast<const ss_io_event*>(data);
+  if (event->type == SS_EVENT_IO) self->table_.Add(*event);
+  self->events_received_++;
+  return 0;
+}
+
+std::vector<FlowRecord> RingDrainer::Take() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ConsumeLocked();
+  return table_.TakeRecords();
+}
+
+uint64_t RingDrainer::events_received() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return events_received_;
+}
+
+uint64_t RingDrainer::flow_table_dropped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return table_.dropped_events();
+}
+
+}  // namespace sockscope

@@ -1,0 +1,52 @@
+// Drains the BPF ring buffer on a native thread, in batches, into a FlowTable.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flow_table.h"
+
+struct ring_buffer;
+
+namespace sockscope {
+
+class RingDrainer {
+ public:
+  RingDrainer(int ringbuf_map_fd, size_t max_flows);
+  ~RingDrainer();
+  RingDrainer(const RingDrainer&) = delete;
+  RingDrainer& operator=(const RingDrainer&) = delete;
+
+  // Starts the thread. It wakes every interval_ms, or earlier when the BPF
+  // side forces a wake-up because the ring is filling. Returns "" or an error.
+  std::string Start(int interval_ms);
+  // Stops the thread after one last drain.
+  void Stop();
+
+  // Consumes what is on the ring now, then hands out everything aggregated.
+  std::vector<FlowRecord> Take();
+
+  uint64_t events_received() const;
+  uint64_t wakeups() const { return wakeups_.load(); }
+  uint64_t flow_table_dropped() const;
+
+ private:
+  static int OnSample(void* ctx, void* data, size_t size);
+  void Run(int interval_ms);
+  void ConsumeLocked();
+
+  ring_buffer* ring_ = nullptr;
+  int stop_fd_ = -1;
+  int epoll_fd_ = -1;
+  std::thread thread_;
+  mutable std::mutex mutex_;  // guards table_ and ring_ consumption
+  FlowTable table_;
+  uint64_t events_received_ = 0;  // guarded by mutex_: samples arrive under it
+  std::atomic<uint64_t> wakeups_{0};
+  uint64_t malformed_ = 0;
+};
+
+}  // namespace sockscope

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up (see setup.sh) and runs the daemon in the foreground. Extra arguments go to
+# `sockscope run`, e.g. `bash scripts/run.sh --prometheus.port 9500`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+exec node dist/src/cli.js run "$@"

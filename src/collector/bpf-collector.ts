@@ -1,0 +1,77 @@
+/** The kernel-facing collector: plans, loads and attaches the probes, then drains flow deltas. */
+import { planAttach, type AttachPlan, type PlanOptions } from './attach-plan';
+import { decodeFlowRecords } from './flow-decoder';
+import { HOOKS } from './hooks';
+import { loadNativeAddon, type NativeAddon, type NativeBpfSession } from './native-addon';
+import type { CollectorStats, FlowDelta, FlowSource } from './types';
+
+export interface BpfCollectorOptions extends PlanOptions {
+  ringBufferSize: number;
+  drainIntervalMillis: number;
+  maxFlows: number;
+}
+
+export class AttachError extends Error {
+  constructor(readonly plan: AttachPlan) {
+    super(
+      'no working implementation for required hook(s): ' +
+        plan
+          .missingRequired()
+          .map((h) => `${h.hook} (${h.failures.map((f) => `${f.family}: ${f.reason}`).join('; ')})`)
+          .join(', '),
+    );
+  }
+}
+
+export class BpfCollector implements FlowSource {
+  /** Set once closed: counters must not go back to zero for a last collection. */
+  private finalStats: CollectorStats | undefined;
+
+  private constructor(
+    private readonly addon: NativeAddon,
+    private readonly session: NativeBpfSession,
+    readonly plan: AttachPlan,
+  ) {}
+
+  /** Plans, loads, attaches and starts draining; throws AttachError when a required hook cannot work. */
+  static start(options: BpfCollectorOptions): BpfCollector {
+    const addon = loadNativeAddon();
+    const plan = planAttach(addon, HOOKS, options);
+    if (plan.missingRequired().length > 0) throw new AttachError(plan);
+    const session = new addon.BpfSession({
+      ringBufferSize: options.ringBufferSize,
+      // Wake the drain thread early once a quarter of the ring is used.
+      wakeupDataSize: Math.floor(options.ringBufferSize / 4),
+      maxFlows: options.maxFlows,
+    });
+    try {
+      const chosen = new Set(plan.programs());
+      for (const p of session.programs()) session.setAutoload(p.name, chosen.has(p.name));
+      session.load();
+      for (const p of chosen) session.attach(p);
+      session.startDrain(options.drainIntervalMillis);
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+    return new BpfCollector(addon, session, plan);
+  }
+
+  drain(): FlowDelta[] {
+    if (this.finalStats) return [];
+    return decodeFlowRecords(this.session.drain(), this.addon.recordLayout);
+  }
+
+  stats(): CollectorStats {
+    if (this.finalStats) return this.finalStats;
+    const s = this.session.stats();
+    return { eventsLost: s.eventsLost, eventsReceived: s.eventsReceived, drainWakeups: s.drainWakeups };
+  }
+
+  /** Detaches every program and frees the maps. */
+  close(): void {
+    if (this.finalStats) return;
+    this.finalStats = this.stats();
+    this.session.close();
+  }
+}

@@ -1,0 +1,79 @@
+/** Typed view of the C++ addon (addon/src). The addon carries out steps; TypeScript decides. */
+import path from 'node:path';
+
+export interface NativeProgramInfo {
+  name: string;
+  section: string;
+  autoload: boolean;
+}
+
+export interface NativeStats {
+  eventsLost: number;
+  eventsReceived: number;
+  drainWakeups: number;
+  flowTableDropped: number;
+}
+
+export interface NativeSessionOptions {
+  ringBufferSize: number;
+  /** Ring fill level (bytes) above which the kernel wakes the drain thread early. */
+  wakeupDataSize: number;
+  /** Flows the native table holds between two drains. */
+  maxFlows: number;
+}
+
+export interface NativeBpfSession {
+  programs(): NativeProgramInfo[];
+  setAutoload(program: string, autoload: boolean): void;
+  load(): void;
+  attach(program: string): void;
+  startDrain(intervalMillis: number): void;
+  /** Aggregated flow records since the last call, packed as `recordLayout` describes. */
+  drain(): Buffer;
+  stats(): NativeStats;
+  close(): void;
+}
+
+/** Byte offsets of the fields of one drained flow record. */
+export interface RecordLayout {
+  size: number;
+  tgid: number;
+  family: number;
+  protocol: number;
+  cgroupId: number;
+  localAddress: number;
+  remoteAddress: number;
+  localPort: number;
+  remotePort: number;
+  comm: number;
+  commLength: number;
+  txBytes: number;
+  rxBytes: number;
+  txMessages: number;
+  rxMessages: number;
+}
+
+export interface NativeAddon {
+  BpfSession: new (options: NativeSessionOptions) => NativeBpfSession;
+  recordLayout: RecordLayout;
+  setLibbpfVerbose(verbose: boolean): void;
+}
+
+/** Package root: this file runs from dist/src/collector/. */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+let cached: NativeAddon | undefined;
+
+export function loadNativeAddon(): NativeAddon {
+  if (cached) return cached;
+  const file = path.join(PACKAGE_ROOT, 'addon', 'build', 'Release', 'sockscope.node');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(file) as NativeAddon;
+  } catch (err) {
+    throw new Error(
+      `cannot load the native addon ${file}: ${(err as Error).message} (build it with \`npm run build\`)`,
+    );
+  }
+  return cached;
+}
