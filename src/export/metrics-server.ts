@@ -1,0 +1,187 @@
+/**
+ * The HTTP endpoint Prometheus scrapes: /metrics, plus /healthz and /readyz for
+ * orchestrators. The PrometheusExporter is used only as a MetricReader (its own
+ * server never starts); naming is fixed up by prometheus-names before its
+ * serializer renders the text.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { toPrometheusView } from './prometheus-names';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface MetricsServerOptions {
+  host: string;
+  /** 0 picks a free port; start() reports the one bound. */
+  port: number;
+  /** Consulted on every GET /readyz. */
+  isReady: () => boolean;
+  /** Collection and readiness-check failures; `cause` holds the original error. Never thrown. */
+  onError?: (error: Error) => void;
+  /** Metrics dropped to keep the exposition valid; each distinct message is reported once. */
+  onWarning?: (message: string) => void;
+  /** Omit the `otel_scope_name` / `otel_scope_version` labels. */
+  withoutScopeLabels?: boolean;
+}
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class MetricsServer {
+  /** Register this on the MeterProvider; the provider's shutdown() shuts it down, not stop(). */
+  readonly reader: PrometheusExporter;
+
+  private readonly options: MetricsServerOptions;
+  private readonly serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
+  // The spec wants no target_info for an empty resource.
+  private readonly serializerWithoutTarget = new PrometheusSerializer(undefined, false, undefined, true, true);
+  // Each distinct naming warning is logged once, not on every scrape.
+  private readonly warned = new Set<string>();
+  private server: Server | undefined;
+  /** Set while stop() waits for open connections; responses then close theirs. */
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: MetricsServerOptions) {
+    this.options = options;
+    this.reader = new PrometheusExporter({ preventServerStart: true });
+  }
+
+  async start(): Promise<BoundAddress> {
+    if (this.server !== undefined) throw new Error('metrics server already started');
+    const { host, port } = this.options;
+    const server = createServer((request, response) => this.handle(request, response));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        this.server = undefined;
+        const cause = error.code ? `${error.code} (${error.message})` : error.message;
+        reject(new Error(`metrics server cannot listen on ${hostPort(host, port)}: ${cause}`, { cause: error }));
+      };
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.reportError('metrics server error', error));
+    const address = server.address() as AddressInfo;
+    return { host: address.address, port: address.port };
+  }
+
+  /** Stops accepting connections and resolves once open ones have finished. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.stopping ??= new Promise<void>((resolve, reject) => {
+      server.close((error) => (error ? reject(error) : resolve()));
+      // Keep-alive connections would otherwise hold close() open until they time out;
+      // busy ones are closed after their response (see send()).
+      server.closeIdleConnections();
+    }).finally(() => {
+      this.server = undefined;
+      this.stopping = undefined;
+    });
+    await this.stopping;
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    let path: string;
+    try {
+      path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      this.send(response, 400, TEXT, 'bad request\n');
+      return;
+    }
+    if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
+      this.send(response, 404, TEXT, 'not found\n');
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      this.send(response, 405, TEXT, 'method not allowed\n');
+      return;
+    }
+    if (path === '/metrics') void this.serveMetrics(response);
+    else if (path === '/readyz') this.serveReadiness(response);
+    else this.send(response, 200, TEXT, 'ok\n');
+  }
+
+  private serveReadiness(response: ServerResponse): void {
+    let ready: boolean;
+    try {
+      ready = this.options.isReady();
+    } catch (error) {
+      this.reportError('readiness check failed', error);
+      this.send(response, 503, TEXT, `not ready: ${errorText(error)}\n`);
+      return;
+    }
+    if (ready) this.send(response, 200, TEXT, 'ready\n');
+    else this.send(response, 503, TEXT, 'not ready\n');
+  }
+
+  // Any collection error fails the scrape (as client_golang does by default): a 500
+  // turns `up` to 0, where partial data would hide the failure.
+  private async serveMetrics(response: ServerResponse): Promise<void> {
+    try {
+      const { resourceMetrics, errors } = await this.reader.collect();
+      if (errors.length > 0) {
+        const message = `metrics collection failed: ${errors.map(errorText).join('; ')}`;
+        this.reportError(message, errors.length === 1 ? errors[0] : new AggregateError(errors, message));
+        this.send(response, 500, TEXT, `${message}\n`);
+        return;
+      }
+      const view = toPrometheusView(resourceMetrics, { withoutScopeLabels: this.options.withoutScopeLabels });
+      for (const warning of view.warnings) this.warnOnce(warning);
+      const hasResource = Object.keys(view.resourceMetrics.resource.attributes).length > 0;
+      const serializer = hasResource ? this.serializer : this.serializerWithoutTarget;
+      this.send(response, 200, PROMETHEUS_CONTENT_TYPE, serializer.serialize(view.resourceMetrics));
+    } catch (error) {
+      this.reportError('metrics collection failed', error);
+      this.send(response, 500, TEXT, `metrics collection failed: ${errorText(error)}\n`);
+    }
+  }
+
+  private send(response: ServerResponse, status: number, contentType: string, body: string): void {
+    if (response.headersSent || response.destroyed) return;
+    response.writeHead(status, {
+      'Content-Type': contentType,
+      'Content-Length': Buffer.byteLength(body),
+      ...(this.stopping !== undefined ? { Connection: 'close' } : {}),
+    });
+    // Node drops the body itself for HEAD and keeps Content-Length as for GET.
+    response.end(body);
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.callHook(() => this.options.onWarning?.(message));
+  }
+
+  private reportError(context: string, cause: unknown): void {
+    const message = context.includes(errorText(cause)) ? context : `${context}: ${errorText(cause)}`;
+    this.callHook(() => this.options.onError?.(new Error(message, { cause })));
+  }
+
+  private callHook(hook: () => void): void {
+    try {
+      hook();
+    } catch {
+      // A broken log hook must not take the endpoint down.
+    }
+  }
+}
