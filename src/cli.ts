@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/** The command line: `sockscope [run|help] [options]`. */
+import { readBuildInfo } from './build-info.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { SETTINGS, type Config } from './config/schema.js';
+import { createLogger } from './log.js';
+
+export const COMMANDS: Readonly<Record<'run' | 'help', string>> = {
+  run: 'Run the exporter (the default command).',
+  help: 'Print this help.',
+};
+
+/** What the command line asks for. */
+export type Invocation =
+  | { command: 'run'; /** Everything after the command, for loadConfig. */ options: string[] }
+  | { command: 'help' }
+  | { command: 'version' }
+  | { command: 'unknown'; name: string };
+
+/** The command is the first argument; without one, or when it is a flag, the command is run. */
+export function parseCommandLine(args: readonly string[]): Invocation {
+  if (args.includes('--help') || args.includes('-h')) return { command: 'help' };
+  if (args.includes('--version')) return { command: 'version' };
+  const [first, ...rest] = args;
+  if (first === undefined || first.startsWith('-')) return { command: 'run', options: [...args] };
+  if (first === 'run') return { command: 'run', options: rest };
+  if (first === 'help') return { command: 'help' };
+  return { command: 'unknown', name: first };
+}
+
+export function unknownCommandMessage(name: string): string {
+  return `sockscope: unknown command ${JSON.stringify(name)}; the commands are ${Object.keys(COMMANDS).join(', ')}`;
+}
+
+/** The --help text, generated from the schema so that it lists every setting as it is. */
+export function renderHelp(): string {
+  const lines = [
+    'Usage: sockscope [command] [options]',
+    '',
+    'Exports per-process TCP and UDP traffic, seen through eBPF, as Prometheus metrics and OTLP.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, doc]) => `  ${name.padEnd(8)}${doc}`),
+    '',
+    'Options:',
+    '  -h, --help         Print this help.',
+    '  --version          Print the version.',
+    '  --config <path>    Read settings from a JSON file, nested by key: {"prometheus": {"port": 9464}}.',
+    '',
+    'Settings come from, later winning: the defaults, the --config file, SOCKSCOPE_* environment',
+    'variables, flags. Flags take --key value or --key=value; booleans also take a bare --key.',
+    '',
+  ];
+  for (const setting of SETTINGS) {
+    const envNames = [setting.env, ...setting.envAliases.map((alias) => `(or ${alias})`)].join(' ');
+    lines.push(
+      `  ${setting.flag} ${setting.format.placeholder}`,
+      `      env ${envNames}, default ${setting.format.show(setting.default)}`,
+      ...wrap(setting.doc, 6),
+      ...wrap(`The value ${setting.format.allowed}.`, 6),
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Runs the command line and resolves to the exit status. */
+export async function main(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const invocation = parseCommandLine(args);
+  switch (invocation.command) {
+    case 'help':
+      process.stdout.write(renderHelp());
+      return 0;
+    case 'version':
+      process.stdout.write(`${readBuildInfo().version}\n`);
+      return 0;
+    case 'unknown':
+      process.stderr.write(`${unknownCommandMessage(invocation.name)}\n`);
+      return 2;
+    case 'run':
+      return run(invocation.options, env);
+  }
+}
+
+async function run(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig({ argv: options, env });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  const log = createLogger(config.log.level);
+  try {
+    // Loaded here, not at the top, so that --help, --version and config errors need no native addon.
+    const { runDaemon } = await import('./daemon.js');
+    await runDaemon(config, log);
+    return 0;
+  } catch (err) {
+    log.fatal({ err }, 'sockscope stopped on an error');
+    if (!log.isLevelEnabled('fatal')) process.stderr.write(`sockscope: ${String(err)}\n`);
+    return 1;
+  }
+}
+
+function wrap(text: string, indent: number, width = 100): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((l) => ' '.repeat(indent) + l);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), process.env).then(
+    (status) => {
+      process.exitCode = status;
+    },
+    (err: unknown) => {
+      process.stderr.write(`sockscope: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,269 @@
+/**
+ * The settings of the daemon: one convict schema, from which the loader, the validation
+ * messages and `sockscope --help` are all derived.
+ */
+import convict from 'convict';
+import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from './duration.js';
+
+export interface Config {
+  prometheus: { enabled: boolean; host: string; port: number };
+  /** endpoint '' turns OTLP push off. interval and timeout are in milliseconds. */
+  otlp: { endpoint: string; interval: number; timeout: number };
+  log: { level: LogLevel };
+  /** ringBufferSize in bytes, drainInterval in milliseconds. */
+  ebpf: { ringBufferSize: number; drainInterval: number };
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How a setting's value is written as text, converted, checked and shown. */
+export interface SettingFormat {
+  /** The convict format name. */
+  readonly name: string;
+  /** The value placeholder shown after the flag in --help, e.g. "<port>". */
+  readonly placeholder: string;
+  /** What is allowed, phrased to follow the key: "must be an integer from 0 to 65535". */
+  readonly allowed: string;
+  /**
+   * Converts text (env, flags, strings in the file) to the setting's type. Text it cannot read
+   * is returned unchanged, so that validation rejects it and the message quotes it as given.
+   */
+  coerce(text: string): unknown;
+  isValid(value: unknown): boolean;
+  /** The value as a person would write it, e.g. 16777216 -> "16MiB". */
+  show(value: unknown): string;
+}
+
+const BOOLEAN: SettingFormat = {
+  name: 'sockscope-boolean',
+  placeholder: '<true|false>',
+  allowed: 'must be true or false',
+  // convict's own boolean coercion reads every text but "false" as true; this one is strict.
+  coerce: (text) => (text === 'true' ? true : text === 'false' ? false : text),
+  isValid: (value) => typeof value === 'boolean',
+  show: String,
+};
+
+const PORT: SettingFormat = {
+  name: 'sockscope-port',
+  placeholder: '<port>',
+  allowed: 'must be an integer from 0 to 65535',
+  coerce: (text) => (/^\d+$/.test(text) ? Number(text) : text),
+  isValid: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535,
+  show: String,
+};
+
+const LISTEN_HOST: SettingFormat = {
+  name: 'sockscope-listen-host',
+  placeholder: '<host>',
+  allowed: 'must be a host name or IP address without spaces or "/", e.g. 0.0.0.0 or ::1',
+  coerce: (text) => text,
+  isValid: (value) => typeof value === 'string' && /^[^\s/]+$/.test(value),
+  show: String,
+};
+
+const OTLP_ENDPOINT: SettingFormat = {
+  name: 'sockscope-otlp-endpoint',
+  placeholder: '<url>',
+  allowed: 'must be empty (OTLP push off) or an http:// or https:// URL, e.g. http://localhost:4317',
+  coerce: (text) => text,
+  isValid: (value) => typeof value === 'string' && (value === '' || isHttpUrl(value)),
+  show: (value) => (value === '' ? '"" (off)' : String(value)),
+};
+
+const LOG_LEVEL: SettingFormat = {
+  name: 'sockscope-log-level',
+  placeholder: '<level>',
+  allowed: `must be one of ${LOG_LEVELS.join(', ')}`,
+  coerce: (text) => text,
+  isValid: (value) => (LOG_LEVELS as readonly unknown[]).includes(value),
+  show: String,
+};
+
+function durationFormat(name: string, minMs: number, maxMs: number): SettingFormat {
+  return {
+    name,
+    placeholder: '<duration>',
+    allowed:
+      `must be a duration from ${formatDurationMs(minMs)} to ${formatDurationMs(maxMs)}: ` +
+      'integer milliseconds or text like "500ms", "10s", "1m"',
+    coerce: (text) => parseDurationMs(text) ?? text,
+    isValid: (value) => Number.isInteger(value) && (value as number) >= minMs && (value as number) <= maxMs,
+    show: (value) => formatDurationMs(value as number),
+  };
+}
+
+// A day bounds the push period well below the 2^31-1 ms at which Node timers misfire.
+const OTLP_DURATION = durationFormat('sockscope-otlp-duration', 1, 24 * 3_600_000);
+const DRAIN_INTERVAL = durationFormat('sockscope-drain-interval', 1, 10_000);
+
+const MIN_RING_BYTES = 4096;
+const MAX_RING_BYTES = 1024 ** 3;
+
+const RING_BUFFER_SIZE: SettingFormat = {
+  name: 'sockscope-ring-buffer-size',
+  placeholder: '<size>',
+  // The kernel requires a BPF ring buffer to be a power of two and a multiple of the page size.
+  allowed:
+    `must be a power of two from ${MIN_RING_BYTES} (${formatByteSize(MIN_RING_BYTES)}) to ` +
+    `${MAX_RING_BYTES} (${formatByteSize(MAX_RING_BYTES)}) bytes: an integer or text like "16MiB", "4096KiB"`,
+  coerce: (text) => parseByteSize(text) ?? text,
+  isValid: (value) =>
+    Number.isInteger(value) &&
+    (value as number) >= MIN_RING_BYTES &&
+    (value as number) <= MAX_RING_BYTES &&
+    ((value as number) & ((value as number) - 1)) === 0,
+  show: (value) => formatByteSize(value as number),
+};
+
+const FORMATS: readonly SettingFormat[] = [
+  BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE,
+];
+
+convict.addFormats(
+  Object.fromEntries(
+    FORMATS.map((format): [string, convict.Format] => [
+      format.name,
+      {
+        validate(value: unknown): void {
+          if (!format.isValid(value)) throw new Error(format.allowed);
+        },
+        coerce: (value: string) => format.coerce(value),
+      },
+    ]),
+  ),
+);
+
+export const configSchema: convict.Schema<Config> = {
+  prometheus: {
+    enabled: {
+      doc: 'Serve Prometheus metrics over HTTP at /metrics (with /healthz and /readyz).',
+      format: BOOLEAN.name,
+      default: true,
+      env: 'SOCKSCOPE_PROMETHEUS_ENABLED',
+    },
+    host: {
+      doc: 'Address the metrics HTTP server listens on.',
+      format: LISTEN_HOST.name,
+      default: '0.0.0.0',
+      env: 'SOCKSCOPE_PROMETHEUS_HOST',
+    },
+    port: {
+      doc: 'TCP port the metrics HTTP server listens on; 0 picks a free port.',
+      format: PORT.name,
+      default: 9464,
+      env: 'SOCKSCOPE_PROMETHEUS_PORT',
+    },
+  },
+  otlp: {
+    endpoint: {
+      doc: 'OTLP/gRPC collector to push metrics to; empty turns OTLP push off.',
+      format: OTLP_ENDPOINT.name,
+      default: '',
+      env: 'SOCKSCOPE_OTLP_ENDPOINT',
+    },
+    interval: {
+      doc: 'How often metrics are pushed to the OTLP endpoint.',
+      format: OTLP_DURATION.name,
+      default: 10_000,
+      env: 'SOCKSCOPE_OTLP_INTERVAL',
+    },
+    timeout: {
+      doc: 'How long one OTLP push may take; at most otlp.interval, and lowered to it when not set.',
+      format: OTLP_DURATION.name,
+      default: 10_000,
+      env: 'SOCKSCOPE_OTLP_TIMEOUT',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Lowest level of the JSON log lines written to stdout; silent turns logging off.',
+      format: LOG_LEVEL.name,
+      default: 'info',
+      env: 'SOCKSCOPE_LOG_LEVEL',
+    },
+  },
+  ebpf: {
+    ringBufferSize: {
+      doc: 'Size of the kernel-to-user ring buffer of socket events; a bigger ring loses fewer events in bursts.',
+      format: RING_BUFFER_SIZE.name,
+      default: 16 * 1024 ** 2,
+      env: 'SOCKSCOPE_EBPF_RINGBUFFERSIZE',
+    },
+    drainInterval: {
+      doc: 'How often the native thread drains the ring buffer.',
+      format: DRAIN_INTERVAL.name,
+      default: 50,
+      env: 'SOCKSCOPE_EBPF_DRAININTERVAL',
+    },
+  },
+};
+
+/** One leaf of the schema, with everything the loader and --help need to know about it. */
+export interface Setting {
+  /** Dotted path, e.g. "prometheus.port". */
+  readonly key: string;
+  /** e.g. "--prometheus.port". */
+  readonly flag: string;
+  /** e.g. "SOCKSCOPE_PROMETHEUS_PORT". */
+  readonly env: string;
+  /** Other accepted names: camelCase words split by "_", e.g. SOCKSCOPE_EBPF_RING_BUFFER_SIZE. */
+  readonly envAliases: readonly string[];
+  readonly default: unknown;
+  readonly doc: string;
+  readonly format: SettingFormat;
+}
+
+export const ENV_PREFIX = 'SOCKSCOPE_';
+
+/** "ebpf.ringBufferSize" -> "SOCKSCOPE_EBPF_RINGBUFFERSIZE". */
+export function envVarName(key: string): string {
+  return ENV_PREFIX + key.toUpperCase().replace(/\./g, '_');
+}
+
+/** Every setting, in schema order. */
+export const SETTINGS: readonly Setting[] = collectSettings(configSchema as unknown as SchemaGroup, '');
+
+interface SchemaLeaf {
+  default: unknown;
+  doc?: string;
+  format?: unknown;
+  env?: string;
+}
+interface SchemaGroup {
+  [name: string]: SchemaLeaf | SchemaGroup;
+}
+
+function collectSettings(group: SchemaGroup, prefix: string): Setting[] {
+  return Object.entries(group).flatMap(([name, child]): Setting[] => {
+    const key = prefix + name;
+    // convict's own rule: a node with a "default" is a setting, any other object is a group.
+    if (!('default' in child)) return collectSettings(child as SchemaGroup, `${key}.`);
+    const leaf = child as SchemaLeaf;
+    const format = FORMATS.find((candidate) => candidate.name === leaf.format);
+    if (format === undefined || leaf.doc === undefined || leaf.env !== envVarName(key)) {
+      throw new Error(`schema: ${key} needs a sockscope format, a doc and env ${envVarName(key)}`);
+    }
+    const snakeEnv = ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase().replace(/\./g, '_');
+    return [{
+      key,
+      flag: `--${key}`,
+      env: leaf.env,
+      envAliases: snakeEnv === leaf.env ? [] : [snakeEnv],
+      default: leaf.default,
+      doc: leaf.doc,
+      format,
+    }];
+  });
+}
+
+function isHttpUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+}

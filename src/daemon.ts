@@ -1,0 +1,114 @@
+/**
+ * `sockscope run`: attach the probes, expose /metrics and/or push OTLP, and on
+ * SIGINT/SIGTERM detach everything, flush the last OTLP batch and return.
+ */
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BpfCollector } from './collector/bpf-collector';
+import type { Config } from './config/schema';
+import type { Logger } from './log';
+import { MetricsServer } from './export/metrics-server';
+import { createOtlpReader } from './export/otlp';
+import { SockscopeMetrics } from './metrics/sockscope-metrics';
+import { readBuildInfo } from './build-info';
+import os from 'node:os';
+
+/** How often flow deltas move from the addon into the JS totals between collections. */
+const INGEST_INTERVAL_MS = 1000;
+/** Flows the native table may hold between two ingests. */
+const NATIVE_MAX_FLOWS = 65536;
+
+export async function runDaemon(config: Config, log: Logger): Promise<void> {
+  // Our own /metrics and OTLP traffic then shows up under our name, not `node`.
+  process.title = 'sockscope';
+  const buildInfo = readBuildInfo();
+  log.info({ version: buildInfo.version, node: buildInfo.nodeVersion, kernel: os.release() }, 'starting sockscope');
+
+  const collector = BpfCollector.start({
+    mode: 'auto',
+    ringBufferSize: config.ebpf.ringBufferSize,
+    drainIntervalMillis: config.ebpf.drainInterval,
+    maxFlows: NATIVE_MAX_FLOWS,
+  });
+  for (const hook of collector.plan.hooks) {
+    log.info({ hook: hook.hook, implementation: hook.chosen, failures: hook.failures }, 'probe attached');
+  }
+
+  // OTLP export failures surface only through OTel's diag logger: make them visible.
+  diag.setLogger(
+    {
+      error: (msg, ...args) => log.error({ args }, `opentelemetry: ${msg}`),
+      warn: (msg, ...args) => log.warn({ args }, `opentelemetry: ${msg}`),
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    DiagLogLevel.WARN,
+  );
+
+  const readers: MetricReader[] = [];
+  const server = config.prometheus.enabled
+    ? new MetricsServer({
+        host: config.prometheus.host,
+        port: config.prometheus.port,
+        isReady: () => true,
+        onError: (err: Error) => log.error({ err }, 'metrics collection failed'),
+        onWarning: (message: string) => log.warn(message),
+      })
+    : undefined;
+  if (server) readers.push(server.reader);
+  if (config.otlp.endpoint) {
+    readers.push(
+      createOtlpReader({
+        endpoint: config.otlp.endpoint,
+        intervalMillis: config.otlp.interval,
+        timeoutMillis: config.otlp.timeout,
+      }),
+    );
+  }
+
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({
+      'service.name': 'sockscope',
+      'service.version': buildInfo.version,
+      'host.name': os.hostname(),
+    }),
+    readers,
+  });
+  const metrics = new SockscopeMetrics(provider.getMeter('sockscope', buildInfo.version), collector, buildInfo);
+  const ingestTimer = setInterval(() => metrics.ingest(), INGEST_INTERVAL_MS);
+
+  try {
+    if (server) {
+      const bound = await server.start();
+      log.info({ host: bound.host, port: bound.port }, 'serving Prometheus metrics on /metrics');
+    }
+    if (config.otlp.endpoint) {
+      log.info({ endpoint: config.otlp.endpoint, intervalMillis: config.otlp.interval }, 'pushing OTLP metrics');
+    }
+    const signal = await waitForTermination();
+    log.info({ signal }, 'stopping');
+  } finally {
+    clearInterval(ingestTimer);
+    metrics.ingest();
+    collector.close();
+    log.info('probes detached');
+    // The server goes first: a scrape after the provider's shutdown would get a 500.
+    await server?.stop();
+    // Exports the final OTLP batch (the readers collect once more on shutdown).
+    await provider.shutdown().catch((err: unknown) => log.error({ err }, 'flushing metrics failed'));
+  }
+}
+
+function waitForTermination(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

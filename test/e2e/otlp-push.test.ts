@@ -1,0 +1,63 @@
+/**
+ * OTLP push to a real gRPC receiver decoding the official OTLP protobuf messages:
+ * periodic pushes carry the exact byte counts, and SIGTERM flushes a last batch.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { DaemonProcess } from '../helpers/daemon';
+import { OtlpReceiver } from '../helpers/otlp-receiver';
+import { runTraffic, uniqueProcessName } from '../helpers/traffic';
+
+const PUSHING = 'pushing OTLP metrics';
+
+describe('OTLP push', bpfTestOptions(), () => {
+  let receiver: OtlpReceiver;
+
+  before(async () => {
+    requireBpf();
+    receiver = await OtlpReceiver.start();
+  });
+  after(async () => receiver?.stop());
+
+  const attrs = (name: string, direction: string) => ({
+    'process.executable.name': name,
+    'network.transport': 'udp',
+    'network.type': 'ipv6',
+    'network.io.direction': direction,
+  });
+
+  test('periodic pushes carry the exact byte counter of a named process', async () => {
+    const daemon = await DaemonProcess.start(
+      ['--prometheus.enabled=false', '--otlp.endpoint', receiver.endpoint, '--otlp.interval', '300ms'],
+      PUSHING,
+    );
+    try {
+      const name = uniqueProcessName('ssotlpudp');
+      const traffic = await runTraffic({ name, transport: 'udp', family: 'ipv6', messageSize: 512, messages: 100 });
+      await receiver.waitFor(
+        () =>
+          receiver.latestValue('sockscope.network.io', attrs(name, 'transmit')) === traffic.udp.ipv6.tx &&
+          receiver.latestValue('sockscope.network.io', attrs(name, 'receive')) === traffic.udp.ipv6.rx,
+        30_000,
+      );
+      const point = receiver.dataPoints('sockscope.network.io', attrs(name, 'transmit')).at(-1)!;
+      assert.equal(point.isMonotonic, true);
+      assert.equal(point.aggregationTemporality, 'AGGREGATION_TEMPORALITY_CUMULATIVE');
+      assert.equal(point.resourceAttributes['service.name'], 'sockscope');
+    } finally {
+      assert.equal(await daemon.stop(), 0);
+    }
+  });
+
+  test('SIGTERM flushes the last batch before exit', async () => {
+    // An interval far longer than the test: only the shutdown flush can deliver.
+    const daemon = await DaemonProcess.start(['--prometheus.enabled=false', '--otlp.endpoint', receiver.endpoint, '--otlp.interval', '1h'], PUSHING);
+    const name = uniqueProcessName('ssflush');
+    const traffic = await runTraffic({ name, transport: 'udp', family: 'ipv6', messageSize: 100, messages: 10 });
+    assert.equal(receiver.latestValue('sockscope.network.io', attrs(name, 'transmit')), undefined);
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+    assert.equal(receiver.latestValue('sockscope.network.io', attrs(name, 'transmit')), traffic.udp.ipv6.tx);
+    assert.equal(receiver.latestValue('sockscope.network.io', attrs(name, 'receive')), traffic.udp.ipv6.rx);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The whole pipe with a real scraper: `sockscope run` on loopback, a real Prometheus
+ * server scraping it, and traffic from a named process showing up, exactly, through
+ * Prometheus's query API. SIGTERM then leaves no sockscope program loaded.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadNativeAddon } from '../../src/collector/native-addon';
+import { bpfTestOptions, inCi, requireBpf } from '../helpers/bpf-gate';
+import { loadedSockscopePrograms } from '../helpers/bpftool';
+import { DaemonProcess } from '../helpers/daemon';
+import { PrometheusServer, prometheusInstalled } from '../helpers/prometheus-server';
+import { runTraffic, uniqueProcessName } from '../helpers/traffic';
+
+const skip = bpfTestOptions().skip || (!prometheusInstalled() && !inCi() ? 'Debian package prometheus is not installed' : false);
+
+describe('Prometheus scrapes sockscope', { skip }, () => {
+  let daemon: DaemonProcess;
+  let prometheus: PrometheusServer;
+  let port: number;
+
+  before(async () => {
+    requireBpf();
+    daemon = await DaemonProcess.start(
+      ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info'],
+      'serving Prometheus metrics on /metrics',
+    );
+    port = (await daemon.waitForLog((l) => l.msg === 'serving Prometheus metrics on /metrics', 1000)).port as number;
+    prometheus = await PrometheusServer.start({ targets: [`127.0.0.1:${port}`], scrapeIntervalSeconds: 1 });
+  });
+
+  after(async () => {
+    await prometheus?.stop();
+    await daemon?.stop();
+  });
+
+  test('the byte counter of a named process reaches Prometheus with the exact value', async () => {
+    const name = uniqueProcessName('sspromtcp');
+    const traffic = await runTraffic({ name, transport: 'tcp', family: 'ipv4', messageSize: 4096, messages: 64 });
+    const expected = traffic.tcp.ipv4;
+    for (const [direction, bytes] of [['transmit', expected.tx], ['receive', expected.rx]] as const) {
+      const promql = `sockscope_network_io_bytes_total{process_executable_name="${name}",network_transport="tcp",network_type="ipv4",network_io_direction="${direction}"}`;
+      const samples = await prometheus.waitForQuery(promql, (r) => r.length === 1 && r[0]!.value === bytes, 30_000);
+      assert.equal(samples[0]!.value, bytes);
+    }
+  });
+
+  test('self-metrics are exposed: no lost events, build info', async () => {
+    const lost = await prometheus.waitForQuery('sockscope_ebpf_events_lost_total', (r) => r.length === 1, 30_000);
+    assert.equal(lost[0]!.value, 0);
+    const info = await prometheus.waitForQuery('sockscope_build_info', (r) => r.length === 1, 30_000);
+    assert.equal(info[0]!.metric.version, require('../../../package.json').version);
+  });
+
+  test('/healthz and /readyz answer 200 once the probes are attached', async () => {
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+  });
+
+  test('SIGTERM exits 0 and detaches every sockscope BPF program', async () => {
+    const session = new (loadNativeAddon().BpfSession)({ ringBufferSize: 4096, wakeupDataSize: 4096, maxFlows: 1 });
+    const ourPrograms = session.programs().map((p) => p.name);
+    session.close();
+    assert.ok(loadedSockscopePrograms(ourPrograms).length > 0, 'programs are loaded while the daemon runs');
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+    assert.deepEqual(loadedSockscopePrograms(ourPrograms), []);
+    assert.ok(daemon.logs.some((l) => l.msg === 'probes detached'));
+  });
+});
