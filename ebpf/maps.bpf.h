@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Maps shared by every sockscope BPF program, and the helpers around them. */
+/*
+ * Maps shared by every sockscope BPF program, and the helpers around them.
+ * Each .bpf.c includes this header; the definitions are __weak so that
+ * `bpftool gen object` merges them into one map when it links the objects.
+ */
 #ifndef SOCKSCOPE_MAPS_BPF_H
 #define SOCKSCOPE_MAPS_BPF_H
 
@@ -11,14 +15,14 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
+} events SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SS_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} ss_stats SEC(".maps");
+} ss_stats SEC(".maps") __weak;
 
 /*
  * Records are submitted without waking the reader: the addon drains on a
@@ -26,7 +30,7 @@ struct {
  * the event itself. Only when the ring is filling up do we wake the reader
  * early, so bursts do not overflow it between timer ticks.
  */
-const volatile __u64 wakeup_data_size = 4 * 1024 * 1024;
+const volatile __u64 wakeup_data_size __weak = 4 * 1024 * 1024;
 
 static __always_inline void ss_stat_inc(__u32 stat)
 {

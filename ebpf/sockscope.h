@@ -12,6 +12,8 @@
 
 enum ss_event_type {
 	SS_EVENT_IO = 1,
+	SS_EVENT_STATE = 2,      /* a TCP state change */
+	SS_EVENT_RETRANSMIT = 3, /* a TCP segment was retransmitted */
 };
 
 enum ss_direction {
@@ -21,9 +23,17 @@ enum ss_direction {
 
 /* Indices into the per-CPU `ss_stats` array map. */
 enum ss_stat {
-	SS_STAT_RINGBUF_LOST = 0, /* bpf_ringbuf_reserve() failed: ring full */
+	SS_STAT_RINGBUF_LOST = 0,   /* bpf_ringbuf_reserve() failed: ring full */
+	SS_STAT_SOCKETS_FULL = 1,   /* socket-owner map update failed */
+	SS_STAT_LISTENERS_FULL = 2, /* listener-owner map update failed */
+	SS_STAT_PENDING_FULL = 3,   /* kprobe entry->return map update failed */
 	SS_STAT_MAX,
 };
+
+/* ss_conn_event.flags */
+#define SS_CONN_OWNER_KNOWN 0x1 /* owner was learned in process context */
+#define SS_CONN_ACTIVE 0x2      /* this host connected (connect()) */
+#define SS_CONN_PASSIVE 0x4     /* this host accepted (listen()) */
 
 /*
  * One socket as used by one process. This is the aggregation key of the
@@ -51,8 +61,60 @@ struct ss_io_event {
 	__u16 _pad0;
 	__u32 bytes;    /* return value of the send/recv: bytes really moved */
 	__u32 pid;      /* thread id */
-	__u32 _pad1;
+	__u32 srtt_us;  /* TCP smoothed RTT at this call, 0 for UDP */
 	struct ss_flow_key key;
+};
+
+/*
+ * The process that owns a socket, learned in process context (connect(),
+ * listen()) because state changes and retransmits often run in softirq,
+ * where the current task is unrelated.
+ */
+struct ss_owner {
+	__u32 tgid;
+	__u32 pid;
+	__u64 cgroup_id;
+	char comm[SS_COMM_LEN];
+};
+
+/* Ring-buffer record for a TCP state change or a retransmit. */
+struct ss_conn_event {
+	__u8 type;     /* SS_EVENT_STATE / SS_EVENT_RETRANSMIT */
+	__u8 oldstate; /* TCP_* (retransmit: the socket's state) */
+	__u8 newstate;
+	__u8 flags;    /* SS_CONN_* */
+	__u16 family;
+	__u16 lport;
+	__u16 rport;
+	__u16 _pad0;
+	__s32 error;   /* sk_err when a connection ended, e.g. ECONNREFUSED */
+	__u64 ts_ns;   /* bpf_ktime_get_ns() */
+	/*
+	 * SYN_SENT->ESTABLISHED: connect latency; ->CLOSE: time since
+	 * ESTABLISHED (0 if it never was). Other changes: 0.
+	 */
+	__u64 duration_ns;
+	__u32 srtt_us;
+	__u32 _pad1;
+	__u8 laddr[SS_ADDR_LEN];
+	__u8 raddr[SS_ADDR_LEN];
+	struct ss_owner owner;
+};
+
+/* What the kernel side remembers about a TCP socket, keyed by its address. */
+struct ss_sock_info {
+	struct ss_owner owner;
+	__u64 syn_sent_ns;
+	__u64 established_ns;
+	__u8 flags; /* SS_CONN_* */
+	__u8 _pad[7];
+};
+
+/* A listening socket's owner, so passive opens (in softirq) get the right one. */
+struct ss_listener_key {
+	__u32 netns;
+	__u16 lport;
+	__u16 _pad;
 };
 
 #endif /* SOCKSCOPE_H */

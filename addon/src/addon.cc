@@ -29,6 +29,32 @@ Napi::Object RecordLayout(Napi::Env env) {
   set("rxBytes", offsetof(FlowRecord, rx_bytes));
   set("txMessages", offsetof(FlowRecord, tx_messages));
   set("rxMessages", offsetof(FlowRecord, rx_messages));
+  set("srttMicros", offsetof(FlowRecord, srtt_us));
+  return layout;
+}
+
+Napi::Object ConnEventLayout(Napi::Env env) {
+  Napi::Object layout = Napi::Object::New(env);
+  auto set = [&](const char* name, size_t value) { layout.Set(name, static_cast<double>(value)); };
+  set("size", sizeof(ss_conn_event));
+  set("type", offsetof(ss_conn_event, type));
+  set("oldState", offsetof(ss_conn_event, oldstate));
+  set("newState", offsetof(ss_conn_event, newstate));
+  set("flags", offsetof(ss_conn_event, flags));
+  set("family", offsetof(ss_conn_event, family));
+  set("localPort", offsetof(ss_conn_event, lport));
+  set("remotePort", offsetof(ss_conn_event, rport));
+  set("error", offsetof(ss_conn_event, error));
+  set("timestampNs", offsetof(ss_conn_event, ts_ns));
+  set("durationNs", offsetof(ss_conn_event, duration_ns));
+  set("srttMicros", offsetof(ss_conn_event, srtt_us));
+  set("localAddress", offsetof(ss_conn_event, laddr));
+  set("remoteAddress", offsetof(ss_conn_event, raddr));
+  set("tgid", offsetof(ss_conn_event, owner) + offsetof(ss_owner, tgid));
+  set("pid", offsetof(ss_conn_event, owner) + offsetof(ss_owner, pid));
+  set("cgroupId", offsetof(ss_conn_event, owner) + offsetof(ss_owner, cgroup_id));
+  set("comm", offsetof(ss_conn_event, owner) + offsetof(ss_owner, comm));
+  set("commLength", SS_COMM_LEN);
   return layout;
 }
 
@@ -43,6 +69,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfLog(false);
   exports.Set("BpfSession", BpfSession::Init(env));
   exports.Set("recordLayout", RecordLayout(env));
+  exports.Set("connEventLayout", ConnEventLayout(env));
   exports.Set("setLibbpfVerbose", Napi::Function::New(env, SetLibbpfVerbose));
   return exports;
 }

@@ -39,12 +39,14 @@ Napi::Function BpfSession::Init(Napi::Env env) {
                          InstanceMethod<&BpfSession::Attach>("attach"),
                          InstanceMethod<&BpfSession::StartDrain>("startDrain"),
                          InstanceMethod<&BpfSession::Drain>("drain"),
+                         InstanceMethod<&BpfSession::DrainEvents>("drainEvents"),
                          InstanceMethod<&BpfSession::Stats>("stats"),
                          InstanceMethod<&BpfSession::Close>("close"),
                      });
 }
 
-// new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows })
+// new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, maxConnEvents,
+//                  maxSockets, maxListeners })
 BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
@@ -52,6 +54,9 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   uint32_t ring_size = OptionU32(opts, "ringBufferSize", 16u << 20);
   uint32_t wakeup = OptionU32(opts, "wakeupDataSize", ring_size / 4);
   max_flows_ = OptionU32(opts, "maxFlows", 65536);
+  max_conn_events_ = OptionU32(opts, "maxConnEvents", 65536);
+  uint32_t max_sockets = OptionU32(opts, "maxSockets", 65536);
+  uint32_t max_listeners = OptionU32(opts, "maxListeners", 8192);
 
   skel_ = sockscope_bpf__open();
   if (skel_ == nullptr) {
@@ -62,6 +67,19 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   if (err != 0) {
     ThrowError(env, "setting the ring buffer size to " + std::to_string(ring_size) + " failed", err);
     return;
+  }
+  struct {
+    bpf_map* map;
+    uint32_t entries;
+    const char* what;
+  } sizes[] = {{skel_->maps.sockets, max_sockets, "socket-owner map"},
+               {skel_->maps.listeners, max_listeners, "listener map"}};
+  for (const auto& size : sizes) {
+    err = bpf_map__set_max_entries(size.map, size.entries);
+    if (err != 0) {
+      ThrowError(env, std::string("sizing the ") + size.what, err);
+      return;
+    }
   }
   skel_->rodata->wakeup_data_size = wakeup;
 }
@@ -146,7 +164,8 @@ Napi::Value BpfSession::StartDrain(const Napi::CallbackInfo& info) {
   if (!RequireState(env, true, "startDrain")) return env.Undefined();
   if (drainer_) return ThrowError(env, "startDrain: already draining");
   int interval_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 50;
-  drainer_ = std::make_unique<RingDrainer>(bpf_map__fd(skel_->maps.events), max_flows_);
+  drainer_ = std::make_unique<RingDrainer>(bpf_map__fd(skel_->maps.events), max_flows_,
+                                           max_conn_events_);
   std::string error = drainer_->Start(interval_ms);
   if (!error.empty()) {
     drainer_.reset();
@@ -164,20 +183,38 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
                                      records.size() * sizeof(FlowRecord));
 }
 
+// -> Buffer of ss_conn_event structs (layout: see addon.cc connEventLayout)
+Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!drainer_) return Napi::Buffer<uint8_t>::New(env, 0);
+  std::vector<ss_conn_event> events = drainer_->TakeConnEvents();
+  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()),
+                                     events.size() * sizeof(ss_conn_event));
+}
+
+uint64_t BpfSession::KernelStat(__u32 stat) const {
+  if (!loaded_) return 0;
+  int ncpus = libbpf_num_possible_cpus();
+  std::vector<__u64> values(ncpus > 0 ? ncpus : 1);
+  uint64_t sum = 0;
+  if (bpf_map__lookup_elem(skel_->maps.ss_stats, &stat, sizeof(stat), values.data(),
+                           values.size() * sizeof(__u64), 0) == 0) {
+    for (__u64 v : values) sum += v;
+  }
+  return sum;
+}
+
 Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
-  uint64_t lost = 0;
-  if (loaded_) {
-    int ncpus = libbpf_num_possible_cpus();
-    std::vector<__u64> values(ncpus > 0 ? ncpus : 1);
-    __u32 key = SS_STAT_RINGBUF_LOST;
-    if (bpf_map__lookup_elem(skel_->maps.ss_stats, &key, sizeof(key), values.data(),
-                             values.size() * sizeof(__u64), 0) == 0) {
-      for (__u64 v : values) lost += v;
-    }
-  }
-  out.Set("eventsLost", Napi::Number::New(env, static_cast<double>(lost)));
+  auto set = [&](const char* name, uint64_t v) {
+    out.Set(name, Napi::Number::New(env, static_cast<double>(v)));
+  };
+  set("eventsLost", KernelStat(SS_STAT_RINGBUF_LOST));
+  set("socketsMapFull", KernelStat(SS_STAT_SOCKETS_FULL));
+  set("listenersMapFull", KernelStat(SS_STAT_LISTENERS_FULL));
+  set("pendingMapFull", KernelStat(SS_STAT_PENDING_FULL));
+  set("connEventsDropped", drainer_ ? drainer_->conn_events_dropped() : 0);
   out.Set("eventsReceived",
           Napi::Number::New(env, drainer_ ? static_cast<double>(drainer_->events_received()) : 0));
   out.Set("drainWakeups",

@@ -28,15 +28,18 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value Attach(const Napi::CallbackInfo& info);
   Napi::Value StartDrain(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);
+  Napi::Value DrainEvents(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
+  uint64_t KernelStat(__u32 stat) const;
   bool RequireState(Napi::Env env, bool want_loaded, const char* what);
   void Release();
 
   sockscope_bpf* skel_ = nullptr;
   bool loaded_ = false;
   size_t max_flows_ = 0;
+  size_t max_conn_events_ = 0;
   std::map<std::string, bpf_link*> links_;
   std::unique_ptr<RingDrainer> drainer_;
 };

@@ -32,6 +32,7 @@ void FlowTable::Add(const ss_io_event& event) {
     last_counters_ = counters;
     last_key_ = event.key;
   }
+  if (event.srtt_us != 0) counters->srtt_us = event.srtt_us;
   if (event.direction == SS_DIR_TRANSMIT) {
     counters->tx_bytes += event.bytes;
     counters->tx_messages += 1;
@@ -45,7 +46,7 @@ std::vector<FlowRecord> FlowTable::TakeRecords() {
   std::vector<FlowRecord> records;
   records.reserve(flows_.size());
   for (const auto& [key, c] : flows_) {
-    records.push_back(FlowRecord{key, c.tx_bytes, c.rx_bytes, c.tx_messages, c.rx_messages});
+    records.push_back(FlowRecord{key, c.tx_bytes, c.rx_bytes, c.tx_messages, c.rx_messages, c.srtt_us, 0});
   }
   flows_.clear();
   last_counters_ = nullptr;

@@ -20,6 +20,8 @@ struct FlowRecord {
   __u64 rx_bytes;
   __u64 tx_messages;
   __u64 rx_messages;
+  __u32 srtt_us;  // last TCP smoothed RTT seen on this flow, 0 if none
+  __u32 _pad;
 };
 
 struct FlowKeyHash {
@@ -52,6 +54,7 @@ class FlowTable {
     __u64 rx_bytes = 0;
     __u64 tx_messages = 0;
     __u64 rx_messages = 0;
+    __u32 srtt_us = 0;
   };
   using Map = std::unordered_map<ss_flow_key, Counters, FlowKeyHash, FlowKeyEqual>;
 

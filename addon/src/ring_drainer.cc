@@ -10,7 +10,8 @@
 
 namespace sockscope {
 
-RingDrainer::RingDrainer(int ringbuf_map_fd, size_t max_flows) : table_(max_flows) {
+RingDrainer::RingDrainer(int ringbuf_map_fd, size_t max_flows, size_t max_conn_events)
+    : table_(max_flows), max_conn_events_(max_conn_events) {
   ring_ = ring_buffer__new(ringbuf_map_fd, &RingDrainer::OnSample, this, nullptr);
 }
 
@@ -73,13 +74,20 @@ void RingDrainer::ConsumeLocked() {
 
 int RingDrainer::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<RingDrainer*>(ctx);
-  if (size < sizeof(ss_io_event)) {
-    self->malformed_++;
-    return 0;
-  }
-  const auto* event = static_cast<const ss_io_event*>(data);
-  if (event->type == SS_EVENT_IO) self->table_.Add(*event);
   self->events_received_++;
+  const __u8 type = size > 0 ? *static_cast<const __u8*>(data) : 0;
+  if (type == SS_EVENT_IO && size >= sizeof(ss_io_event)) {
+    self->table_.Add(*static_cast<const ss_io_event*>(data));
+  } else if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) &&
+             size >= sizeof(ss_conn_event)) {
+    if (self->conn_events_.size() < self->max_conn_events_) {
+      self->conn_events_.push_back(*static_cast<const ss_conn_event*>(data));
+    } else {
+      self->conn_events_dropped_++;
+    }
+  } else {
+    self->malformed_++;
+  }
   return 0;
 }
 
@@ -92,6 +100,19 @@ std::vector<FlowRecord> RingDrainer::Take() {
 uint64_t RingDrainer::events_received() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return events_received_;
+}
+
+std::vector<ss_conn_event> RingDrainer::TakeConnEvents() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ConsumeLocked();
+  std::vector<ss_conn_event> out;
+  out.swap(conn_events_);
+  return out;
+}
+
+uint64_t RingDrainer::conn_events_dropped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return conn_events_dropped_;
 }
 
 uint64_t RingDrainer::flow_table_dropped() const {

@@ -15,7 +15,7 @@ namespace sockscope {
 
 class RingDrainer {
  public:
-  RingDrainer(int ringbuf_map_fd, size_t max_flows);
+  RingDrainer(int ringbuf_map_fd, size_t max_flows, size_t max_conn_events);
   ~RingDrainer();
   RingDrainer(const RingDrainer&) = delete;
   RingDrainer& operator=(const RingDrainer&) = delete;
@@ -28,10 +28,13 @@ class RingDrainer {
 
   // Consumes what is on the ring now, then hands out everything aggregated.
   std::vector<FlowRecord> Take();
+  // Connection events (state changes, retransmits) since the last call, in order.
+  std::vector<ss_conn_event> TakeConnEvents();
 
   uint64_t events_received() const;
   uint64_t wakeups() const { return wakeups_.load(); }
   uint64_t flow_table_dropped() const;
+  uint64_t conn_events_dropped() const;
 
  private:
   static int OnSample(void* ctx, void* data, size_t size);
@@ -44,6 +47,11 @@ class RingDrainer {
   std::thread thread_;
   mutable std::mutex mutex_;  // guards table_ and ring_ consumption
   FlowTable table_;
+  // Connection events are few (per connection, not per call): they go to
+  // TypeScript one by one, up to a bound between two drains.
+  std::vector<ss_conn_event> conn_events_;
+  size_t max_conn_events_;
+  uint64_t conn_events_dropped_ = 0;
   uint64_t events_received_ = 0;  // guarded by mutex_: samples arrive under it
   std::atomic<uint64_t> wakeups_{0};
   uint64_t malformed_ = 0;

@@ -3,11 +3,13 @@
  * this kernel. Each candidate is tried with a real load + attach in a throwaway
  * session (no kernel-version guessing), then the winners are loaded together.
  */
-import type { HookSpec, ImplementationFamily } from './hooks';
+import { FAMILY_OF, type HookSpec, type Implementation, type ProbeFamily } from './hooks';
 import type { NativeAddon, NativeBpfSession } from './native-addon';
 
 export interface ImplementationFailure {
-  family: ImplementationFamily;
+  implementation: Implementation;
+  /** Where it failed: the verifier/loader, or attaching to the kernel hook. */
+  stage: 'load' | 'attach';
   reason: string;
 }
 
@@ -15,7 +17,7 @@ export interface PlannedHook {
   hook: string;
   required: boolean;
   /** The chosen implementation, or undefined when none works here. */
-  chosen?: ImplementationFamily;
+  chosen?: Implementation;
   programs: string[];
   failures: ImplementationFailure[];
 }
@@ -28,29 +30,37 @@ export interface AttachPlan {
   missingRequired(): PlannedHook[];
 }
 
+export type ProbeMode = 'auto' | ProbeFamily;
+
 export interface PlanOptions {
-  /** Restrict candidates to one family ('auto' tries all). */
-  mode: 'auto' | ImplementationFamily;
+  /**
+   * 'auto' tries every implementation, cheapest first. A family restricts each hook
+   * that has an implementation of that family to those; hooks without one (e.g. TCP
+   * state changes have no fentry variant) keep their usual order.
+   */
+  mode: ProbeMode;
 }
 
-/** A tiny ring is enough for a test attach: nothing reads it. */
-const PROBE_RING_BYTES = 4096;
+/** Tiny maps are enough for a test attach: nothing reads them. */
+const PROBE_SESSION = { ringBufferSize: 4096, wakeupDataSize: 4096, maxFlows: 1, maxSockets: 64, maxListeners: 64 };
+
+export function candidatesFor(spec: HookSpec, mode: ProbeMode) {
+  if (mode === 'auto') return spec.implementations;
+  const forced = spec.implementations.filter((i) => FAMILY_OF[i.implementation] === mode);
+  return forced.length > 0 ? forced : spec.implementations;
+}
 
 export function planAttach(addon: NativeAddon, hooks: readonly HookSpec[], options: PlanOptions): AttachPlan {
   const planned: PlannedHook[] = hooks.map((spec) => {
     const result: PlannedHook = { hook: spec.hook, required: spec.required, programs: [], failures: [] };
-    for (const impl of spec.implementations) {
-      if (options.mode !== 'auto' && impl.family !== options.mode) continue;
-      const reason = tryImplementation(addon, impl.programs);
-      if (reason === undefined) {
-        result.chosen = impl.family;
+    for (const impl of candidatesFor(spec, options.mode)) {
+      const failure = tryImplementation(addon, impl.programs);
+      if (failure === undefined) {
+        result.chosen = impl.implementation;
         result.programs = impl.programs;
         break;
       }
-      result.failures.push({ family: impl.family, reason });
-    }
-    if (!result.chosen && result.failures.length === 0) {
-      result.failures.push({ family: options.mode as ImplementationFamily, reason: `no ${options.mode} implementation of this hook` });
+      result.failures.push({ implementation: impl.implementation, ...failure });
     }
     return result;
   });
@@ -61,18 +71,23 @@ export function planAttach(addon: NativeAddon, hooks: readonly HookSpec[], optio
   };
 }
 
-/** Returns undefined when every program loaded and attached, else the first reason it did not. */
-function tryImplementation(addon: NativeAddon, programs: string[]): string | undefined {
+/** Undefined when every program loaded and attached, else where and why it did not. */
+function tryImplementation(
+  addon: NativeAddon,
+  programs: string[],
+): Omit<ImplementationFailure, 'implementation'> | undefined {
   let session: NativeBpfSession | undefined;
+  let stage: 'load' | 'attach' = 'load';
   try {
-    session = new addon.BpfSession({ ringBufferSize: PROBE_RING_BYTES, wakeupDataSize: PROBE_RING_BYTES, maxFlows: 1 });
+    session = new addon.BpfSession(PROBE_SESSION);
     const wanted = new Set(programs);
     for (const p of session.programs()) session.setAutoload(p.name, wanted.has(p.name));
     session.load();
+    stage = 'attach';
     for (const p of programs) session.attach(p);
     return undefined;
   } catch (err) {
-    return firstLine((err as Error).message);
+    return { stage, reason: firstLine((err as Error).message) };
   } finally {
     session?.close();
   }

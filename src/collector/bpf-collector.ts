@@ -1,14 +1,21 @@
-/** The kernel-facing collector: plans, loads and attaches the probes, then drains flow deltas. */
+/** The kernel-facing collector: plans, loads and attaches the probes, then drains flow deltas and connection events. */
 import { planAttach, type AttachPlan, type PlanOptions } from './attach-plan';
+import { decodeConnEvents } from './conn-event-decoder';
 import { decodeFlowRecords } from './flow-decoder';
 import { HOOKS } from './hooks';
 import { loadNativeAddon, type NativeAddon, type NativeBpfSession } from './native-addon';
-import type { CollectorStats, FlowDelta, FlowSource } from './types';
+import type { CollectorStats, ConnectionEvent, ConnectionEventSource, FlowDelta, FlowSource } from './types';
 
 export interface BpfCollectorOptions extends PlanOptions {
   ringBufferSize: number;
   drainIntervalMillis: number;
+  /** Flows the native table holds between two drains. */
   maxFlows: number;
+  /** Connection events the addon holds between two drains. */
+  maxConnEvents?: number;
+  /** Kernel LRU map sizes: socket owners and listener owners. */
+  maxSockets?: number;
+  maxListeners?: number;
 }
 
 export class AttachError extends Error {
@@ -17,13 +24,13 @@ export class AttachError extends Error {
       'no working implementation for required hook(s): ' +
         plan
           .missingRequired()
-          .map((h) => `${h.hook} (${h.failures.map((f) => `${f.family}: ${f.reason}`).join('; ')})`)
+          .map((h) => `${h.hook} (${h.failures.map((f) => `${f.implementation}: ${f.reason}`).join('; ') || 'no candidate'})`)
           .join(', '),
     );
   }
 }
 
-export class BpfCollector implements FlowSource {
+export class BpfCollector implements FlowSource, ConnectionEventSource {
   /** Set once closed: counters must not go back to zero for a last collection. */
   private finalStats: CollectorStats | undefined;
 
@@ -43,6 +50,9 @@ export class BpfCollector implements FlowSource {
       // Wake the drain thread early once a quarter of the ring is used.
       wakeupDataSize: Math.floor(options.ringBufferSize / 4),
       maxFlows: options.maxFlows,
+      maxConnEvents: options.maxConnEvents,
+      maxSockets: options.maxSockets,
+      maxListeners: options.maxListeners,
     });
     try {
       const chosen = new Set(plan.programs());
@@ -62,10 +72,26 @@ export class BpfCollector implements FlowSource {
     return decodeFlowRecords(this.session.drain(), this.addon.recordLayout);
   }
 
+  drainConnectionEvents(): ConnectionEvent[] {
+    if (this.finalStats) return [];
+    return decodeConnEvents(this.session.drainEvents(), this.addon.connEventLayout);
+  }
+
   stats(): CollectorStats {
     if (this.finalStats) return this.finalStats;
     const s = this.session.stats();
-    return { eventsLost: s.eventsLost, eventsReceived: s.eventsReceived, drainWakeups: s.drainWakeups };
+    return {
+      eventsLost: s.eventsLost,
+      eventsReceived: s.eventsReceived,
+      drainWakeups: s.drainWakeups,
+      mapFull: {
+        sockets: s.socketsMapFull,
+        listeners: s.listenersMapFull,
+        pending_calls: s.pendingMapFull,
+        flow_table: s.flowTableDropped,
+        connection_events: s.connEventsDropped,
+      },
+    };
   }
 
   /** Detaches every program and frees the maps. */

@@ -39,6 +39,7 @@ export function decodeFlowRecords(buffer: Buffer, layout: RecordLayout): FlowDel
       rxBytes: Number(view.getBigUint64(base + layout.rxBytes, littleEndian)),
       txMessages: Number(view.getBigUint64(base + layout.txMessages, littleEndian)),
       rxMessages: Number(view.getBigUint64(base + layout.rxMessages, littleEndian)),
+      srttMicros: view.getUint32(base + layout.srttMicros, littleEndian),
     });
   }
   return flows;

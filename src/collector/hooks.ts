@@ -3,10 +3,19 @@
  * cheapest first. Program names are the C function names in ebpf/*.bpf.c.
  */
 
-export type ImplementationFamily = 'fentry' | 'kprobe' | 'tracepoint';
+/** How a program is attached. `tp_btf` counts as the tracepoint family for `probes.mode`. */
+export type Implementation = 'fentry' | 'tp_btf' | 'tracepoint' | 'kprobe';
+export type ProbeFamily = 'fentry' | 'kprobe' | 'tracepoint';
+
+export const FAMILY_OF: Readonly<Record<Implementation, ProbeFamily>> = {
+  fentry: 'fentry',
+  tp_btf: 'tracepoint',
+  tracepoint: 'tracepoint',
+  kprobe: 'kprobe',
+};
 
 export interface HookImplementation {
-  family: ImplementationFamily;
+  implementation: Implementation;
   /** All of these must load and attach for the implementation to count. */
   programs: string[];
 }
@@ -15,18 +24,52 @@ export interface HookSpec {
   hook: string;
   /** Without a required hook the daemon cannot do its job and refuses to start. */
   required: boolean;
+  description: string;
   implementations: HookImplementation[];
 }
+
+const kprobePair = (fn: string) => [`kprobe_${fn}`, `kretprobe_${fn}`];
 
 export const HOOKS: readonly HookSpec[] = [
   {
     hook: 'socket_send',
     required: true,
-    implementations: [{ family: 'tracepoint', programs: ['tp_sock_send_length'] }],
+    description: 'bytes sent by TCP/UDP sockets',
+    implementations: [
+      { implementation: 'fentry', programs: ['fexit_inet_sendmsg', 'fexit_inet6_sendmsg'] },
+      { implementation: 'tp_btf', programs: ['btf_sock_send_length'] },
+      { implementation: 'tracepoint', programs: ['tp_sock_send_length'] },
+      { implementation: 'kprobe', programs: [...kprobePair('inet_sendmsg'), ...kprobePair('inet6_sendmsg')] },
+    ],
   },
   {
     hook: 'socket_recv',
     required: true,
-    implementations: [{ family: 'tracepoint', programs: ['tp_sock_recv_length'] }],
+    description: 'bytes received by TCP/UDP sockets',
+    implementations: [
+      { implementation: 'fentry', programs: ['fexit_inet_recvmsg', 'fexit_inet6_recvmsg'] },
+      { implementation: 'tp_btf', programs: ['btf_sock_recv_length'] },
+      { implementation: 'tracepoint', programs: ['tp_sock_recv_length'] },
+      { implementation: 'kprobe', programs: [...kprobePair('inet_recvmsg'), ...kprobePair('inet6_recvmsg')] },
+    ],
+  },
+  {
+    hook: 'tcp_state',
+    required: true,
+    description: 'TCP state changes: connections opened, closed, failed; connect latency; lifetime',
+    implementations: [
+      { implementation: 'tp_btf', programs: ['btf_inet_sock_set_state'] },
+      { implementation: 'tracepoint', programs: ['tp_inet_sock_set_state'] },
+    ],
+  },
+  {
+    hook: 'tcp_retransmit',
+    required: false,
+    description: 'TCP retransmitted segments',
+    implementations: [
+      { implementation: 'tracepoint', programs: ['tp_tcp_retransmit_skb'] },
+      { implementation: 'tp_btf', programs: ['btf_tcp_retransmit_skb'] },
+      { implementation: 'kprobe', programs: ['kprobe_tcp_retransmit_skb'] },
+    ],
   },
 ];

@@ -12,6 +12,10 @@ export interface NativeStats {
   eventsReceived: number;
   drainWakeups: number;
   flowTableDropped: number;
+  connEventsDropped: number;
+  socketsMapFull: number;
+  listenersMapFull: number;
+  pendingMapFull: number;
 }
 
 export interface NativeSessionOptions {
@@ -20,6 +24,12 @@ export interface NativeSessionOptions {
   wakeupDataSize: number;
   /** Flows the native table holds between two drains. */
   maxFlows: number;
+  /** Connection events held between two drains. */
+  maxConnEvents?: number;
+  /** Entries of the kernel's socket-owner LRU map. */
+  maxSockets?: number;
+  /** Entries of the kernel's listener-owner LRU map. */
+  maxListeners?: number;
 }
 
 export interface NativeBpfSession {
@@ -30,6 +40,8 @@ export interface NativeBpfSession {
   startDrain(intervalMillis: number): void;
   /** Aggregated flow records since the last call, packed as `recordLayout` describes. */
   drain(): Buffer;
+  /** Connection events since the last call, packed as `connEventLayout` describes. */
+  drainEvents(): Buffer;
   stats(): NativeStats;
   close(): void;
 }
@@ -51,11 +63,36 @@ export interface RecordLayout {
   rxBytes: number;
   txMessages: number;
   rxMessages: number;
+  srttMicros: number;
+}
+
+/** Byte offsets of the fields of one connection event (state change or retransmit). */
+export interface ConnEventLayout {
+  size: number;
+  type: number;
+  oldState: number;
+  newState: number;
+  flags: number;
+  family: number;
+  localPort: number;
+  remotePort: number;
+  error: number;
+  timestampNs: number;
+  durationNs: number;
+  srttMicros: number;
+  localAddress: number;
+  remoteAddress: number;
+  tgid: number;
+  pid: number;
+  cgroupId: number;
+  comm: number;
+  commLength: number;
 }
 
 export interface NativeAddon {
   BpfSession: new (options: NativeSessionOptions) => NativeBpfSession;
   recordLayout: RecordLayout;
+  connEventLayout: ConnEventLayout;
   setLibbpfVerbose(verbose: boolean): void;
 }
 

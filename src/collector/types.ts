@@ -20,6 +20,8 @@ export interface FlowDelta {
   rxBytes: number;
   txMessages: number;
   rxMessages: number;
+  /** Last TCP smoothed RTT seen on this flow in the interval, microseconds; 0 for UDP or none. */
+  srttMicros: number;
 }
 
 /** Cumulative counters about the collector itself. */
@@ -30,6 +32,8 @@ export interface CollectorStats {
   eventsReceived: number;
   /** Drain-thread wake-ups (timer or kernel fill-level wake-up). */
   drainWakeups: number;
+  /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
+  mapFull: { sockets: number; listeners: number; pending_calls: number; flow_table: number; connection_events: number };
 }
 
 /** The seam between the collector and the metrics layer. */
@@ -37,4 +41,50 @@ export interface FlowSource {
   /** Returns everything aggregated since the last call and resets it. */
   drain(): FlowDelta[];
   stats(): CollectorStats;
+}
+
+/** TCP states by the kernel's names (include/net/tcp_states.h). */
+export const TCP_STATES = [
+  'UNKNOWN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT',
+  'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV', 'BOUND_INACTIVE',
+] as const;
+export type TcpState = (typeof TCP_STATES)[number];
+
+/** The process a socket belongs to, as learned in process context. */
+export interface SocketOwner {
+  tgid: number;
+  /** Thread that made the call (connect/listen). */
+  pid: number;
+  comm: string;
+  cgroupId: bigint;
+}
+
+/** A TCP state change or retransmit, in kernel order. */
+export interface ConnectionEvent {
+  kind: 'state' | 'retransmit';
+  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+  timestampNs: bigint;
+  /** For a retransmit both are the socket's current state. */
+  oldState: TcpState;
+  newState: TcpState;
+  family: IpFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** Undefined when the kernel side had not seen the socket open (e.g. opened before we started). */
+  owner?: SocketOwner;
+  /** active: this host connected; passive: it accepted. Undefined when unknown. */
+  direction?: 'active' | 'passive';
+  /** SYN_SENT->ESTABLISHED: connect latency; ->CLOSE: time since ESTABLISHED; else 0. */
+  durationNs: number;
+  /** sk_err when the connection closed (errno), else 0. */
+  error: number;
+  srttMicros: number;
+}
+
+/** Source of connection events; the seam between collector and connection metrics. */
+export interface ConnectionEventSource {
+  /** Returns the events since the last call, in kernel order. */
+  drainConnectionEvents(): ConnectionEvent[];
 }

@@ -34,6 +34,7 @@ function record(spec: RecordSpec): Buffer {
   b.writeBigUInt64LE(spec.rx, layout.rxBytes);
   b.writeBigUInt64LE(3n, layout.txMessages);
   b.writeBigUInt64LE(4n, layout.rxMessages);
+  b.writeUInt32LE(spec.protocol === 6 ? 777 : 0, layout.srttMicros);
   return b;
 }
 
@@ -49,7 +50,7 @@ test('decodes IPv4 TCP and IPv6 UDP records field by field', () => {
   assert.deepEqual(a, {
     tgid: 1234, comm: 'curl', cgroupId: 42n, family: 'ipv4', transport: 'tcp',
     localAddress: '127.0.0.1', localPort: 40000, remoteAddress: '10.1.2.3', remotePort: 443,
-    txBytes: 100, rxBytes: 2 ** 40, txMessages: 3, rxMessages: 4,
+    txBytes: 100, rxBytes: 2 ** 40, txMessages: 3, rxMessages: 4, srttMicros: 777,
   });
   assert.equal(b?.family, 'ipv6');
   assert.equal(b?.transport, 'udp');

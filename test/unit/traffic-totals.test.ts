@@ -7,7 +7,7 @@ function flow(over: Partial<FlowDelta>): FlowDelta {
   return {
     tgid: 1, comm: 'app', cgroupId: 1n, family: 'ipv4', transport: 'tcp',
     localAddress: '127.0.0.1', localPort: 1000, remoteAddress: '127.0.0.1', remotePort: 80,
-    txBytes: 0, rxBytes: 0, txMessages: 0, rxMessages: 0, ...over,
+    txBytes: 0, rxBytes: 0, txMessages: 0, rxMessages: 0, srttMicros: 0, ...over,
   };
 }
 
