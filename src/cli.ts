@@ -3,16 +3,21 @@
 import { readBuildInfo } from './build-info.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { SETTINGS, type Config } from './config/schema.js';
+import pino from 'pino';
 import { createLogger } from './log.js';
 
-export const COMMANDS: Readonly<Record<'run' | 'help', string>> = {
+export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'help', string>> = {
   run: 'Run the exporter (the default command).',
+  check:
+    'Print which implementation of each kernel hook loads and attaches here, and why others do not ' +
+    '(--output text|json); exits 1 when a required hook has none.',
+  events: 'Write TCP state changes and retransmits as JSON lines to stdout (logs go to stderr).',
   help: 'Print this help.',
 };
 
 /** What the command line asks for. */
 export type Invocation =
-  | { command: 'run'; /** Everything after the command, for loadConfig. */ options: string[] }
+  | { command: 'run' | 'check' | 'events'; /** Everything after the command, for loadConfig. */ options: string[] }
   | { command: 'help' }
   | { command: 'version' }
   | { command: 'unknown'; name: string };
@@ -23,7 +28,7 @@ export function parseCommandLine(args: readonly string[]): Invocation {
   if (args.includes('--version')) return { command: 'version' };
   const [first, ...rest] = args;
   if (first === undefined || first.startsWith('-')) return { command: 'run', options: [...args] };
-  if (first === 'run') return { command: 'run', options: rest };
+  if (first === 'run' || first === 'check' || first === 'events') return { command: first, options: rest };
   if (first === 'help') return { command: 'help' };
   return { command: 'unknown', name: first };
 }
@@ -40,7 +45,10 @@ export function renderHelp(): string {
     'Exports per-process TCP and UDP traffic, seen through eBPF, as Prometheus metrics and OTLP.',
     '',
     'Commands:',
-    ...Object.entries(COMMANDS).map(([name, doc]) => `  ${name.padEnd(8)}${doc}`),
+    ...Object.entries(COMMANDS).flatMap(([name, doc]) => {
+      const [first, ...more] = wrap(doc, 10);
+      return [`  ${name.padEnd(8)}${first!.trimStart()}`, ...more];
+    }),
     '',
     'Options:',
     '  -h, --help         Print this help.',
@@ -79,6 +87,61 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv): Pro
       return 2;
     case 'run':
       return run(invocation.options, env);
+    case 'check':
+      return check(invocation.options, env);
+    case 'events':
+      return events(invocation.options, env);
+  }
+}
+
+/** Loads the config or prints the one-line error; undefined means exit 2. */
+function configOrReport(options: readonly string[], env: NodeJS.ProcessEnv): Config | undefined {
+  try {
+    return loadConfig({ argv: options, env });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return undefined;
+  }
+}
+
+async function check(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const rest = [...options];
+  let output = 'text';
+  const at = rest.findIndex((a) => a === '--output' || a.startsWith('--output='));
+  if (at !== -1) {
+    const [flag] = rest.splice(at, 1);
+    output = flag!.includes('=') ? flag!.slice('--output='.length) : (rest.splice(at, 1)[0] ?? '');
+    if (output !== 'text' && output !== 'json') {
+      process.stderr.write(`sockscope check: --output = ${JSON.stringify(output)} is invalid: must be text or json\n`);
+      return 2;
+    }
+  }
+  const config = configOrReport(rest, env);
+  if (!config) return 2;
+  const { checkReport, renderCheckText } = await import('./check.js');
+  try {
+    const { report, plan } = checkReport(config);
+    process.stdout.write(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderCheckText(report));
+    return plan.missingRequired().length > 0 ? 1 : 0;
+  } catch (err) {
+    process.stderr.write(`sockscope check: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+async function events(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const config = configOrReport(options, env);
+  if (!config) return 2;
+  // stdout carries the events: logs go to stderr.
+  const log = createLogger(config.log.level, pino.destination({ dest: 2, sync: true }));
+  try {
+    const { streamEvents } = await import('./events-command.js');
+    await streamEvents(config, log);
+    return 0;
+  } catch (err) {
+    log.fatal({ err }, 'sockscope events stopped on an error');
+    return 1;
   }
 }
 

@@ -2,56 +2,38 @@
  * `sockscope run`: attach the probes, expose /metrics and/or push OTLP, and on
  * SIGINT/SIGTERM detach everything, flush the last OTLP batch and return.
  */
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import os from 'node:os';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BpfCollector } from './collector/bpf-collector';
 import type { Config } from './config/schema';
 import type { Logger } from './log';
+import { EventStreamWriter } from './export/event-stream';
 import { MetricsServer } from './export/metrics-server';
 import { createOtlpReader } from './export/otlp';
 import { SockscopeMetrics } from './metrics/sockscope-metrics';
 import { readBuildInfo } from './build-info';
-import os from 'node:os';
+import { routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
 
-/** How often flow deltas move from the addon into the JS totals between collections. */
+/** How often data moves from the addon into the JS totals between collections. */
 const INGEST_INTERVAL_MS = 1000;
-/** Flows the native table may hold between two ingests. */
-const NATIVE_MAX_FLOWS = 65536;
 
 export async function runDaemon(config: Config, log: Logger): Promise<void> {
   // Our own /metrics and OTLP traffic then shows up under our name, not `node`.
   process.title = 'sockscope';
   const buildInfo = readBuildInfo();
   log.info({ version: buildInfo.version, node: buildInfo.nodeVersion, kernel: os.release() }, 'starting sockscope');
+  routeOtelDiagnostics(log);
 
-  const collector = BpfCollector.start({
-    mode: 'auto',
-    ringBufferSize: config.ebpf.ringBufferSize,
-    drainIntervalMillis: config.ebpf.drainInterval,
-    maxFlows: NATIVE_MAX_FLOWS,
-  });
-  for (const hook of collector.plan.hooks) {
-    log.info({ hook: hook.hook, implementation: hook.chosen, failures: hook.failures }, 'probe attached');
-  }
-
-  // OTLP export failures surface only through OTel's diag logger: make them visible.
-  diag.setLogger(
-    {
-      error: (msg, ...args) => log.error({ args }, `opentelemetry: ${msg}`),
-      warn: (msg, ...args) => log.warn({ args }, `opentelemetry: ${msg}`),
-      info: () => undefined,
-      debug: () => undefined,
-      verbose: () => undefined,
-    },
-    DiagLogLevel.WARN,
-  );
+  const events = config.events.file ? new EventStreamWriter(config.events.file) : undefined;
+  await events?.ready();
+  const { collector, bootstrap } = startCollector(config, log);
 
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled
     ? new MetricsServer({
         host: config.prometheus.host,
         port: config.prometheus.port,
+        // Probes are attached before the server starts: serving means ready.
         isReady: () => true,
         onError: (err: Error) => log.error({ err }, 'metrics collection failed'),
         onWarning: (message: string) => log.warn(message),
@@ -76,7 +58,12 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
     }),
     readers,
   });
-  const metrics = new SockscopeMetrics(provider.getMeter('sockscope', buildInfo.version), collector, buildInfo);
+  const metrics = new SockscopeMetrics(provider.getMeter('sockscope', buildInfo.version), collector, {
+    buildInfo,
+    plan: collector.plan,
+    bootstrap: bootstrap.sockets,
+    onConnectionEvents: events ? (batch) => events.write(batch) : undefined,
+  });
   const ingestTimer = setInterval(() => metrics.ingest(), INGEST_INTERVAL_MS);
 
   try {
@@ -98,17 +85,6 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
     await server?.stop();
     // Exports the final OTLP batch (the readers collect once more on shutdown).
     await provider.shutdown().catch((err: unknown) => log.error({ err }, 'flushing metrics failed'));
+    await events?.close();
   }
-}
-
-function waitForTermination(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }

@@ -1,5 +1,6 @@
 #include "bpf_session.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
@@ -215,6 +216,23 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   set("listenersMapFull", KernelStat(SS_STAT_LISTENERS_FULL));
   set("pendingMapFull", KernelStat(SS_STAT_PENDING_FULL));
   set("connEventsDropped", drainer_ ? drainer_->conn_events_dropped() : 0);
+  // Runs the kernel skipped because a BPF program was already running on that
+  // CPU (e.g. softirq interrupting one): events that never reached us.
+  Napi::Object misses = Napi::Object::New(env);
+  if (loaded_) {
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel_->obj) {
+      int fd = bpf_program__fd(prog);
+      if (fd < 0) continue;
+      bpf_prog_info prog_info{};
+      __u32 len = sizeof(prog_info);
+      if (bpf_obj_get_info_by_fd(fd, &prog_info, &len) == 0) {
+        misses.Set(bpf_program__name(prog),
+                   Napi::Number::New(env, static_cast<double>(prog_info.recursion_misses)));
+      }
+    }
+  }
+  out.Set("recursionMisses", misses);
   out.Set("eventsReceived",
           Napi::Number::New(env, drainer_ ? static_cast<double>(drainer_->events_received()) : 0));
   out.Set("drainWakeups",

@@ -91,6 +91,9 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
         flow_table: s.flowTableDropped,
         connection_events: s.connEventsDropped,
       },
+      missedByHook: Object.fromEntries(
+        this.plan.hooks.map((h) => [h.hook, h.programs.reduce((n, p) => n + (s.recursionMisses[p] ?? 0), 0)]),
+      ),
     };
   }
 

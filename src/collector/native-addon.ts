@@ -16,6 +16,8 @@ export interface NativeStats {
   socketsMapFull: number;
   listenersMapFull: number;
   pendingMapFull: number;
+  /** Per loaded program: runs the kernel skipped because another BPF program was running on that CPU. */
+  recursionMisses: Record<string, number>;
 }
 
 export interface NativeSessionOptions {

@@ -34,6 +34,8 @@ export interface CollectorStats {
   drainWakeups: number;
   /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
   mapFull: { sockets: number; listeners: number; pending_calls: number; flow_table: number; connection_events: number };
+  /** Per hook: kernel events whose BPF program did not run (recursion protection). */
+  missedByHook: Record<string, number>;
 }
 
 /** The seam between the collector and the metrics layer. */

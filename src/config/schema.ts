@@ -12,7 +12,13 @@ export interface Config {
   log: { level: LogLevel };
   /** ringBufferSize in bytes, drainInterval in milliseconds. */
   ebpf: { ringBufferSize: number; drainInterval: number };
+  probes: { mode: ProbeMode };
+  /** file '' turns the JSON-lines event stream off. */
+  events: { file: string };
 }
+
+export const PROBE_MODES = ['auto', 'fentry', 'kprobe', 'tracepoint'] as const;
+export type ProbeMode = (typeof PROBE_MODES)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -117,8 +123,27 @@ const RING_BUFFER_SIZE: SettingFormat = {
   show: (value) => formatByteSize(value as number),
 };
 
+const PROBE_MODE: SettingFormat = {
+  name: 'sockscope-probe-mode',
+  placeholder: '<mode>',
+  allowed: `must be one of ${PROBE_MODES.join(', ')}`,
+  coerce: (text) => text,
+  isValid: (value) => (PROBE_MODES as readonly unknown[]).includes(value),
+  show: String,
+};
+
+const FILE_PATH: SettingFormat = {
+  name: 'sockscope-file-path',
+  placeholder: '<path>',
+  allowed: 'must be a file path, "-" for standard output, or empty for off',
+  coerce: (text) => text,
+  isValid: (value) => typeof value === 'string' && !value.includes('\0'),
+  show: (value) => (value === '' ? '(off)' : String(value)),
+};
+
 const FORMATS: readonly SettingFormat[] = [
-  BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE,
+  BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
+  FILE_PATH,
 ];
 
 convict.addFormats(
@@ -196,6 +221,25 @@ export const configSchema: convict.Schema<Config> = {
       format: DRAIN_INTERVAL.name,
       default: 50,
       env: 'SOCKSCOPE_EBPF_DRAININTERVAL',
+    },
+  },
+  probes: {
+    mode: {
+      doc:
+        'Which kind of kernel hook to use: auto picks, per hook, the cheapest that loads and attaches here ' +
+        '(fentry, tp_btf, tracepoint, kprobe); fentry, kprobe or tracepoint (classic) force that family for ' +
+        'every hook that has one.',
+      format: PROBE_MODE.name,
+      default: 'auto',
+      env: 'SOCKSCOPE_PROBES_MODE',
+    },
+  },
+  events: {
+    file: {
+      doc: 'Append TCP state changes and retransmits as JSON lines to this file ("-" for stdout); empty turns it off.',
+      format: FILE_PATH.name,
+      default: '',
+      env: 'SOCKSCOPE_EVENTS_FILE',
     },
   },
 };

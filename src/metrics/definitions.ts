@@ -1,9 +1,11 @@
 /**
  * The metrics contract: every instrument sockscope exports, in one table.
- * docs/metrics.md is checked against this table by test/unit/metrics-doc.test.ts.
+ * docs/metrics.md is rendered from this table and test/unit/metrics-doc.test.ts
+ * fails when the two disagree.
  */
 
-export type InstrumentKind = 'counter' | 'gauge';
+/** OTel instrument kinds; an updowncounter is a Prometheus gauge that can be summed. */
+export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
 
 export interface AttributeDefinition {
   name: string;
@@ -20,12 +22,44 @@ export interface MetricDefinition {
   unit: string;
   description: string;
   attributes: AttributeDefinition[];
+  /** Explicit bucket boundaries (histograms). */
+  buckets?: number[];
 }
 
 export const ATTR_TRANSPORT = 'network.transport';
 export const ATTR_DIRECTION = 'network.io.direction';
 export const ATTR_NETWORK_TYPE = 'network.type';
 export const ATTR_EXECUTABLE = 'process.executable.name';
+export const ATTR_SERVER_PORT = 'server.port';
+export const ATTR_CONNECTION_DIRECTION = 'sockscope.connection.direction';
+export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_STATE_FROM = 'sockscope.tcp.state.from';
+export const ATTR_STATE_TO = 'sockscope.tcp.state.to';
+export const ATTR_HOOK = 'sockscope.ebpf.hook';
+export const ATTR_IMPLEMENTATION = 'sockscope.ebpf.implementation';
+export const ATTR_MAP = 'sockscope.ebpf.map';
+
+const executable = { name: ATTR_EXECUTABLE, description: 'process name (kernel `comm`, at most 15 characters); absent when the owner is unknown' };
+const networkType = { name: ATTR_NETWORK_TYPE, description: '`ipv4` or `ipv6` (an IPv6 socket talking to a v4-mapped peer counts as `ipv4`)' };
+const serverPort = {
+  name: ATTR_SERVER_PORT,
+  description: 'the listening port of the connection: the remote port when this host connected, the local port when it accepted',
+};
+const connectionDirection = {
+  name: ATTR_CONNECTION_DIRECTION,
+  description: '`active` (this host called connect) or `passive` (it accepted)',
+};
+
+/** 10 µs to 5 s, roughly 1-2.5-5 per decade: loopback to intercontinental. */
+export const RTT_BUCKETS = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+/** 50 µs to 130 s: the last buckets catch SYN retransmissions (1, 3, 7, 15, 31, 63, 127 s). */
+export const CONNECT_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 130,
+];
+/** 1 ms to 1 day. */
+export const LIFETIME_BUCKETS = [0.001, 0.01, 0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400];
 
 export const NETWORK_IO: MetricDefinition = {
   name: 'sockscope.network.io',
@@ -36,9 +70,107 @@ export const NETWORK_IO: MetricDefinition = {
   attributes: [
     { name: ATTR_TRANSPORT, description: '`tcp` or `udp`' },
     { name: ATTR_DIRECTION, description: '`transmit` or `receive`' },
-    { name: ATTR_NETWORK_TYPE, description: '`ipv4` or `ipv6` (an IPv6 socket talking to a v4-mapped peer counts as `ipv4`)' },
+    networkType,
     { name: ATTR_EXECUTABLE, description: 'process name (kernel `comm`, at most 15 characters)' },
   ],
+};
+
+export const CONNECTIONS_OPENED: MetricDefinition = {
+  name: 'sockscope.tcp.connections.opened',
+  prometheusName: 'sockscope_tcp_connections_opened_total',
+  kind: 'counter',
+  unit: '{connection}',
+  description: 'TCP connections that reached ESTABLISHED.',
+  attributes: [executable, networkType, serverPort, connectionDirection],
+};
+
+export const CONNECTIONS_CLOSED: MetricDefinition = {
+  name: 'sockscope.tcp.connections.closed',
+  prometheusName: 'sockscope_tcp_connections_closed_total',
+  kind: 'counter',
+  unit: '{connection}',
+  description: 'Established TCP connections that reached CLOSE.',
+  attributes: [executable, networkType, serverPort, connectionDirection],
+};
+
+export const CONNECTIONS_FAILED: MetricDefinition = {
+  name: 'sockscope.tcp.connections.failed',
+  prometheusName: 'sockscope_tcp_connections_failed_total',
+  kind: 'counter',
+  unit: '{connection}',
+  description: 'connect() attempts that went from SYN_SENT to CLOSE without being established.',
+  attributes: [
+    executable,
+    networkType,
+    serverPort,
+    {
+      name: ATTR_ERROR_TYPE,
+      description:
+        '`refused` (RST to the SYN), `timed_out`, `reset`, `host_unreachable`, `network_unreachable`, `aborted` (closed before an answer), or `other`',
+    },
+  ],
+};
+
+export const CONNECTIONS_ACTIVE: MetricDefinition = {
+  name: 'sockscope.tcp.connections.active',
+  prometheusName: 'sockscope_tcp_connections_active',
+  kind: 'updowncounter',
+  unit: '{connection}',
+  description: 'TCP connections established and not yet closed, including those opened before sockscope started.',
+  attributes: [executable, networkType, serverPort, connectionDirection],
+};
+
+export const STATE_TRANSITIONS: MetricDefinition = {
+  name: 'sockscope.tcp.state.transitions',
+  prometheusName: 'sockscope_tcp_state_transitions_total',
+  kind: 'counter',
+  unit: '{transition}',
+  description: 'TCP state changes, by old and new state (kernel names: `SYN_SENT`, `ESTABLISHED`, ...).',
+  attributes: [
+    { name: ATTR_STATE_FROM, description: 'state before the change' },
+    { name: ATTR_STATE_TO, description: 'state after the change' },
+  ],
+};
+
+export const RETRANSMITS: MetricDefinition = {
+  name: 'sockscope.tcp.retransmits',
+  prometheusName: 'sockscope_tcp_retransmits_total',
+  kind: 'counter',
+  unit: '{segment}',
+  description: 'TCP segments retransmitted (tcp:tcp_retransmit_skb), attributed to the socket owner.',
+  attributes: [executable, networkType, serverPort],
+};
+
+export const RTT: MetricDefinition = {
+  name: 'sockscope.tcp.rtt',
+  prometheusName: 'sockscope_tcp_rtt_seconds',
+  kind: 'histogram',
+  unit: 's',
+  description:
+    'TCP smoothed round-trip time (srtt). One sample per active flow per collection interval: the srtt at the ' +
+    "flow's last send or receive in that interval. Busy and idle flows weigh the same.",
+  attributes: [executable, networkType],
+  buckets: RTT_BUCKETS,
+};
+
+export const CONNECT_DURATION: MetricDefinition = {
+  name: 'sockscope.tcp.connect.duration',
+  prometheusName: 'sockscope_tcp_connect_duration_seconds',
+  kind: 'histogram',
+  unit: 's',
+  description: 'Time from SYN_SENT to ESTABLISHED of successful connect() calls, measured in the kernel.',
+  attributes: [executable, networkType, serverPort],
+  buckets: CONNECT_BUCKETS,
+};
+
+export const CONNECTION_DURATION: MetricDefinition = {
+  name: 'sockscope.tcp.connection.duration',
+  prometheusName: 'sockscope_tcp_connection_duration_seconds',
+  kind: 'histogram',
+  unit: 's',
+  description: 'Lifetime of TCP connections, from ESTABLISHED to CLOSE, measured in the kernel; recorded at close.',
+  attributes: [executable, networkType, serverPort, connectionDirection],
+  buckets: LIFETIME_BUCKETS,
 };
 
 export const EVENTS_LOST: MetricDefinition = {
@@ -48,6 +180,42 @@ export const EVENTS_LOST: MetricDefinition = {
   unit: '{event}',
   description: 'Events the kernel could not hand to sockscope because the ring buffer was full; their bytes are missing from the counters.',
   attributes: [],
+};
+
+export const EVENTS_MISSED: MetricDefinition = {
+  name: 'sockscope.ebpf.events.missed',
+  prometheusName: 'sockscope_ebpf_events_missed_total',
+  kind: 'counter',
+  unit: '{event}',
+  description:
+    "Kernel events whose sockscope program did not run because a BPF program was already running on that CPU (the kernel's recursion protection, bpf_prog_info.recursion_misses).",
+  attributes: [{ name: ATTR_HOOK, description: '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`' }],
+};
+
+export const MAP_FULL: MetricDefinition = {
+  name: 'sockscope.ebpf.map.full',
+  prometheusName: 'sockscope_ebpf_map_full_total',
+  kind: 'counter',
+  unit: '{update}',
+  description: 'Updates refused because a bounded map or table was full; what they carried is missing or unattributed.',
+  attributes: [
+    {
+      name: ATTR_MAP,
+      description: '`sockets`, `listeners`, `pending_calls` (kernel maps), `flow_table`, `connection_events` (addon tables)',
+    },
+  ],
+};
+
+export const PROGRAM_ATTACHED: MetricDefinition = {
+  name: 'sockscope.ebpf.program.attached',
+  prometheusName: 'sockscope_ebpf_program_attached',
+  kind: 'gauge',
+  unit: '',
+  description: '1 for the implementation the attach plan chose for each hook; 0 for a hook with no working implementation.',
+  attributes: [
+    { name: ATTR_HOOK, description: '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`' },
+    { name: ATTR_IMPLEMENTATION, description: '`fentry`, `tp_btf`, `tracepoint`, `kprobe`, or `none`' },
+  ],
 };
 
 export const BUILD_INFO: MetricDefinition = {
@@ -62,4 +230,20 @@ export const BUILD_INFO: MetricDefinition = {
   ],
 };
 
-export const METRICS: readonly MetricDefinition[] = [NETWORK_IO, EVENTS_LOST, BUILD_INFO];
+export const METRICS: readonly MetricDefinition[] = [
+  NETWORK_IO,
+  CONNECTIONS_OPENED,
+  CONNECTIONS_CLOSED,
+  CONNECTIONS_FAILED,
+  CONNECTIONS_ACTIVE,
+  STATE_TRANSITIONS,
+  RETRANSMITS,
+  RTT,
+  CONNECT_DURATION,
+  CONNECTION_DURATION,
+  EVENTS_LOST,
+  EVENTS_MISSED,
+  MAP_FULL,
+  PROGRAM_ATTACHED,
+  BUILD_INFO,
+];

@@ -5,12 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadNativeAddon } from '../../src/collector/native-addon';
 import { bpfTestOptions, inCi, requireBpf } from '../helpers/bpf-gate';
-import { loadedSockscopePrograms } from '../helpers/bpftool';
+import { programIdsOwnedBy, waitUntilUnloaded } from '../helpers/bpftool';
 import { DaemonProcess } from '../helpers/daemon';
 import { PrometheusServer, prometheusInstalled } from '../helpers/prometheus-server';
 import { runTraffic, uniqueProcessName } from '../helpers/traffic';
+import { NamedProcess } from '../helpers/named-process';
+import { spawnSync } from 'node:child_process';
 
 const skip = bpfTestOptions().skip || (!prometheusInstalled() && !inCi() ? 'Debian package prometheus is not installed' : false);
 
@@ -52,18 +53,31 @@ describe('Prometheus scrapes sockscope', { skip }, () => {
     assert.equal(info[0]!.metric.version, require('../../../package.json').version);
   });
 
+  test('the real exposition, connection metrics and histograms included, passes promtool check metrics', async () => {
+    const server = NamedProcess.start({ name: uniqueProcessName('sspromsrv'), mode: 'serve', host: '127.0.0.1' });
+    const { port: serverPort } = await server.reply<{ port: number }>();
+    const client = NamedProcess.start({ name: uniqueProcessName('sspromcli'), mode: 'connect', host: '127.0.0.1', port: serverPort, count: 3 });
+    await client.reply();
+    await server.exit();
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const family of ['sockscope_tcp_connections_opened_total', 'sockscope_tcp_connect_duration_seconds_bucket', 'sockscope_tcp_rtt_seconds_bucket']) {
+      assert.ok(body.includes(family), `${family} is exposed`);
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  });
+
   test('/healthz and /readyz answer 200 once the probes are attached', async () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
   });
 
   test('SIGTERM exits 0 and detaches every sockscope BPF program', async () => {
-    const session = new (loadNativeAddon().BpfSession)({ ringBufferSize: 4096, wakeupDataSize: 4096, maxFlows: 1 });
-    const ourPrograms = session.programs().map((p) => p.name);
-    session.close();
-    assert.ok(loadedSockscopePrograms(ourPrograms).length > 0, 'programs are loaded while the daemon runs');
+    // Other processes may load BPF programs meanwhile: follow the daemon's own, by ID.
+    const ours = programIdsOwnedBy(daemon.pid);
+    assert.ok(ours.length >= 4, `the daemon holds its programs while it runs (found ${ours.length})`);
     assert.equal(await daemon.stop('SIGTERM'), 0);
-    assert.deepEqual(loadedSockscopePrograms(ourPrograms), []);
+    assert.deepEqual(await waitUntilUnloaded(ours), []);
     assert.ok(daemon.logs.some((l) => l.msg === 'probes detached'));
   });
 });

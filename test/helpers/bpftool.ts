@@ -1,16 +1,49 @@
-/** Which BPF programs are loaded on the machine, by name, as bpftool reports them. */
+/** Which BPF programs a process holds, and which are still loaded on the machine. */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
-export function loadedProgramNames(): string[] {
-  const out = execFileSync('bpftool', ['--json', 'prog', 'list'], { encoding: 'utf8' });
-  return (JSON.parse(out) as { name?: string }[]).map((p) => p.name ?? '');
+/**
+ * IDs of the BPF programs a process holds through program or link fds, from
+ * /proc/<pid>/fdinfo (bpftool's own pid listing needs a BPF iterator that not
+ * every kernel allows).
+ */
+export function programIdsOwnedBy(pid: number): number[] {
+  const ids = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target !== 'anon_inode:bpf-prog' && target !== 'anon_inode:bpf_link') continue;
+    const m = /^prog_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    if (m) ids.add(Number(m[1]));
+  }
+  return [...ids];
+}
+
+/** Of these program IDs, the ones still loaded. */
+export function stillLoaded(ids: readonly number[]): number[] {
+  const loaded = new Set(
+    (JSON.parse(execFileSync('bpftool', ['--json', 'prog', 'list'], { encoding: 'utf8' })) as Array<{ id: number }>).map(
+      (p) => p.id,
+    ),
+  );
+  return ids.filter((id) => loaded.has(id));
 }
 
 /**
- * Programs from ebpf/ that are still loaded. bpftool prints the full name from BTF when it
- * has it, else the kernel's copy, cut to 15 characters: accept both.
+ * Waits until none of these programs is loaded. The kernel frees a program after its
+ * last fd closes through deferred work (RCU, a workqueue), so it can outlive its
+ * process by a moment. Returns the IDs still loaded when the wait ends.
  */
-export function loadedSockscopePrograms(programNames: readonly string[]): string[] {
-  const ours = new Set(programNames.flatMap((n) => [n, n.slice(0, 15)]));
-  return loadedProgramNames().filter((n) => ours.has(n));
+export async function waitUntilUnloaded(ids: readonly number[], timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = stillLoaded(ids);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = stillLoaded(ids);
+  }
+  return left;
 }

@@ -1,64 +1,84 @@
 /**
  * The real BPF programs count exactly the bytes a process moved through its sockets:
- * TCP and UDP, IPv4 and IPv6, on loopback, compared with what the process itself counted.
+ * TCP and UDP, IPv4 and IPv6, on loopback, compared with what the process itself
+ * counted. The suite runs once per probe family that attaches on this kernel, so the
+ * kernel matrix exercises fentry, kprobe and tracepoint implementations alike.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { planAttach, type ProbeMode } from '../../src/collector/attach-plan';
 import { BpfCollector } from '../../src/collector/bpf-collector';
-import type { FlowDelta, IpFamily, Transport } from '../../src/collector/types';
-import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { HOOKS } from '../../src/collector/hooks';
+import { loadNativeAddon } from '../../src/collector/native-addon';
+import type { FlowDelta } from '../../src/collector/types';
+import { bpfTestOptions, bpfUnavailableReason, requireBpf } from '../helpers/bpf-gate';
 import { runTraffic, uniqueProcessName } from '../helpers/traffic';
 
-describe('socket I/O probes', bpfTestOptions(), () => {
-  let collector: BpfCollector;
-  /** Everything drained so far: other tests' flows stay out by process name. */
-  const seen: FlowDelta[] = [];
+const MODES: ProbeMode[] = ['auto', 'fentry', 'kprobe', 'tracepoint'];
 
-  before(() => {
+/** Which socket I/O implementation a mode gets here, or why it gets none. */
+function socketImplementation(mode: ProbeMode): { chosen?: string; reason?: string } {
+  if (bpfUnavailableReason()) return { reason: 'BPF unavailable' };
+  const plan = planAttach(loadNativeAddon(), HOOKS, { mode });
+  const send = plan.hooks.find((h) => h.hook === 'socket_send')!;
+  const recv = plan.hooks.find((h) => h.hook === 'socket_recv')!;
+  if (send.chosen && recv.chosen) return { chosen: `${send.chosen}/${recv.chosen}` };
+  return { reason: [...send.failures, ...recv.failures].map((f) => `${f.implementation} ${f.stage}: ${f.reason}`).join('; ') };
+}
+
+describe('attach plan', bpfTestOptions(), () => {
+  test('every required hook has a working implementation in auto mode', () => {
     requireBpf();
-    collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536 });
-  });
-  after(() => collector?.close());
-
-  const totalsFor = (comm: string, transport: Transport, family: IpFamily) => {
-    seen.push(...collector.drain());
-    const mine = seen.filter((f) => f.comm === comm && f.transport === transport && f.family === family);
-    return {
-      tx: mine.reduce((n, f) => n + f.txBytes, 0),
-      rx: mine.reduce((n, f) => n + f.rxBytes, 0),
-      flows: mine,
-    };
-  };
-
-  test('the attach plan chose the tracepoints on this kernel and attached every required hook', () => {
-    assert.deepEqual(collector.plan.missingRequired(), []);
-    for (const hook of collector.plan.hooks) assert.ok(hook.chosen, `${hook.hook} has no implementation`);
+    const plan = planAttach(loadNativeAddon(), HOOKS, { mode: 'auto' });
+    assert.deepEqual(plan.missingRequired().map((h) => h.hook), []);
   });
 
-  for (const transport of ['tcp', 'udp'] as const) {
-    for (const family of ['ipv4', 'ipv6'] as const) {
-      test(`${transport}/${family}: exported bytes equal the bytes the process moved`, async () => {
-        const name = uniqueProcessName(`ss${transport}${family === 'ipv4' ? '4' : '6'}`);
-        const result = await runTraffic({ name, transport, family, messageSize: 1000 + 37, messages: 300 });
-        const expected = result[transport][family];
-        assert.ok(expected.tx > 0 && expected.rx > 0, 'the child moved traffic');
-        const got = totalsFor(name, transport, family);
-        assert.deepEqual({ tx: got.tx, rx: got.rx }, expected);
-        for (const f of got.flows) {
-          assert.equal(f.tgid, result.pid);
-          assert.match(f.localAddress, family === 'ipv4' ? /^127\.0\.0\.1$/ : /^::1$/);
-        }
-        // No bytes of this process were reported under another family or transport.
-        for (const other of seen.filter((f) => f.comm === name)) {
-          assert.equal(other.transport, transport);
-          assert.equal(other.family, family);
-        }
-      });
+  test('every kprobe variant passes the verifier (it may only fail to attach)', () => {
+    requireBpf();
+    const plan = planAttach(loadNativeAddon(), HOOKS, { mode: 'kprobe' });
+    for (const hook of plan.hooks) {
+      for (const f of hook.failures.filter((x) => x.implementation === 'kprobe')) {
+        assert.equal(f.stage, 'attach', `${hook.hook}: kprobe failed at load: ${f.reason}`);
+      }
     }
-  }
-
-  test('no event was lost', () => {
-    assert.equal(collector.stats().eventsLost, 0);
-    assert.ok(collector.stats().eventsReceived > 0);
   });
 });
+
+for (const mode of MODES) {
+  const implementation = socketImplementation(mode);
+  const skip = bpfTestOptions().skip || (implementation.chosen ? false : `probes.mode=${mode} cannot attach here: ${implementation.reason}`);
+
+  describe(`socket I/O probes, probes.mode=${mode} (${implementation.chosen ?? 'unavailable'})`, { skip }, () => {
+    for (const transport of ['tcp', 'udp'] as const) {
+      for (const family of ['ipv4', 'ipv6'] as const) {
+        test(`${transport}/${family}: exported bytes equal the bytes the process moved`, async () => {
+          requireBpf();
+          const collector = BpfCollector.start({ mode, ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536 });
+          try {
+            const name = uniqueProcessName(`ss${transport}${family === 'ipv4' ? '4' : '6'}`);
+            const result = await runTraffic({ name, transport, family, messageSize: 1000 + 37, messages: 300 });
+            const expected = result[transport][family];
+            assert.ok(expected.tx > 0 && expected.rx > 0, 'the child moved traffic');
+            const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
+            assert.deepEqual(
+              { tx: mine.reduce((n, f) => n + f.txBytes, 0), rx: mine.reduce((n, f) => n + f.rxBytes, 0) },
+              expected,
+            );
+            for (const f of mine) {
+              assert.equal(f.tgid, result.pid);
+              assert.equal(f.transport, transport);
+              assert.equal(f.family, family);
+              assert.match(f.localAddress, family === 'ipv4' ? /^127\.0\.0\.1$/ : /^::1$/);
+              // TCP flows carry the smoothed RTT for the RTT histogram; UDP has none.
+              if (transport === 'tcp') assert.ok(f.srttMicros > 0, 'TCP flow has an srtt');
+              else assert.equal(f.srttMicros, 0);
+            }
+            assert.equal(collector.stats().eventsLost, 0);
+          } finally {
+            collector.close();
+          }
+        });
+      }
+    }
+  });
+}

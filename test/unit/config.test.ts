@@ -23,6 +23,8 @@ const DEFAULTS: Config = {
   otlp: { endpoint: '', interval: 10_000, timeout: 10_000 },
   log: { level: 'info' },
   ebpf: { ringBufferSize: 16 * 1024 * 1024, drainInterval: 50 },
+  probes: { mode: 'auto' },
+  events: { file: '' },
 };
 
 function load(argv: string[] = [], env: NodeJS.ProcessEnv = {}): Config {
@@ -56,12 +58,16 @@ test('a JSON file sets values, including duration and size text', () => {
     otlp: { endpoint: 'http://localhost:4317', interval: '30s', timeout: 5000 },
     log: { level: 'debug' },
     ebpf: { ringBufferSize: '4MiB', drainInterval: '100ms' },
+    probes: { mode: 'fentry' },
+    events: { file: '/var/log/sockscope/events.jsonl' },
   });
   assert.deepEqual(load(['--config', file]), {
     prometheus: { enabled: false, host: '127.0.0.1', port: 9000 },
     otlp: { endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000 },
     log: { level: 'debug' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100 },
+    probes: { mode: 'fentry' },
+    events: { file: '/var/log/sockscope/events.jsonl' },
   });
 });
 
@@ -81,12 +87,16 @@ test('environment variables set values', () => {
     SOCKSCOPE_LOG_LEVEL: 'warn',
     SOCKSCOPE_EBPF_RINGBUFFERSIZE: '8MiB',
     SOCKSCOPE_EBPF_DRAININTERVAL: '1s',
+    SOCKSCOPE_PROBES_MODE: 'kprobe',
+    SOCKSCOPE_EVENTS_FILE: '-',
   });
   assert.deepEqual(config, {
     prometheus: { enabled: false, host: '::1', port: 9500 },
     otlp: { endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000 },
     log: { level: 'warn' },
     ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000 },
+    probes: { mode: 'kprobe' },
+    events: { file: '-' },
   });
 });
 
@@ -114,12 +124,16 @@ test('flags set values in both --key value and --key=value forms', () => {
     '--log.level=trace',
     '--ebpf.ringBufferSize', '4096KiB',
     '--ebpf.drainInterval=10',
+    '--probes.mode', 'tracepoint',
+    '--events.file=events.jsonl',
   ]);
   assert.deepEqual(config, {
     prometheus: { enabled: true, host: '127.0.0.1', port: 9000 },
     otlp: { endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000 },
     log: { level: 'trace' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10 },
+    probes: { mode: 'tracepoint' },
+    events: { file: 'events.jsonl' },
   });
 });
 
@@ -310,6 +324,8 @@ test('every setting has a doc, a flag and an environment variable named by the r
     'otlp.endpoint', 'otlp.interval', 'otlp.timeout',
     'log.level',
     'ebpf.ringBufferSize', 'ebpf.drainInterval',
+    'probes.mode',
+    'events.file',
   ]);
   for (const setting of SETTINGS) {
     assert.ok(setting.doc.length > 10, setting.key);
@@ -353,4 +369,21 @@ test('sizes: bare bytes or a number with B, KiB, MiB or GiB', () => {
   assert.equal(formatByteSize(16 * 1024 * 1024), '16MiB');
   assert.equal(formatByteSize(6144), '6KiB');
   assert.equal(formatByteSize(100), '100B');
+});
+
+test('probes.mode takes a probe family and rejects anything else', () => {
+  assert.equal(load(['--probes.mode', 'kprobe']).probes.mode, 'kprobe');
+  assert.equal(load([], { SOCKSCOPE_PROBES_MODE: 'tracepoint' }).probes.mode, 'tracepoint');
+  assert.throws(() => load(['--probes.mode', 'uprobe']), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /probes\.mode/);
+    assert.match(err.message, /uprobe/);
+    assert.match(err.message, /auto, fentry, kprobe, tracepoint/);
+    return true;
+  });
+});
+
+test('events.file takes a path or "-"', () => {
+  assert.equal(load(['--events.file', '/tmp/x.jsonl']).events.file, '/tmp/x.jsonl');
+  assert.equal(load(['--events.file=-']).events.file, '-');
 });

@@ -1,0 +1,140 @@
+/**
+ * The TCP sockets that existed before sockscope started, and their owners, read from
+ * /proc/net/tcp{,6} and the /proc/<pid>/fd inode walk. The kernel side learns owners
+ * only from connections it sees open; this fills the gap for older ones.
+ */
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { formatAddress } from './flow-decoder';
+import { TCP_STATES, type IpFamily, type SocketOwner, type TcpState } from './types';
+import { localCgroup2Mount } from '../attribution/cgroup-mount';
+
+export interface ProcSocket {
+  family: IpFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  state: TcpState;
+  inode: number;
+}
+
+export interface BootstrapResult {
+  /** Sockets with an owner found by the fd walk. */
+  sockets: Array<ProcSocket & { owner?: SocketOwner }>;
+  /** Processes that vanished or could not be read during the walk (normal, counted). */
+  unreadableProcesses: number;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** Parses one /proc/net/tcp or tcp6 file's text. Malformed lines are skipped. */
+export function parseProcNetTcp(text: string, family: IpFamily): ProcSocket[] {
+  const out: ProcSocket[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const local = parseEndpoint(f[1]!, family);
+    const remote = parseEndpoint(f[2]!, family);
+    const state = Number.parseInt(f[3]!, 16);
+    const inode = Number(f[9]);
+    if (!local || !remote || !Number.isInteger(inode)) continue;
+    out.push({
+      family,
+      localAddress: local.address,
+      localPort: local.port,
+      remoteAddress: remote.address,
+      remotePort: remote.port,
+      state: TCP_STATES[state] ?? 'UNKNOWN',
+      inode,
+    });
+  }
+  return out;
+}
+
+/** "0100007F:1F90" -> 127.0.0.1:8080. The address is in host-order 32-bit words. */
+function parseEndpoint(text: string, family: IpFamily): { address: string; port: number } | undefined {
+  const [hex, portHex] = text.split(':');
+  if (!hex || !portHex || hex.length !== (family === 'ipv4' ? 8 : 32)) return undefined;
+  const bytes = Buffer.alloc(16);
+  for (let word = 0; word < hex.length / 8; word++) {
+    bytes.writeUInt32LE(Number.parseInt(hex.slice(word * 8, word * 8 + 8), 16) >>> 0, word * 4);
+  }
+  return { address: formatAddress(family === 'ipv4' ? AF_INET : AF_INET6, bytes), port: Number.parseInt(portHex, 16) };
+}
+
+/** inode -> owning process, by walking /proc/<pid>/fd. A socket shared by processes keeps the first found. */
+export function socketOwnersByInode(procRoot = '/proc'): { owners: Map<number, SocketOwner>; unreadable: number } {
+  const owners = new Map<number, SocketOwner>();
+  const cgroupRoot = localCgroup2Mount();
+  let unreadable = 0;
+  for (const entry of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pidDir = path.join(procRoot, entry);
+    let fds: string[];
+    try {
+      fds = readdirSync(path.join(pidDir, 'fd'));
+    } catch {
+      unreadable++; // exited, or not ours to read
+      continue;
+    }
+    let owner: SocketOwner | undefined;
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(path.join(pidDir, 'fd', fd));
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (!m) continue;
+      const inode = Number(m[1]);
+      if (owners.has(inode)) continue;
+      owner ??= readOwner(pidDir, Number(entry), cgroupRoot);
+      if (!owner) break;
+      owners.set(inode, owner);
+    }
+  }
+  return { owners, unreadable };
+}
+
+function readOwner(pidDir: string, tgid: number, cgroupRoot: string | undefined): SocketOwner | undefined {
+  try {
+    const comm = readFileSync(path.join(pidDir, 'comm'), 'utf8').trimEnd();
+    return { tgid, pid: tgid, comm, cgroupId: cgroupIdOf(pidDir, cgroupRoot) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cgroup v2 id is the inode of the process's cgroup directory. 0 when unknown. */
+function cgroupIdOf(pidDir: string, cgroupRoot: string | undefined): bigint {
+  if (!cgroupRoot) return 0n;
+  try {
+    const line = readFileSync(path.join(pidDir, 'cgroup'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'));
+    if (!line) return 0n;
+    return statSync(path.join(cgroupRoot, line.slice(3)), { bigint: true }).ino;
+  } catch {
+    return 0n;
+  }
+}
+
+/** Every TCP socket in this network namespace, with its owner where the fd walk found one. */
+export function bootstrapTcpSockets(procRoot = '/proc'): BootstrapResult {
+  const sockets: ProcSocket[] = [];
+  for (const [file, family] of [['tcp', 'ipv4'], ['tcp6', 'ipv6']] as const) {
+    try {
+      sockets.push(...parseProcNetTcp(readFileSync(path.join(procRoot, 'net', file), 'utf8'), family));
+    } catch {
+      // IPv6 disabled: no tcp6 file.
+    }
+  }
+  const { owners, unreadable } = socketOwnersByInode(procRoot);
+  return {
+    sockets: sockets.map((s) => ({ ...s, owner: owners.get(s.inode) })),
+    unreadableProcesses: unreadable,
+  };
+}

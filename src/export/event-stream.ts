@@ -1,0 +1,86 @@
+/**
+ * The connection event stream: one JSON object per line for every TCP state change
+ * and retransmit, to a file (appended) or stdout.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { ConnectionEvent } from '../collector/types';
+import { errorType } from '../metrics/connection-tracker';
+
+export interface EventRecord {
+  time: string;
+  type: 'state' | 'retransmit';
+  tgid?: number;
+  pid?: number;
+  comm?: string;
+  cgroup_id?: string;
+  family: string;
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  old_state: string;
+  new_state: string;
+  direction?: string;
+  duration_ms?: number;
+  error?: string;
+  srtt_us?: number;
+}
+
+/** bpf_ktime_get_ns() is CLOCK_MONOTONIC, as is process.hrtime: map it onto wall time. */
+export function monotonicToWallClock(): (ns: bigint) => string {
+  const offsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  return (ns) => new Date(Number((ns + offsetNs) / 1_000_000n)).toISOString();
+}
+
+export function toEventRecord(e: ConnectionEvent, wallTime: (ns: bigint) => string): EventRecord {
+  const record: EventRecord = {
+    time: wallTime(e.timestampNs),
+    type: e.kind,
+    family: e.family,
+    local: { address: e.localAddress, port: e.localPort },
+    remote: { address: e.remoteAddress, port: e.remotePort },
+    old_state: e.oldState,
+    new_state: e.newState,
+  };
+  if (e.owner) {
+    record.tgid = e.owner.tgid;
+    record.pid = e.owner.pid;
+    record.comm = e.owner.comm;
+    record.cgroup_id = e.owner.cgroupId.toString();
+  }
+  if (e.direction) record.direction = e.direction;
+  if (e.durationNs > 0) record.duration_ms = e.durationNs / 1e6;
+  if (e.kind === 'state' && e.newState === 'CLOSE' && (e.error !== 0 || e.oldState === 'SYN_SENT')) {
+    record.error = errorType(e.error);
+  }
+  if (e.srttMicros > 0) record.srtt_us = e.srttMicros;
+  return record;
+}
+
+export class EventStreamWriter {
+  private readonly out: WriteStream | NodeJS.WriteStream;
+  private readonly ownsStream: boolean;
+
+  /** `target` is a file path (appended to) or "-" for stdout. */
+  constructor(target: string) {
+    this.ownsStream = target !== '-';
+    this.out = this.ownsStream ? createWriteStream(target, { flags: 'a' }) : process.stdout;
+  }
+
+  /** Resolves once the file is open; rejects with the path when it cannot be. */
+  async ready(): Promise<void> {
+    if (this.ownsStream) await once(this.out, 'open');
+  }
+
+  write(events: readonly ConnectionEvent[]): void {
+    const wallTime = monotonicToWallClock();
+    let text = '';
+    for (const e of events) text += JSON.stringify(toEventRecord(e, wallTime)) + '\n';
+    this.out.write(text);
+  }
+
+  async close(): Promise<void> {
+    if (!this.ownsStream) return;
+    const stream = this.out as WriteStream;
+    await new Promise<void>((resolve) => stream.end(resolve));
+  }
+}
