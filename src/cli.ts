@@ -63,7 +63,7 @@ export function renderHelp(): string {
     const envNames = [setting.env, ...setting.envAliases.map((alias) => `(or ${alias})`)].join(' ');
     lines.push(
       `  ${setting.flag} ${setting.format.placeholder}`,
-      `      env ${envNames}, default ${setting.format.show(setting.default)}`,
+      ...wrap(`env ${envNames}, default ${setting.format.show(setting.default)}`, 6),
       ...wrap(setting.doc, 6),
       ...wrap(`The value ${setting.format.allowed}.`, 6),
       '',

@@ -10,9 +10,8 @@ import type { Logger } from './log';
 import { EventStreamWriter } from './export/event-stream';
 import { MetricsServer } from './export/metrics-server';
 import { createOtlpReader } from './export/otlp';
-import { SockscopeMetrics } from './metrics/sockscope-metrics';
 import { readBuildInfo } from './build-info';
-import { routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
+import { createProducer, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
 
 /** How often data moves from the addon into the JS totals between collections. */
 const INGEST_INTERVAL_MS = 1000;
@@ -27,6 +26,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
   const events = config.events.file ? new EventStreamWriter(config.events.file) : undefined;
   await events?.ready();
   const { collector, bootstrap } = startCollector(config, log);
+  const producer = createProducer(config, collector, bootstrap, events ? (batch) => events.write(batch) : undefined);
 
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled
@@ -37,6 +37,8 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
         isReady: () => true,
         onError: (err: Error) => log.error({ err }, 'metrics collection failed'),
         onWarning: (message: string) => log.warn(message),
+        withoutScopeLabels: true,
+        metricProducers: [producer],
       })
     : undefined;
   if (server) readers.push(server.reader);
@@ -46,6 +48,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
         endpoint: config.otlp.endpoint,
         intervalMillis: config.otlp.interval,
         timeoutMillis: config.otlp.timeout,
+        metricProducers: [producer],
       }),
     );
   }
@@ -58,13 +61,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
     }),
     readers,
   });
-  const metrics = new SockscopeMetrics(provider.getMeter('sockscope', buildInfo.version), collector, {
-    buildInfo,
-    plan: collector.plan,
-    bootstrap: bootstrap.sockets,
-    onConnectionEvents: events ? (batch) => events.write(batch) : undefined,
-  });
-  const ingestTimer = setInterval(() => metrics.ingest(), INGEST_INTERVAL_MS);
+  const ingestTimer = setInterval(() => producer.ingest(), INGEST_INTERVAL_MS);
 
   try {
     if (server) {
@@ -78,7 +75,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
     log.info({ signal }, 'stopping');
   } finally {
     clearInterval(ingestTimer);
-    metrics.ingest();
+    producer.ingest();
     collector.close();
     log.info('probes detached');
     // The server goes first: a scrape after the provider's shutdown would get a 500.

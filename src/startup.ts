@@ -4,16 +4,19 @@ import { BpfCollector, type BpfCollectorOptions } from './collector/bpf-collecto
 import { bootstrapTcpSockets, type BootstrapResult } from './collector/proc-sockets';
 import type { Config } from './config/schema';
 import type { Logger } from './log';
-
-/** Flows the native table may hold between two ingests. */
-const NATIVE_MAX_FLOWS = 65536;
+import type { ConnectionEvent } from './collector/types';
+import { CgroupResolver } from './attribution/cgroup-resolver';
+import { SockscopeProducer } from './metrics/sockscope-producer';
+import { readBuildInfo } from './build-info';
 
 export function collectorOptions(config: Config): BpfCollectorOptions {
   return {
     mode: config.probes.mode,
     ringBufferSize: config.ebpf.ringBufferSize,
     drainIntervalMillis: config.ebpf.drainInterval,
-    maxFlows: NATIVE_MAX_FLOWS,
+    maxFlows: config.ebpf.maxFlows,
+    maxSockets: config.ebpf.maxSockets,
+    maxListeners: config.ebpf.maxListeners,
   };
 }
 
@@ -54,5 +57,28 @@ export function waitForTermination(): Promise<NodeJS.Signals> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+  });
+}
+
+/** The metrics producer with everything configuration says about series, attributes and attribution. */
+export function createProducer(
+  config: Config,
+  collector: BpfCollector,
+  bootstrap: BootstrapResult,
+  onConnectionEvents?: (events: readonly ConnectionEvent[]) => void,
+): SockscopeProducer {
+  return new SockscopeProducer(collector, {
+    buildInfo: readBuildInfo(),
+    plan: collector.plan,
+    limits: { maxSeries: config.metrics.maxSeries, ttlMs: config.metrics.ttl },
+    attributes: Object.fromEntries(config.metrics.attributes.map((e) => [e.metric, e.attributes])),
+    peerGroups: config.metrics.peerGroups,
+    maxConnections: config.metrics.maxConnections,
+    workload: new CgroupResolver({
+      cgroupRoot: config.attribution.cgroupRoot || undefined,
+      podLogRoot: config.attribution.podLogRoot,
+    }),
+    bootstrap: bootstrap.sockets,
+    onConnectionEvents,
   });
 }

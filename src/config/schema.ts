@@ -4,6 +4,9 @@
  */
 import convict from 'convict';
 import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from './duration.js';
+import { AttributePolicy } from '../metrics/attribute-policy.js';
+import { METRICS } from '../metrics/definitions.js';
+import { DEFAULT_PEER_GROUPS, parseCidr } from '../metrics/peer-groups.js';
 
 export interface Config {
   prometheus: { enabled: boolean; host: string; port: number };
@@ -11,8 +14,19 @@ export interface Config {
   otlp: { endpoint: string; interval: number; timeout: number };
   log: { level: LogLevel };
   /** ringBufferSize in bytes, drainInterval in milliseconds. */
-  ebpf: { ringBufferSize: number; drainInterval: number };
+  ebpf: { ringBufferSize: number; drainInterval: number; maxFlows: number; maxSockets: number; maxListeners: number };
   probes: { mode: ProbeMode };
+  /** ttl in milliseconds; attributes: metric -> exported attributes; peerGroups: name -> CIDRs. */
+  metrics: {
+    maxSeries: number;
+    ttl: number;
+    maxConnections: number;
+    /** A list, not a map: convict would read the dots of metric names as nesting. */
+    attributes: Array<{ metric: string; attributes: string[] }>;
+    peerGroups: Record<string, string[]>;
+  };
+  /** Where the host's cgroup2 tree and kubelet pod logs are mounted ('' = find / default). */
+  attribution: { cgroupRoot: string; podLogRoot: string };
   /** file '' turns the JSON-lines event stream off. */
   events: { file: string };
 }
@@ -141,9 +155,72 @@ const FILE_PATH: SettingFormat = {
   show: (value) => (value === '' ? '(off)' : String(value)),
 };
 
+const count = (name: string, min: number, max: number): SettingFormat => ({
+  name,
+  placeholder: '<n>',
+  allowed: `must be an integer from ${min} to ${max}`,
+  coerce: (text) => (/^\d+$/.test(text) ? Number(text) : text),
+  isValid: (value) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max,
+  show: String,
+});
+const MAX_SERIES = count('sockscope-max-series', 1, 10_000_000);
+const MAP_ENTRIES = count('sockscope-map-entries', 64, 16_777_216);
+const SERIES_TTL = durationFormat('sockscope-series-ttl', 1000, 7 * 24 * 3600 * 1000);
+
+/** A JSON object whose values are arrays of strings (given as JSON text in env and flags). */
+const stringListMap = (name: string, what: string, checkEntry: (key: string, values: string[]) => string | undefined): SettingFormat => ({
+  name,
+  placeholder: '<json>',
+  allowed: `must be a JSON object of ${what}`,
+  coerce: (text) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  },
+  isValid: (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.entries(value).every(
+      ([k, v]) => Array.isArray(v) && v.every((x) => typeof x === 'string') && checkEntry(k, v as string[]) === undefined,
+    ),
+  show: (value) => JSON.stringify(value).replace(/,/g, ', '),
+});
+const METRIC_ATTRIBUTES: SettingFormat = {
+  name: 'sockscope-metric-attributes',
+  placeholder: '<json>',
+  allowed:
+    'must be a JSON list of {"metric": <OTel metric name>, "attributes": [<attribute names>]}, with the ' +
+    'attributes each metric lists in docs/metrics.md',
+  coerce: (text) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  },
+  isValid: (value) =>
+    Array.isArray(value) &&
+    value.every(
+      (e: unknown) =>
+        typeof e === 'object' &&
+        e !== null &&
+        typeof (e as { metric?: unknown }).metric === 'string' &&
+        Array.isArray((e as { attributes?: unknown }).attributes) &&
+        (e as { attributes: unknown[] }).attributes.every((a) => typeof a === 'string') &&
+        AttributePolicy.validate(METRICS, { [(e as { metric: string }).metric]: (e as { attributes: string[] }).attributes }).length === 0,
+    ),
+  show: (value) => JSON.stringify(value).replace(/,/g, ', '),
+};
+const PEER_GROUPS = stringListMap('sockscope-peer-groups', 'group name -> list of CIDRs, e.g. {"corp": ["10.0.0.0/8"]}', (_name, cidrs) =>
+  cidrs.find((c) => parseCidr(c) === undefined),
+);
+
 const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
-  FILE_PATH,
+  FILE_PATH, MAX_SERIES, MAP_ENTRIES, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS,
 ];
 
 convict.addFormats(
@@ -221,6 +298,77 @@ export const configSchema: convict.Schema<Config> = {
       format: DRAIN_INTERVAL.name,
       default: 50,
       env: 'SOCKSCOPE_EBPF_DRAININTERVAL',
+    },
+    maxFlows: {
+      doc: 'Flows the addon aggregates between two drains (once a second); more are counted as map full.',
+      format: MAP_ENTRIES.name,
+      default: 65_536,
+      env: 'SOCKSCOPE_EBPF_MAXFLOWS',
+    },
+    maxSockets: {
+      doc: 'Entries of the kernel LRU map of TCP socket owners.',
+      format: MAP_ENTRIES.name,
+      default: 65_536,
+      env: 'SOCKSCOPE_EBPF_MAXSOCKETS',
+    },
+    maxListeners: {
+      doc: 'Entries of the kernel LRU map of listening-socket owners.',
+      format: MAP_ENTRIES.name,
+      default: 8192,
+      env: 'SOCKSCOPE_EBPF_MAXLISTENERS',
+    },
+  },
+  metrics: {
+    maxSeries: {
+      doc:
+        'Most series one metric exports; past it, new attribute sets fold into one otel_metric_overflow="true" series ' +
+        '(counted by sockscope_metrics_series_overflow_total).',
+      format: MAX_SERIES.name,
+      default: 5000,
+      env: 'SOCKSCOPE_METRICS_MAXSERIES',
+    },
+    ttl: {
+      doc: 'A series not updated for this long is no longer exported (exited processes, closed pods).',
+      format: SERIES_TTL.name,
+      default: 300_000,
+      env: 'SOCKSCOPE_METRICS_TTL',
+    },
+    maxConnections: {
+      doc: 'Most TCP connections tracked for the active gauge and lifetimes; more are counted as map full.',
+      format: MAP_ENTRIES.name,
+      default: 262_144,
+      env: 'SOCKSCOPE_METRICS_MAXCONNECTIONS',
+    },
+    attributes: {
+      doc:
+        'Per metric, the attributes to export instead of its defaults, as a JSON list: ' +
+        '[{"metric": "sockscope.network.io", "attributes": ["process.executable.name", "process.pid"]}]. ' +
+        'Candidates are listed in docs/metrics.md.',
+      format: METRIC_ATTRIBUTES.name,
+      default: [],
+      env: 'SOCKSCOPE_METRICS_ATTRIBUTES',
+    },
+    peerGroups: {
+      doc:
+        'Named CIDR groups for sockscope.peer.group, as JSON, checked in order; an address in none is "external". ' +
+        'Replaces the default loopback/private groups.',
+      format: PEER_GROUPS.name,
+      default: DEFAULT_PEER_GROUPS as Record<string, string[]>,
+      env: 'SOCKSCOPE_METRICS_PEERGROUPS',
+    },
+  },
+  attribution: {
+    cgroupRoot: {
+      doc: 'Where the host\'s cgroup v2 tree is mounted (e.g. /host/sys/fs/cgroup in a container); empty finds it in /proc/self/mountinfo.',
+      format: FILE_PATH.name,
+      default: '',
+      env: 'SOCKSCOPE_ATTRIBUTION_CGROUPROOT',
+    },
+    podLogRoot: {
+      doc: 'The kubelet\'s pod log directory, for pod and container names.',
+      format: FILE_PATH.name,
+      default: '/var/log/pods',
+      env: 'SOCKSCOPE_ATTRIBUTION_PODLOGROOT',
     },
   },
   probes: {

@@ -8,11 +8,14 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { toPrometheusView } from './prometheus-names';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export interface MetricsServerOptions {
+  /** Producers whose metrics this endpoint serves alongside the SDK's own. */
+  metricProducers?: MetricProducer[];
   host: string;
   /** 0 picks a free port; start() reports the one bound. */
   port: number;
@@ -57,7 +60,7 @@ export class MetricsServer {
 
   constructor(options: MetricsServerOptions) {
     this.options = options;
-    this.reader = new PrometheusExporter({ preventServerStart: true });
+    this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers: options.metricProducers });
   }
 
   async start(): Promise<BoundAddress> {

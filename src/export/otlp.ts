@@ -4,6 +4,7 @@
  * files if set), which is why no credentials are passed here: that keeps
  * @grpc/grpc-js out of sockscope's own imports.
  */
+import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { AggregationTemporality, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 
@@ -13,6 +14,8 @@ export interface OtlpReaderOptions {
   intervalMillis: number;
   /** Per export; must not exceed intervalMillis. */
   timeoutMillis: number;
+  /** Producers whose metrics are pushed alongside the SDK's own. */
+  metricProducers?: MetricProducer[];
 }
 
 /** Throws with a message naming the endpoint when it is not a usable gRPC target. */
@@ -62,5 +65,6 @@ export function createOtlpReader(opts: OtlpReaderOptions): PeriodicExportingMetr
     exporter,
     exportIntervalMillis: opts.intervalMillis,
     exportTimeoutMillis: opts.timeoutMillis,
+    metricProducers: opts.metricProducers,
   });
 }

@@ -8,29 +8,47 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ConnectionEvent, IpFamily, SocketOwner } from '../collector/types';
 import type { ProcSocket } from '../collector/proc-sockets';
-import { CumulativeSeries } from './cumulative-series';
+import type { AttributePolicy } from './attribute-policy';
+import type { Attributor, Endpoints } from './attributor';
 import {
   ATTR_CONNECTION_DIRECTION,
   ATTR_ERROR_TYPE,
-  ATTR_EXECUTABLE,
-  ATTR_NETWORK_TYPE,
-  ATTR_SERVER_PORT,
   ATTR_STATE_FROM,
   ATTR_STATE_TO,
+  CONNECT_DURATION,
+  CONNECTION_DURATION,
+  CONNECTIONS_ACTIVE,
+  CONNECTIONS_CLOSED,
+  CONNECTIONS_FAILED,
+  CONNECTIONS_OPENED,
+  RETRANSMITS,
+  STATE_TRANSITIONS,
 } from './definitions';
+import type { HistogramStore } from './explicit-histogram';
+import type { CountStore } from './series-store';
 
-export interface DurationSink {
-  connectSeconds(seconds: number, attributes: Attributes): void;
-  lifetimeSeconds(seconds: number, attributes: Attributes): void;
+export interface ConnectionStores {
+  opened: CountStore;
+  closed: CountStore;
+  failed: CountStore;
+  /** Up-down: must be created with keepWhileNonZero. */
+  active: CountStore;
+  transitions: CountStore;
+  retransmits: CountStore;
+  connectDuration: HistogramStore;
+  lifetime: HistogramStore;
 }
 
 type Direction = 'active' | 'passive';
 
+/** Only the selected series are kept per connection: candidates would cost ~1 KB each. */
 interface TrackedConnection {
   owner?: SocketOwner;
   direction: Direction;
-  /** With the direction: the attributes of its opened/active/closed series. */
-  attributes: Attributes;
+  /** The active-gauge series it is counted in, to take it out again. */
+  activeSeries: Attributes;
+  closedSeries: Attributes;
+  lifetimeSeries: Attributes;
 }
 
 const ERRNO_TYPES: Readonly<Record<number, string>> = {
@@ -47,31 +65,28 @@ export function errorType(errno: number): string {
 }
 
 export class ConnectionTracker {
-  readonly opened = new CumulativeSeries();
-  readonly closed = new CumulativeSeries();
-  readonly failed = new CumulativeSeries();
-  readonly transitions = new CumulativeSeries();
-  readonly retransmits = new CumulativeSeries();
-  /** Established, not yet closed, per series. */
-  readonly active = new CumulativeSeries();
-
+  /** Connections not tracked because `maxConnections` were already tracked. */
+  refused = 0;
   private readonly connections = new Map<string, TrackedConnection>();
   /** Owners of sockets that predate us, by 4-tuple. */
   private readonly bootstrapOwners = new Map<string, SocketOwner>();
-  private readonly listeningPorts = new Set<number>();
 
-  constructor(private readonly durations: DurationSink) {}
+  constructor(
+    readonly stores: ConnectionStores,
+    private readonly policy: AttributePolicy,
+    private readonly attributor: Attributor,
+    private readonly maxConnections = 262_144,
+  ) {}
 
   /** Seeds the active gauge and owners with the connections that existed at start. */
   bootstrap(sockets: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>): void {
-    for (const s of sockets) if (s.state === 'LISTEN') this.listeningPorts.add(s.localPort);
+    for (const s of sockets) if (s.state === 'LISTEN') this.attributor.ports.addListener(s.localPort);
     for (const s of sockets) {
-      const key = tupleKey(s.family, s.localAddress, s.localPort, s.remoteAddress, s.remotePort);
-      if (s.owner) this.bootstrapOwners.set(key, s.owner);
-      if (s.state === 'LISTEN' || s.state === 'TIME_WAIT' || s.state === 'CLOSE' || s.state.startsWith('SYN_')) continue;
-      if (s.state === 'NEW_SYN_RECV' || this.connections.has(key)) continue;
-      const direction: Direction = this.listeningPorts.has(s.localPort) ? 'passive' : 'active';
-      this.track(key, s.owner, direction, wireFamily(s.family, s.remoteAddress), s.localPort, s.remotePort);
+      const key = tupleKey(s);
+      if (s.owner && this.bootstrapOwners.size < this.maxConnections) this.bootstrapOwners.set(key, s.owner);
+      if (!ESTABLISHED_LIKE.has(s.state) || this.connections.has(key)) continue;
+      const direction: Direction = this.attributor.ports.isListening(s.localPort) ? 'passive' : 'active';
+      this.track(key, s.owner, direction, this.candidates(s.owner, direction, s));
     }
   }
 
@@ -82,90 +97,86 @@ export class ConnectionTracker {
     }
   }
 
-  /** Connections currently tracked as established (for tests and self-metrics). */
   get trackedConnections(): number {
     return this.connections.size;
   }
 
   private stateChange(e: ConnectionEvent): void {
-    this.transitions.add({ [ATTR_STATE_FROM]: e.oldState, [ATTR_STATE_TO]: e.newState }, 1);
-    const key = eventKey(e);
-    const family = wireFamily(e.family, e.remoteAddress);
+    this.stores.transitions.add(
+      this.policy.select(STATE_TRANSITIONS.name, { [ATTR_STATE_FROM]: e.oldState, [ATTR_STATE_TO]: e.newState }),
+      1,
+    );
+    const key = tupleKey(e);
 
     if (e.newState === 'LISTEN') {
-      this.listeningPorts.add(e.localPort);
+      this.attributor.ports.addListener(e.localPort);
     } else if (e.newState === 'ESTABLISHED' && (e.oldState === 'SYN_SENT' || e.oldState === 'SYN_RECV')) {
-      const direction: Direction = e.direction ?? (e.oldState === 'SYN_SENT' ? 'active' : 'passive');
+      const direction: Direction = (e.direction ??= e.oldState === 'SYN_SENT' ? 'active' : 'passive');
       const owner = (e.owner ??= this.bootstrapOwners.get(key));
-      const tracked = this.track(key, owner, direction, family, e.localPort, e.remotePort);
-      this.opened.add(tracked.attributes, 1);
+      const candidates = this.candidates(owner, direction, e);
+      this.track(key, owner, direction, candidates);
+      this.stores.opened.add(this.policy.select(CONNECTIONS_OPENED.name, candidates), 1);
       if (direction === 'active' && e.durationNs > 0) {
-        this.durations.connectSeconds(e.durationNs / 1e9, baseAttributes(owner, family, e.remotePort));
+        this.stores.connectDuration.record(this.policy.select(CONNECT_DURATION.name, candidates), e.durationNs / 1e9);
       }
     } else if (e.newState === 'CLOSE') {
       if (e.oldState === 'SYN_SENT') {
         const owner = (e.owner ??= this.bootstrapOwners.get(key));
-        this.failed.add({ ...baseAttributes(owner, family, e.remotePort), [ATTR_ERROR_TYPE]: errorType(e.error) }, 1);
+        const candidates = { ...this.candidates(owner, 'active', e), [ATTR_ERROR_TYPE]: errorType(e.error) };
+        this.stores.failed.add(this.policy.select(CONNECTIONS_FAILED.name, candidates), 1);
         return;
       }
       const tracked = this.connections.get(key);
-      if (!tracked) return; // never established, or from before we started and not in /proc
+      if (!tracked) return; // never established, or older than us and not in /proc
       e.owner ??= tracked.owner;
       e.direction ??= tracked.direction;
       this.connections.delete(key);
       this.bootstrapOwners.delete(key);
-      this.active.add(tracked.attributes, -1);
-      this.closed.add(tracked.attributes, 1);
-      if (e.durationNs > 0) this.durations.lifetimeSeconds(e.durationNs / 1e9, tracked.attributes);
+      this.stores.active.add(tracked.activeSeries, -1);
+      this.stores.closed.add(tracked.closedSeries, 1);
+      if (e.durationNs > 0) this.stores.lifetime.record(tracked.lifetimeSeries, e.durationNs / 1e9);
     }
   }
 
   private retransmit(e: ConnectionEvent): void {
-    const key = eventKey(e);
+    const key = tupleKey(e);
     const tracked = this.connections.get(key);
     const owner = (e.owner ??= tracked?.owner ?? this.bootstrapOwners.get(key));
     const direction = (e.direction ??=
-      tracked?.direction ?? (this.listeningPorts.has(e.localPort) ? 'passive' : 'active'));
-    const port = direction === 'active' ? e.remotePort : e.localPort;
-    this.retransmits.add(baseAttributes(owner, wireFamily(e.family, e.remoteAddress), port), 1);
+      tracked?.direction ?? (this.attributor.ports.isListening(e.localPort) ? 'passive' : 'active'));
+    this.stores.retransmits.add(this.policy.select(RETRANSMITS.name, this.candidates(owner, direction, e)), 1);
   }
 
-  private track(
-    key: string,
-    owner: SocketOwner | undefined,
-    direction: Direction,
-    family: IpFamily,
-    localPort: number,
-    remotePort: number,
-  ): TrackedConnection {
+  private candidates(owner: SocketOwner | undefined, direction: Direction, e: Endpoints): Attributes {
+    const serverPort = direction === 'active' ? e.remotePort : e.localPort;
+    const candidates = this.attributor.connection(owner, e, wireFamily(e.family, e.remoteAddress), serverPort);
+    candidates[ATTR_CONNECTION_DIRECTION] = direction;
+    return candidates;
+  }
+
+  private track(key: string, owner: SocketOwner | undefined, direction: Direction, candidates: Attributes): void {
     const previous = this.connections.get(key);
-    if (previous) this.active.add(previous.attributes, -1);
-    const port = direction === 'active' ? remotePort : localPort;
-    const tracked = {
+    if (previous) this.stores.active.add(previous.activeSeries, -1);
+    else if (this.connections.size >= this.maxConnections) {
+      this.refused++;
+      return;
+    }
+    const tracked: TrackedConnection = {
       owner,
       direction,
-      attributes: { ...baseAttributes(owner, family, port), [ATTR_CONNECTION_DIRECTION]: direction },
+      activeSeries: this.policy.select(CONNECTIONS_ACTIVE.name, candidates),
+      closedSeries: this.policy.select(CONNECTIONS_CLOSED.name, candidates),
+      lifetimeSeries: this.policy.select(CONNECTION_DURATION.name, candidates),
     };
     this.connections.set(key, tracked);
-    this.active.add(tracked.attributes, 1);
-    return tracked;
+    this.stores.active.add(tracked.activeSeries, 1);
   }
 }
 
-function baseAttributes(owner: SocketOwner | undefined, family: IpFamily, serverPort: number): Attributes {
-  const attributes: Attributes = {};
-  if (owner) attributes[ATTR_EXECUTABLE] = owner.comm;
-  attributes[ATTR_NETWORK_TYPE] = family;
-  attributes[ATTR_SERVER_PORT] = serverPort;
-  return attributes;
-}
+const ESTABLISHED_LIKE = new Set(['ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
 
-function eventKey(e: ConnectionEvent): string {
-  return tupleKey(e.family, e.localAddress, e.localPort, e.remoteAddress, e.remotePort);
-}
-
-export function tupleKey(family: IpFamily, la: string, lp: number, ra: string, rp: number): string {
-  return `${family}|${la}|${lp}|${ra}|${rp}`;
+export function tupleKey(e: Endpoints): string {
+  return `${e.family}|${e.localAddress}|${e.localPort}|${e.remoteAddress}|${e.remotePort}`;
 }
 
 /** An IPv6 socket talking to a v4-mapped peer puts IPv4 on the wire. */

@@ -10,6 +10,8 @@ export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram'
 export interface AttributeDefinition {
   name: string;
   description: string;
+  /** Exported unless configuration says otherwise; opt-in attributes are off by default. */
+  default?: boolean;
 }
 
 export interface MetricDefinition {
@@ -38,17 +40,42 @@ export const ATTR_STATE_TO = 'sockscope.tcp.state.to';
 export const ATTR_HOOK = 'sockscope.ebpf.hook';
 export const ATTR_IMPLEMENTATION = 'sockscope.ebpf.implementation';
 export const ATTR_MAP = 'sockscope.ebpf.map';
+export const ATTR_PEER_GROUP = 'sockscope.peer.group';
+export const ATTR_PID = 'process.pid';
+export const ATTR_METRIC = 'sockscope.metric';
 
-const executable = { name: ATTR_EXECUTABLE, description: 'process name (kernel `comm`, at most 15 characters); absent when the owner is unknown' };
-const networkType = { name: ATTR_NETWORK_TYPE, description: '`ipv4` or `ipv6` (an IPv6 socket talking to a v4-mapped peer counts as `ipv4`)' };
-const serverPort = {
-  name: ATTR_SERVER_PORT,
-  description: 'the listening port of the connection: the remote port when this host connected, the local port when it accepted',
-};
-const connectionDirection = {
-  name: ATTR_CONNECTION_DIRECTION,
-  description: '`active` (this host called connect) or `passive` (it accepted)',
-};
+const d = (name: string, description: string): AttributeDefinition => ({ name, description, default: true });
+const optIn = (name: string, description: string): AttributeDefinition => ({ name, description });
+
+const executable = d(ATTR_EXECUTABLE, 'process name (kernel `comm`, at most 15 characters); absent when the owner is unknown');
+const networkType = d(ATTR_NETWORK_TYPE, '`ipv4` or `ipv6` (an IPv6 socket talking to a v4-mapped peer counts as `ipv4`)');
+const serverPort = d(
+  ATTR_SERVER_PORT,
+  'the listening port of the connection: the local port of a listening socket, else the remote port unless it is ' +
+    'ephemeral (in the kernel\'s ip_local_port_range); absent when neither end is a server port',
+);
+const peerGroup = d(ATTR_PEER_GROUP, 'named CIDR group of the remote address (`metrics.peerGroups`; defaults: `loopback`, `private`, else `external`)');
+const connectionDirection = d(ATTR_CONNECTION_DIRECTION, '`active` (this host called connect) or `passive` (it accepted)');
+
+/** Where the owning process runs: from its cgroup (see docs/attribution.md). */
+const workload: AttributeDefinition[] = [
+  d('k8s.namespace.name', 'Kubernetes namespace of the pod'),
+  d('k8s.pod.name', 'Kubernetes pod name'),
+  d('k8s.container.name', 'container name in the pod'),
+  d('container.runtime.name', '`containerd`, `cri-o`, `docker` or `podman`'),
+  d('systemd.unit.name', 'systemd unit of a bare-metal service, e.g. `nginx.service`'),
+  optIn('container.id', 'container ID (changes on every restart)'),
+  optIn('k8s.pod.uid', 'Kubernetes pod UID'),
+];
+
+/** High-cardinality: only where configured. */
+const perProcess = optIn(ATTR_PID, 'process ID (changes with every process)');
+const fourTuple: AttributeDefinition[] = [
+  optIn('network.peer.address', 'remote IP address'),
+  optIn('network.peer.port', 'remote port'),
+  optIn('network.local.address', 'local IP address'),
+  optIn('network.local.port', 'local port'),
+];
 
 /** 10 µs to 5 s, roughly 1-2.5-5 per decade: loopback to intercontinental. */
 export const RTT_BUCKETS = [
@@ -61,18 +88,34 @@ export const CONNECT_BUCKETS = [
 /** 1 ms to 1 day. */
 export const LIFETIME_BUCKETS = [0.001, 0.01, 0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400];
 
+const flowAttributes = (): AttributeDefinition[] => [
+  d(ATTR_TRANSPORT, '`tcp` or `udp`'),
+  d(ATTR_DIRECTION, '`transmit` or `receive`'),
+  networkType,
+  d(ATTR_EXECUTABLE, 'process name (kernel `comm`, at most 15 characters)'),
+  serverPort,
+  peerGroup,
+  ...workload,
+  perProcess,
+  ...fourTuple,
+];
+
 export const NETWORK_IO: MetricDefinition = {
   name: 'sockscope.network.io',
   prometheusName: 'sockscope_network_io_bytes_total',
   kind: 'counter',
   unit: 'By',
   description: 'Bytes moved by TCP and UDP sockets (successful send and receive calls), per process.',
-  attributes: [
-    { name: ATTR_TRANSPORT, description: '`tcp` or `udp`' },
-    { name: ATTR_DIRECTION, description: '`transmit` or `receive`' },
-    networkType,
-    { name: ATTR_EXECUTABLE, description: 'process name (kernel `comm`, at most 15 characters)' },
-  ],
+  attributes: flowAttributes(),
+};
+
+export const NETWORK_MESSAGES: MetricDefinition = {
+  name: 'sockscope.network.messages',
+  prometheusName: 'sockscope_network_messages_total',
+  kind: 'counter',
+  unit: '{message}',
+  description: 'Successful send and receive calls on TCP and UDP sockets (one per syscall that moved data), per process.',
+  attributes: flowAttributes(),
 };
 
 export const CONNECTIONS_OPENED: MetricDefinition = {
@@ -81,7 +124,7 @@ export const CONNECTIONS_OPENED: MetricDefinition = {
   kind: 'counter',
   unit: '{connection}',
   description: 'TCP connections that reached ESTABLISHED.',
-  attributes: [executable, networkType, serverPort, connectionDirection],
+  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
 };
 
 export const CONNECTIONS_CLOSED: MetricDefinition = {
@@ -90,7 +133,7 @@ export const CONNECTIONS_CLOSED: MetricDefinition = {
   kind: 'counter',
   unit: '{connection}',
   description: 'Established TCP connections that reached CLOSE.',
-  attributes: [executable, networkType, serverPort, connectionDirection],
+  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
 };
 
 export const CONNECTIONS_FAILED: MetricDefinition = {
@@ -103,11 +146,14 @@ export const CONNECTIONS_FAILED: MetricDefinition = {
     executable,
     networkType,
     serverPort,
-    {
-      name: ATTR_ERROR_TYPE,
-      description:
-        '`refused` (RST to the SYN), `timed_out`, `reset`, `host_unreachable`, `network_unreachable`, `aborted` (closed before an answer), or `other`',
-    },
+    d(
+      ATTR_ERROR_TYPE,
+      '`refused` (RST to the SYN), `timed_out`, `reset`, `host_unreachable`, `network_unreachable`, `aborted` (closed before an answer), or `other`',
+    ),
+    peerGroup,
+    ...workload,
+    perProcess,
+    ...fourTuple,
   ],
 };
 
@@ -117,7 +163,7 @@ export const CONNECTIONS_ACTIVE: MetricDefinition = {
   kind: 'updowncounter',
   unit: '{connection}',
   description: 'TCP connections established and not yet closed, including those opened before sockscope started.',
-  attributes: [executable, networkType, serverPort, connectionDirection],
+  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
 };
 
 export const STATE_TRANSITIONS: MetricDefinition = {
@@ -126,10 +172,7 @@ export const STATE_TRANSITIONS: MetricDefinition = {
   kind: 'counter',
   unit: '{transition}',
   description: 'TCP state changes, by old and new state (kernel names: `SYN_SENT`, `ESTABLISHED`, ...).',
-  attributes: [
-    { name: ATTR_STATE_FROM, description: 'state before the change' },
-    { name: ATTR_STATE_TO, description: 'state after the change' },
-  ],
+  attributes: [d(ATTR_STATE_FROM, 'state before the change'), d(ATTR_STATE_TO, 'state after the change')],
 };
 
 export const RETRANSMITS: MetricDefinition = {
@@ -138,7 +181,7 @@ export const RETRANSMITS: MetricDefinition = {
   kind: 'counter',
   unit: '{segment}',
   description: 'TCP segments retransmitted (tcp:tcp_retransmit_skb), attributed to the socket owner.',
-  attributes: [executable, networkType, serverPort],
+  attributes: [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple],
 };
 
 export const RTT: MetricDefinition = {
@@ -149,7 +192,7 @@ export const RTT: MetricDefinition = {
   description:
     'TCP smoothed round-trip time (srtt). One sample per active flow per collection interval: the srtt at the ' +
     "flow's last send or receive in that interval. Busy and idle flows weigh the same.",
-  attributes: [executable, networkType],
+  attributes: [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple],
   buckets: RTT_BUCKETS,
 };
 
@@ -159,7 +202,7 @@ export const CONNECT_DURATION: MetricDefinition = {
   kind: 'histogram',
   unit: 's',
   description: 'Time from SYN_SENT to ESTABLISHED of successful connect() calls, measured in the kernel.',
-  attributes: [executable, networkType, serverPort],
+  attributes: [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple],
   buckets: CONNECT_BUCKETS,
 };
 
@@ -169,7 +212,7 @@ export const CONNECTION_DURATION: MetricDefinition = {
   kind: 'histogram',
   unit: 's',
   description: 'Lifetime of TCP connections, from ESTABLISHED to CLOSE, measured in the kernel; recorded at close.',
-  attributes: [executable, networkType, serverPort, connectionDirection],
+  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
   buckets: LIFETIME_BUCKETS,
 };
 
@@ -189,7 +232,7 @@ export const EVENTS_MISSED: MetricDefinition = {
   unit: '{event}',
   description:
     "Kernel events whose sockscope program did not run because a BPF program was already running on that CPU (the kernel's recursion protection, bpf_prog_info.recursion_misses).",
-  attributes: [{ name: ATTR_HOOK, description: '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`' }],
+  attributes: [d(ATTR_HOOK, '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`')],
 };
 
 export const MAP_FULL: MetricDefinition = {
@@ -199,10 +242,10 @@ export const MAP_FULL: MetricDefinition = {
   unit: '{update}',
   description: 'Updates refused because a bounded map or table was full; what they carried is missing or unattributed.',
   attributes: [
-    {
-      name: ATTR_MAP,
-      description: '`sockets`, `listeners`, `pending_calls` (kernel maps), `flow_table`, `connection_events` (addon tables)',
-    },
+    d(
+      ATTR_MAP,
+      '`sockets`, `listeners`, `pending_calls` (kernel maps), `flow_table`, `connection_events` (addon tables), `connections` (tracked connections)',
+    ),
   ],
 };
 
@@ -213,9 +256,28 @@ export const PROGRAM_ATTACHED: MetricDefinition = {
   unit: '',
   description: '1 for the implementation the attach plan chose for each hook; 0 for a hook with no working implementation.',
   attributes: [
-    { name: ATTR_HOOK, description: '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`' },
-    { name: ATTR_IMPLEMENTATION, description: '`fentry`, `tp_btf`, `tracepoint`, `kprobe`, or `none`' },
+    d(ATTR_HOOK, '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`'),
+    d(ATTR_IMPLEMENTATION, '`fentry`, `tp_btf`, `tracepoint`, `kprobe`, or `none`'),
   ],
+};
+
+export const SERIES_OVERFLOW: MetricDefinition = {
+  name: 'sockscope.metrics.series.overflow',
+  prometheusName: 'sockscope_metrics_series_overflow_total',
+  kind: 'counter',
+  unit: '{update}',
+  description:
+    'Updates folded into the `otel_metric_overflow="true"` series of a metric because it had `metrics.maxSeries` series already.',
+  attributes: [d(ATTR_METRIC, 'the OpenTelemetry name of the guarded metric')],
+};
+
+export const SERIES_ACTIVE: MetricDefinition = {
+  name: 'sockscope.metrics.series',
+  prometheusName: 'sockscope_metrics_series',
+  kind: 'gauge',
+  unit: '{series}',
+  description: 'Series a metric exports now; idle ones leave after `metrics.ttl`.',
+  attributes: [d(ATTR_METRIC, 'the OpenTelemetry name of the metric')],
 };
 
 export const BUILD_INFO: MetricDefinition = {
@@ -224,14 +286,12 @@ export const BUILD_INFO: MetricDefinition = {
   kind: 'gauge',
   unit: '',
   description: 'Always 1; the attributes describe this sockscope build.',
-  attributes: [
-    { name: 'version', description: 'sockscope version' },
-    { name: 'nodejs.version', description: 'Node.js runtime version' },
-  ],
+  attributes: [d('version', 'sockscope version'), d('nodejs.version', 'Node.js runtime version')],
 };
 
 export const METRICS: readonly MetricDefinition[] = [
   NETWORK_IO,
+  NETWORK_MESSAGES,
   CONNECTIONS_OPENED,
   CONNECTIONS_CLOSED,
   CONNECTIONS_FAILED,
@@ -245,5 +305,22 @@ export const METRICS: readonly MetricDefinition[] = [
   EVENTS_MISSED,
   MAP_FULL,
   PROGRAM_ATTACHED,
+  SERIES_OVERFLOW,
+  SERIES_ACTIVE,
   BUILD_INFO,
+];
+
+/** Metrics whose series carry process and workload attributes, guarded and expired. */
+export const GUARDED_METRICS: readonly MetricDefinition[] = [
+  NETWORK_IO,
+  NETWORK_MESSAGES,
+  CONNECTIONS_OPENED,
+  CONNECTIONS_CLOSED,
+  CONNECTIONS_FAILED,
+  CONNECTIONS_ACTIVE,
+  STATE_TRANSITIONS,
+  RETRANSMITS,
+  RTT,
+  CONNECT_DURATION,
+  CONNECTION_DURATION,
 ];

@@ -40,7 +40,7 @@ describe('Prometheus scrapes sockscope', { skip }, () => {
     const traffic = await runTraffic({ name, transport: 'tcp', family: 'ipv4', messageSize: 4096, messages: 64 });
     const expected = traffic.tcp.ipv4;
     for (const [direction, bytes] of [['transmit', expected.tx], ['receive', expected.rx]] as const) {
-      const promql = `sockscope_network_io_bytes_total{process_executable_name="${name}",network_transport="tcp",network_type="ipv4",network_io_direction="${direction}"}`;
+      const promql = `sum(sockscope_network_io_bytes_total{process_executable_name="${name}",network_transport="tcp",network_type="ipv4",network_io_direction="${direction}"})`;
       const samples = await prometheus.waitForQuery(promql, (r) => r.length === 1 && r[0]!.value === bytes, 30_000);
       assert.equal(samples[0]!.value, bytes);
     }

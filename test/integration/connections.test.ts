@@ -5,13 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import type { Attributes } from '@opentelemetry/api';
 import { BpfCollector } from '../../src/collector/bpf-collector';
 import { bootstrapTcpSockets } from '../../src/collector/proc-sockets';
-import { ConnectionTracker } from '../../src/metrics/connection-tracker';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
+import { loopbackSeries, testProducer } from '../helpers/producer';
 
 const collectorOptions = { mode: 'auto' as const, ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 };
 
@@ -24,22 +23,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function recordingTracker() {
-  const connect: Array<{ seconds: number; attributes: Attributes }> = [];
-  const lifetime: Array<{ seconds: number; attributes: Attributes }> = [];
-  const tracker = new ConnectionTracker({
-    connectSeconds: (seconds, attributes) => connect.push({ seconds, attributes }),
-    lifetimeSeconds: (seconds, attributes) => lifetime.push({ seconds, attributes }),
-  });
-  return { tracker, connect, lifetime };
-}
+const series = (comm: string, port: number, direction?: string) =>
+  loopbackSeries(comm, port, direction ? { 'sockscope.connection.direction': direction } : {});
 
-const series = (comm: string, port: number, direction?: string): Attributes => ({
-  'process.executable.name': comm,
-  'network.type': 'ipv4',
-  'server.port': port,
-  ...(direction ? { 'sockscope.connection.direction': direction } : {}),
-});
+/** Histogram sample counts of series whose process is `comm`. */
+function samplesOf(store: { entries(): IterableIterator<{ attributes: Record<string, unknown>; value: { count: number; min: number; max: number } }> }, comm: string) {
+  return [...store.entries()].filter((e) => e.attributes['process.executable.name'] === comm).map((e) => e.value);
+}
 
 describe('TCP connections', bpfTestOptions(), () => {
   let collector: BpfCollector;
@@ -53,7 +43,7 @@ describe('TCP connections', bpfTestOptions(), () => {
 
   test('N connects and M refusals: N opened (active) and M failed for the client, N opened (passive) for the server', async () => {
     collector = BpfCollector.start(collectorOptions);
-    const { tracker, connect, lifetime } = recordingTracker();
+    const producer = testProducer(collector);
     const serverName = uniqueProcessName('sssrv');
     const clientName = uniqueProcessName('sscli');
     const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '127.0.0.1' });
@@ -66,19 +56,21 @@ describe('TCP connections', bpfTestOptions(), () => {
     children.push(client);
     assert.deepEqual(await client.reply(), { ok: N, refused: M });
     await server.exit();
-    tracker.apply(collector.drainConnectionEvents());
+    producer.ingest();
     collector.close();
+    const c = producer.connections.stores;
 
-    assert.equal(tracker.opened.get(series(clientName, port, 'active')), N);
-    assert.equal(tracker.opened.get(series(serverName, port, 'passive')), N);
-    assert.equal(tracker.failed.get({ ...series(clientName, failPort), 'error.type': 'refused' }), M);
-    assert.equal(tracker.closed.get(series(clientName, port, 'active')), N);
-    assert.equal(tracker.closed.get(series(serverName, port, 'passive')), N);
-    assert.equal(tracker.active.get(series(clientName, port, 'active')), 0);
+    assert.equal(c.opened.get(series(clientName, port, 'active')), N);
+    assert.equal(c.opened.get(series(serverName, port, 'passive')), N);
+    assert.equal(c.failed.get({ ...series(clientName, failPort), 'error.type': 'refused' }), M);
+    assert.equal(c.closed.get(series(clientName, port, 'active')), N);
+    assert.equal(c.closed.get(series(serverName, port, 'passive')), N);
+    assert.equal(c.active.get(series(clientName, port, 'active')), 0);
     // The kernel timed every successful connect and every lifetime.
-    assert.equal(connect.filter((c) => c.attributes['process.executable.name'] === clientName).length, N);
-    assert.ok(connect.every((c) => c.seconds > 0 && c.seconds < 5));
-    assert.equal(lifetime.filter((c) => c.attributes['process.executable.name'] === serverName).length, N);
+    const connects = samplesOf(c.connectDuration, clientName);
+    assert.equal(connects.reduce((n, h) => n + h.count, 0), N);
+    assert.ok(connects.every((h) => h.min > 0 && h.max < 5));
+    assert.equal(samplesOf(c.lifetime, serverName).reduce((n, h) => n + h.count, 0), N);
   });
 
   test('connections opened before the collector started are in the active gauge, then closed', async () => {
@@ -94,18 +86,18 @@ describe('TCP connections', bpfTestOptions(), () => {
 
     // Only now does sockscope start: these connections are older than its probes.
     collector = BpfCollector.start(collectorOptions);
-    const { tracker } = recordingTracker();
-    tracker.bootstrap(bootstrapTcpSockets().sockets);
-    assert.equal(tracker.active.get(series(clientName, port, 'active')), K);
-    assert.equal(tracker.active.get(series(serverName, port, 'passive')), K);
+    const producer = testProducer(collector, { bootstrap: bootstrapTcpSockets().sockets });
+    const c = producer.connections.stores;
+    assert.equal(c.active.get(series(clientName, port, 'active')), K);
+    assert.equal(c.active.get(series(serverName, port, 'passive')), K);
 
     holder.send('close');
     assert.equal((await holder.reply<{ closed: number }>()).closed, K);
     await server.exit();
-    tracker.apply(collector.drainConnectionEvents());
+    producer.ingest();
     collector.close();
-    assert.equal(tracker.active.get(series(clientName, port, 'active')), 0);
-    assert.equal(tracker.active.get(series(serverName, port, 'passive')), 0);
-    assert.equal(tracker.closed.get(series(clientName, port, 'active')), K);
+    assert.equal(c.active.get(series(clientName, port, 'active')), 0);
+    assert.equal(c.active.get(series(serverName, port, 'passive')), 0);
+    assert.equal(c.closed.get(series(clientName, port, 'active')), K);
   });
 });

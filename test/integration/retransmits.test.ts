@@ -11,10 +11,10 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BpfCollector } from '../../src/collector/bpf-collector';
-import { ConnectionTracker } from '../../src/metrics/connection-tracker';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
+import { loopbackSeries, testProducer } from '../helpers/producer';
 
 const TRACEFS = '/sys/kernel/tracing';
 
@@ -104,26 +104,27 @@ describe('TCP retransmits', bpfTestOptions(), () => {
     await server.exit();
 
     const traced = trace.read();
-    const tracker = new ConnectionTracker({ connectSeconds: () => undefined, lifetimeSeconds: () => undefined });
-    tracker.apply(collector.drainConnectionEvents());
+    const producer = testProducer(collector);
+    producer.ingest();
+    const retransmits = producer.connections.stores.retransmits;
 
     const fromClient = traced.filter((t) => t.dport === port).length;
     const fromServer = traced.filter((t) => t.sport === port).length;
     assert.ok(fromClient > 0, `the drop rule caused client retransmits (kernel traced ${traced.length}, nft dropped ${drop.dropped()})`);
-    const attrs = (comm: string) => ({ 'process.executable.name': comm, 'network.type': 'ipv4', 'server.port': port });
+    const attrs = (comm: string) => loopbackSeries(comm, port);
     t.diagnostic(`kernel traced ${fromClient} client and ${fromServer} server retransmits`);
-    if (tracker.retransmits.get(attrs(clientName)) !== fromClient) {
-      t.diagnostic(JSON.stringify([...tracker.retransmits.entries()]));
+    if (retransmits.get(attrs(clientName)) !== fromClient) {
+      t.diagnostic(JSON.stringify([...retransmits.entries()].map((e) => [e.attributes, e.value])));
       t.diagnostic(JSON.stringify(traced));
     }
     // A run the kernel skipped (recursion protection) is counted, never silently lost.
     const missed = collector.stats().missedByHook.tcp_retransmit ?? 0;
     if (missed === 0) {
-      assert.equal(tracker.retransmits.get(attrs(clientName)), fromClient);
-      assert.equal(tracker.retransmits.get(attrs(serverName)), fromServer);
+      assert.equal(retransmits.get(attrs(clientName)), fromClient);
+      assert.equal(retransmits.get(attrs(serverName)), fromServer);
     } else {
       t.diagnostic(`${missed} retransmit event(s) missed by recursion protection`);
-      const exported = tracker.retransmits.get(attrs(clientName)) + tracker.retransmits.get(attrs(serverName));
+      const exported = retransmits.get(attrs(clientName)) + retransmits.get(attrs(serverName));
       assert.ok(exported <= fromClient + fromServer && exported >= fromClient + fromServer - missed);
     }
     assert.equal(collector.stats().eventsLost, 0);

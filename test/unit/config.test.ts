@@ -22,9 +22,20 @@ const DEFAULTS: Config = {
   prometheus: { enabled: true, host: '0.0.0.0', port: 9464 },
   otlp: { endpoint: '', interval: 10_000, timeout: 10_000 },
   log: { level: 'info' },
-  ebpf: { ringBufferSize: 16 * 1024 * 1024, drainInterval: 50 },
+  ebpf: { ringBufferSize: 16 * 1024 * 1024, drainInterval: 50, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
   probes: { mode: 'auto' },
   events: { file: '' },
+  metrics: {
+    maxSeries: 5000,
+    ttl: 300_000,
+    maxConnections: 262_144,
+    attributes: [],
+    peerGroups: {
+      loopback: ['127.0.0.0/8', '::1/128'],
+      private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'],
+    },
+  },
+  attribution: { cgroupRoot: '', podLogRoot: '/var/log/pods' },
 };
 
 function load(argv: string[] = [], env: NodeJS.ProcessEnv = {}): Config {
@@ -60,14 +71,18 @@ test('a JSON file sets values, including duration and size text', () => {
     ebpf: { ringBufferSize: '4MiB', drainInterval: '100ms' },
     probes: { mode: 'fentry' },
     events: { file: '/var/log/sockscope/events.jsonl' },
+    metrics: DEFAULTS.metrics,
+    attribution: DEFAULTS.attribution,
   });
   assert.deepEqual(load(['--config', file]), {
     prometheus: { enabled: false, host: '127.0.0.1', port: 9000 },
     otlp: { endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000 },
     log: { level: 'debug' },
-    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100 },
+    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'fentry' },
     events: { file: '/var/log/sockscope/events.jsonl' },
+    metrics: DEFAULTS.metrics,
+    attribution: DEFAULTS.attribution,
   });
 });
 
@@ -94,9 +109,11 @@ test('environment variables set values', () => {
     prometheus: { enabled: false, host: '::1', port: 9500 },
     otlp: { endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000 },
     log: { level: 'warn' },
-    ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000 },
+    ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'kprobe' },
     events: { file: '-' },
+    metrics: DEFAULTS.metrics,
+    attribution: DEFAULTS.attribution,
   });
 });
 
@@ -131,9 +148,11 @@ test('flags set values in both --key value and --key=value forms', () => {
     prometheus: { enabled: true, host: '127.0.0.1', port: 9000 },
     otlp: { endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000 },
     log: { level: 'trace' },
-    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10 },
+    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'tracepoint' },
     events: { file: 'events.jsonl' },
+    metrics: DEFAULTS.metrics,
+    attribution: DEFAULTS.attribution,
   });
 });
 
@@ -324,6 +343,9 @@ test('every setting has a doc, a flag and an environment variable named by the r
     'otlp.endpoint', 'otlp.interval', 'otlp.timeout',
     'log.level',
     'ebpf.ringBufferSize', 'ebpf.drainInterval',
+    'ebpf.maxFlows', 'ebpf.maxSockets', 'ebpf.maxListeners',
+    'metrics.maxSeries', 'metrics.ttl', 'metrics.maxConnections', 'metrics.attributes', 'metrics.peerGroups',
+    'attribution.cgroupRoot', 'attribution.podLogRoot',
     'probes.mode',
     'events.file',
   ]);
@@ -386,4 +408,27 @@ test('probes.mode takes a probe family and rejects anything else', () => {
 test('events.file takes a path or "-"', () => {
   assert.equal(load(['--events.file', '/tmp/x.jsonl']).events.file, '/tmp/x.jsonl');
   assert.equal(load(['--events.file=-']).events.file, '-');
+});
+
+test('metrics.attributes must name known metrics and their candidate attributes', () => {
+  const list = [{ metric: 'sockscope.network.io', attributes: ['process.executable.name', 'process.pid'] }];
+  assert.deepEqual(load(['--metrics.attributes', JSON.stringify(list)]).metrics.attributes, list);
+  assert.deepEqual(load(['--config', configFile({ metrics: { attributes: list } })]).metrics.attributes, list);
+  for (const [bad, fragment] of [
+    ['[{"metric":"sockscope.network.io","attributes":["k8s.bogus"]}]', 'k8s.bogus'],
+    ['[{"metric":"sockscope.nope","attributes":["process.pid"]}]', 'sockscope.nope'],
+    ['not json', 'not json'],
+  ] as const) {
+    assert.throws(() => load(['--metrics.attributes', bad]), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /metrics\.attributes/);
+      assert.ok(err.message.includes(fragment), err.message);
+      return true;
+    });
+  }
+});
+
+test('metrics.peerGroups takes named CIDR lists and rejects a bad CIDR', () => {
+  assert.deepEqual(load([], { SOCKSCOPE_METRICS_PEERGROUPS: '{"corp":["10.0.0.0/8"]}' }).metrics.peerGroups, { corp: ['10.0.0.0/8'] });
+  assert.throws(() => load([], { SOCKSCOPE_METRICS_PEERGROUPS: '{"corp":["10.0.0.0/99"]}' }), /metrics\.peerGroups/);
 });

@@ -1,0 +1,79 @@
+/**
+ * Builds every candidate attribute of a data point from what the kernel reported;
+ * the AttributePolicy then keeps what each metric exports.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import type { FlowDelta, IpFamily, SocketOwner } from '../collector/types';
+import {
+  ATTR_EXECUTABLE,
+  ATTR_NETWORK_TYPE,
+  ATTR_PEER_GROUP,
+  ATTR_PID,
+  ATTR_SERVER_PORT,
+  ATTR_TRANSPORT,
+} from './definitions';
+import type { PeerGroups } from './peer-groups';
+import type { ServerPorts } from './server-ports';
+
+/** cgroup id -> container / pod / service attributes (src/attribution/cgroup-resolver.ts). */
+export interface WorkloadResolver {
+  resolve(cgroupId: bigint, pid?: number): Attributes;
+}
+
+export interface Endpoints {
+  family: IpFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+const UNSPECIFIED = new Set(['0.0.0.0', '::']);
+
+export class Attributor {
+  constructor(
+    readonly ports: ServerPorts,
+    private readonly peers: PeerGroups,
+    private readonly workload?: WorkloadResolver,
+  ) {}
+
+  /** Candidates of a flow (without direction). */
+  flow(f: FlowDelta): Attributes {
+    const attributes = this.endpoints(f, this.ports.serverPort(f.localPort, f.remotePort));
+    attributes[ATTR_TRANSPORT] = f.transport;
+    attributes[ATTR_NETWORK_TYPE] = f.family;
+    attributes[ATTR_EXECUTABLE] = f.comm;
+    attributes[ATTR_PID] = f.tgid;
+    return this.withWorkload(attributes, f.cgroupId, f.tgid);
+  }
+
+  /** Candidates of a TCP connection; the server port is decided by the caller (it knows the direction). */
+  connection(owner: SocketOwner | undefined, e: Endpoints, family: IpFamily, serverPort: number | undefined): Attributes {
+    const attributes = this.endpoints(e, serverPort);
+    attributes[ATTR_NETWORK_TYPE] = family;
+    if (!owner) return attributes;
+    attributes[ATTR_EXECUTABLE] = owner.comm;
+    attributes[ATTR_PID] = owner.tgid;
+    return this.withWorkload(attributes, owner.cgroupId, owner.tgid);
+  }
+
+  private endpoints(e: Endpoints, serverPort: number | undefined): Attributes {
+    const attributes: Attributes = {
+      'network.local.address': e.localAddress,
+      'network.local.port': e.localPort,
+    };
+    // An unconnected (UDP) socket has no peer: say nothing rather than "external".
+    if (!UNSPECIFIED.has(e.remoteAddress)) {
+      attributes['network.peer.address'] = e.remoteAddress;
+      attributes['network.peer.port'] = e.remotePort;
+      attributes[ATTR_PEER_GROUP] = this.peers.groupOf(e.remoteAddress);
+    }
+    if (serverPort !== undefined) attributes[ATTR_SERVER_PORT] = serverPort;
+    return attributes;
+  }
+
+  private withWorkload(attributes: Attributes, cgroupId: bigint, pid: number): Attributes {
+    if (this.workload && cgroupId !== 0n) Object.assign(attributes, this.workload.resolve(cgroupId, pid));
+    return attributes;
+  }
+}

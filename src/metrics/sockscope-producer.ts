@@ -1,0 +1,199 @@
+/**
+ * sockscope's metrics as an OpenTelemetry MetricProducer: the SDK's readers (the
+ * Prometheus exporter, the periodic OTLP reader) call collect(), which drains the
+ * collector and turns sockscope's own bounded, expiring series into cumulative
+ * MetricData. The SDK's exporters and data model are used as they are; only the
+ * aggregation state is ours, because SDK series can neither expire nor be counted.
+ */
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import type { AttachPlan } from '../collector/attach-plan';
+import type { ProcSocket } from '../collector/proc-sockets';
+import type { CollectorStats, ConnectionEvent, ConnectionEventSource, FlowSource, SocketOwner } from '../collector/types';
+import { AttributePolicy, type AttributeSelection } from './attribute-policy';
+import { Attributor, type WorkloadResolver } from './attributor';
+import { ConnectionTracker } from './connection-tracker';
+import * as defs from './definitions';
+import { HistogramStore } from './explicit-histogram';
+import { FlowMetrics } from './flow-metrics';
+import { PeerGroups, type PeerGroupConfig } from './peer-groups';
+import { CountStore, type SeriesEntry, type SeriesLimits, type SeriesView } from './series-store';
+import type { HistogramState } from './explicit-histogram';
+import { ServerPorts } from './server-ports';
+
+export interface BuildInfo {
+  version: string;
+  nodeVersion: string;
+}
+
+export interface SockscopeProducerOptions {
+  buildInfo: BuildInfo;
+  plan: AttachPlan;
+  limits: SeriesLimits;
+  attributes?: AttributeSelection;
+  peerGroups?: PeerGroupConfig;
+  workload?: WorkloadResolver;
+  /** Replaces the kernel's ephemeral range and listener set (tests). */
+  serverPorts?: ServerPorts;
+  maxConnections?: number;
+  /** TCP sockets that existed at start, from /proc. */
+  bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
+  /** Receives every connection event after the metrics took it in (e.g. the JSONL stream). */
+  onConnectionEvents?: (events: readonly ConnectionEvent[]) => void;
+}
+
+type Source = FlowSource & ConnectionEventSource;
+
+export class SockscopeProducer implements MetricProducer {
+  readonly flows: FlowMetrics;
+  readonly connections: ConnectionTracker;
+  private readonly guarded: Array<[defs.MetricDefinition, SeriesView]>;
+  private readonly startTime = hrTime();
+
+  constructor(
+    private readonly source: Source,
+    private readonly options: SockscopeProducerOptions,
+  ) {
+    const policy = new AttributePolicy(defs.METRICS, options.attributes);
+    const attributor = new Attributor(options.serverPorts ?? new ServerPorts(), new PeerGroups(options.peerGroups), options.workload);
+    const counts = () => new CountStore(options.limits);
+    const histogram = (def: defs.MetricDefinition) => new HistogramStore(options.limits, def.buckets ?? []);
+    this.flows = new FlowMetrics({ bytes: counts(), messages: counts(), rtt: histogram(defs.RTT) }, policy, attributor);
+    this.connections = new ConnectionTracker(
+      {
+        opened: counts(),
+        closed: counts(),
+        failed: counts(),
+        active: new CountStore(options.limits, { keepWhileNonZero: true }),
+        transitions: counts(),
+        retransmits: counts(),
+        connectDuration: histogram(defs.CONNECT_DURATION),
+        lifetime: histogram(defs.CONNECTION_DURATION),
+      },
+      policy,
+      attributor,
+      options.maxConnections,
+    );
+    if (options.bootstrap) this.connections.bootstrap(options.bootstrap);
+    const f = this.flows.stores;
+    const c = this.connections.stores;
+    this.guarded = [
+      [defs.NETWORK_IO, f.bytes],
+      [defs.NETWORK_MESSAGES, f.messages],
+      [defs.CONNECTIONS_OPENED, c.opened],
+      [defs.CONNECTIONS_CLOSED, c.closed],
+      [defs.CONNECTIONS_FAILED, c.failed],
+      [defs.CONNECTIONS_ACTIVE, c.active],
+      [defs.STATE_TRANSITIONS, c.transitions],
+      [defs.RETRANSMITS, c.retransmits],
+      [defs.RTT, f.rtt],
+      [defs.CONNECT_DURATION, c.connectDuration],
+      [defs.CONNECTION_DURATION, c.lifetime],
+    ];
+  }
+
+  /** Folds everything the collector has gathered into the series. */
+  ingest(): void {
+    const flows = this.source.drain();
+    if (flows.length > 0) this.flows.add(flows);
+    const events = this.source.drainConnectionEvents();
+    if (events.length > 0) {
+      this.connections.apply(events);
+      this.options.onConnectionEvents?.(events);
+    }
+  }
+
+  async collect(): Promise<CollectionResult> {
+    this.ingest();
+    for (const [, store] of this.guarded) store.sweep();
+    const now = hrTime();
+    const metrics: MetricData[] = this.guarded.map(([def, store]) => toMetricData(def, store, now));
+    metrics.push(...this.selfMetrics(this.source.stats(), now));
+    return {
+      resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: 'sockscope', version: this.options.buildInfo.version }, metrics }] },
+      errors: [],
+    };
+  }
+
+  private selfMetrics(stats: CollectorStats, now: HrTime): MetricData[] {
+    const point = (value: number, attributes: Attributes = {}) => ({ attributes, value, startTime: this.startTime, endTime: now });
+    const mapFull = Object.entries({ ...stats.mapFull, connections: this.connections.refused });
+    return [
+      sum(defs.EVENTS_LOST, [point(stats.eventsLost)]),
+      sum(defs.EVENTS_MISSED, Object.entries(stats.missedByHook).map(([hook, n]) => point(n, { [defs.ATTR_HOOK]: hook }))),
+      sum(defs.MAP_FULL, mapFull.map(([map, n]) => point(n, { [defs.ATTR_MAP]: map }))),
+      gauge(
+        defs.PROGRAM_ATTACHED,
+        this.options.plan.hooks.map((h) =>
+          point(h.chosen ? 1 : 0, { [defs.ATTR_HOOK]: h.hook, [defs.ATTR_IMPLEMENTATION]: h.chosen ?? 'none' }),
+        ),
+      ),
+      sum(defs.SERIES_OVERFLOW, this.guarded.map(([def, store]) => point(store.folded, { [defs.ATTR_METRIC]: def.name }))),
+      gauge(defs.SERIES_ACTIVE, this.guarded.map(([def, store]) => point(store.size, { [defs.ATTR_METRIC]: def.name }))),
+      gauge(defs.BUILD_INFO, [
+        point(1, { version: this.options.buildInfo.version, 'nodejs.version': this.options.buildInfo.nodeVersion }),
+      ]),
+    ];
+  }
+}
+
+function descriptor(def: defs.MetricDefinition, valueType: ValueType) {
+  return { name: def.name, description: def.description, unit: def.unit, valueType };
+}
+
+function sum(def: defs.MetricDefinition, dataPoints: Array<{ attributes: Attributes; value: number; startTime: HrTime; endTime: HrTime }>): MetricData {
+  return {
+    descriptor: descriptor(def, ValueType.INT),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.SUM,
+    isMonotonic: def.kind === 'counter',
+    dataPoints,
+  };
+}
+
+function gauge(def: defs.MetricDefinition, dataPoints: Array<{ attributes: Attributes; value: number; startTime: HrTime; endTime: HrTime }>): MetricData {
+  return {
+    descriptor: descriptor(def, ValueType.INT),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.GAUGE,
+    dataPoints,
+  };
+}
+
+function toMetricData(def: defs.MetricDefinition, store: SeriesView, now: HrTime): MetricData {
+  const entries = [...store.entries()];
+  if (def.kind === 'histogram') {
+    return {
+      descriptor: descriptor(def, ValueType.DOUBLE),
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: (entries as Array<SeriesEntry<HistogramState>>).map((e) => ({
+        attributes: e.attributes,
+        startTime: e.startTime,
+        endTime: now,
+        value: {
+          buckets: { boundaries: [...e.value.boundaries], counts: [...e.value.counts] },
+          sum: e.value.sum,
+          count: e.value.count,
+          min: e.value.min,
+          max: e.value.max,
+        },
+      })),
+    };
+  }
+  const points = (entries as Array<SeriesEntry<{ value: number }>>).map((e) => ({
+    attributes: e.attributes,
+    startTime: e.startTime,
+    endTime: now,
+    value: e.value.value,
+  }));
+  return sum(def, points);
+}
