@@ -1,9 +1,10 @@
 /**
  * The series of one metric: bounded, and forgetting what went idle.
  *
- * Cardinality guard: past `maxSeries` attribute sets, new ones fold into a single
- * overflow series marked `otel.metric.overflow=true` (as the OTel SDK's cardinality
- * limit does), and every fold is counted. TTL: a series not updated for `ttlMs` is
+ * Cardinality guard: a metric exports at most `maxSeries` series. Once it has
+ * maxSeries - 1, new attribute sets fold into a single overflow series marked
+ * `otel.metric.overflow=true` (the OTel SDK's cardinality limit counts the overflow
+ * series within the limit the same way), and every fold is counted. TTL: a series not updated for `ttlMs` is
  * dropped at the next sweep, so an exited process stops exporting without a restart.
  * (The SDK's own cumulative storage keeps every series forever, which is why sockscope
  * keeps its series here and hands them to the SDK's readers as a MetricProducer.)
@@ -53,7 +54,7 @@ export class SeriesStore<V> implements SeriesView {
     let key = seriesKey(attributes);
     let entry = this.series.get(key);
     if (!entry) {
-      if (this.series.size >= this.limits.maxSeries) {
+      if (this.series.size >= this.limits.maxSeries - 1 && key !== OVERFLOW_KEY) {
         this.folded++;
         key = OVERFLOW_KEY;
         entry = this.series.get(key);

@@ -44,6 +44,8 @@ export interface SockscopeProducerOptions {
   /** Replaces the kernel's ephemeral range and listener set (tests). */
   serverPorts?: ServerPorts;
   maxConnections?: number;
+  /** Clock for series TTLs, in ms (tests); Date.now by default. */
+  now?: () => number;
   /** TCP sockets that existed at start, from /proc. */
   bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
   /** Receives every connection event after the metrics took it in (e.g. the JSONL stream). */
@@ -64,15 +66,16 @@ export class SockscopeProducer implements MetricProducer {
   ) {
     const policy = new AttributePolicy(defs.METRICS, options.attributes);
     const attributor = new Attributor(options.serverPorts ?? new ServerPorts(), new PeerGroups(options.peerGroups), options.workload);
-    const counts = () => new CountStore(options.limits);
-    const histogram = (def: defs.MetricDefinition) => new HistogramStore(options.limits, def.buckets ?? []);
+    const now = options.now ?? Date.now;
+    const counts = () => new CountStore(options.limits, { now });
+    const histogram = (def: defs.MetricDefinition) => new HistogramStore(options.limits, def.buckets ?? [], now);
     this.flows = new FlowMetrics({ bytes: counts(), messages: counts(), rtt: histogram(defs.RTT) }, policy, attributor);
     this.connections = new ConnectionTracker(
       {
         opened: counts(),
         closed: counts(),
         failed: counts(),
-        active: new CountStore(options.limits, { keepWhileNonZero: true }),
+        active: new CountStore(options.limits, { keepWhileNonZero: true, now }),
         transitions: counts(),
         retransmits: counts(),
         connectDuration: histogram(defs.CONNECT_DURATION),
