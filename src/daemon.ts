@@ -48,7 +48,7 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
         endpoint: config.otlp.endpoint,
         intervalMillis: config.otlp.interval,
         timeoutMillis: config.otlp.timeout,
-        metricProducers: [producer],
+        metricProducers: [config.otlp.histograms === 'exponential' ? producer.exponentialView() : producer],
       }),
     );
   }

@@ -74,6 +74,7 @@ export function createProducer(
     attributes: Object.fromEntries(config.metrics.attributes.map((e) => [e.metric, e.attributes])),
     peerGroups: config.metrics.peerGroups,
     maxConnections: config.metrics.maxConnections,
+    exponentialHistograms: config.otlp.histograms === 'exponential',
     workload: new CgroupResolver({
       cgroupRoot: config.attribution.cgroupRoot || undefined,
       podLogRoot: config.attribution.podLogRoot,

@@ -11,7 +11,7 @@ import { DEFAULT_PEER_GROUPS, parseCidr } from '../metrics/peer-groups.js';
 export interface Config {
   prometheus: { enabled: boolean; host: string; port: number };
   /** endpoint '' turns OTLP push off. interval and timeout are in milliseconds. */
-  otlp: { endpoint: string; interval: number; timeout: number };
+  otlp: { endpoint: string; interval: number; timeout: number; histograms: 'explicit' | 'exponential' };
   log: { level: LogLevel };
   /** ringBufferSize in bytes, drainInterval in milliseconds. */
   ebpf: { ringBufferSize: number; drainInterval: number; maxFlows: number; maxSockets: number; maxListeners: number };
@@ -218,9 +218,19 @@ const PEER_GROUPS = stringListMap('sockscope-peer-groups', 'group name -> list o
   cidrs.find((c) => parseCidr(c) === undefined),
 );
 
+const HISTOGRAM_KINDS = ['explicit', 'exponential'] as const;
+const HISTOGRAM_KIND: SettingFormat = {
+  name: 'sockscope-histogram-kind',
+  placeholder: '<kind>',
+  allowed: `must be one of ${HISTOGRAM_KINDS.join(', ')}`,
+  coerce: (text) => text,
+  isValid: (value) => (HISTOGRAM_KINDS as readonly unknown[]).includes(value),
+  show: String,
+};
+
 const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
-  FILE_PATH, MAX_SERIES, MAP_ENTRIES, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS,
+  FILE_PATH, MAX_SERIES, MAP_ENTRIES, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
 ];
 
 convict.addFormats(
@@ -276,6 +286,14 @@ export const configSchema: convict.Schema<Config> = {
       format: OTLP_DURATION.name,
       default: 10_000,
       env: 'SOCKSCOPE_OTLP_TIMEOUT',
+    },
+    histograms: {
+      doc:
+        'Histograms pushed over OTLP: explicit (the same buckets as /metrics) or exponential (base-2, ' +
+        'no configured bounds). /metrics always uses explicit buckets.',
+      format: HISTOGRAM_KIND.name,
+      default: 'explicit',
+      env: 'SOCKSCOPE_OTLP_HISTOGRAMS',
     },
   },
   log: {

@@ -1,5 +1,6 @@
 /** A cumulative explicit-bucket histogram of one series (Prometheus-style buckets). */
 import type { Attributes } from '@opentelemetry/api';
+import { ExponentialHistogramState } from './exponential-histogram';
 import { SeriesStore, type SeriesLimits } from './series-store';
 
 export class HistogramState {
@@ -8,9 +9,15 @@ export class HistogramState {
   count = 0;
   min = Infinity;
   max = -Infinity;
+  /** Kept too when OTLP wants base-2 exponential histograms. */
+  readonly exponential?: ExponentialHistogramState;
 
-  constructor(readonly boundaries: readonly number[]) {
+  constructor(
+    readonly boundaries: readonly number[],
+    withExponential = false,
+  ) {
     this.counts = new Array<number>(boundaries.length + 1).fill(0);
+    if (withExponential) this.exponential = new ExponentialHistogramState();
   }
 
   record(value: number): void {
@@ -22,12 +29,13 @@ export class HistogramState {
     this.count++;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+    this.exponential?.record(value);
   }
 }
 
 export class HistogramStore extends SeriesStore<HistogramState> {
-  constructor(limits: SeriesLimits, boundaries: readonly number[], now?: () => number) {
-    super(limits, () => new HistogramState(boundaries), undefined, now);
+  constructor(limits: SeriesLimits, boundaries: readonly number[], now?: () => number, withExponential = false) {
+    super(limits, () => new HistogramState(boundaries, withExponential), undefined, now);
   }
 
   record(attributes: Attributes, value: number): void {

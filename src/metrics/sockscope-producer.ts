@@ -44,6 +44,8 @@ export interface SockscopeProducerOptions {
   /** Replaces the kernel's ephemeral range and listener set (tests). */
   serverPorts?: ServerPorts;
   maxConnections?: number;
+  /** Also keep base-2 exponential histograms, for exponentialView(). */
+  exponentialHistograms?: boolean;
   /** Clock for series TTLs, in ms (tests); Date.now by default. */
   now?: () => number;
   /** TCP sockets that existed at start, from /proc. */
@@ -68,7 +70,8 @@ export class SockscopeProducer implements MetricProducer {
     const attributor = new Attributor(options.serverPorts ?? new ServerPorts(), new PeerGroups(options.peerGroups), options.workload);
     const now = options.now ?? Date.now;
     const counts = () => new CountStore(options.limits, { now });
-    const histogram = (def: defs.MetricDefinition) => new HistogramStore(options.limits, def.buckets ?? [], now);
+    const histogram = (def: defs.MetricDefinition) =>
+      new HistogramStore(options.limits, def.buckets ?? [], now, options.exponentialHistograms ?? false);
     this.flows = new FlowMetrics({ bytes: counts(), messages: counts(), rtt: histogram(defs.RTT) }, policy, attributor);
     this.connections = new ConnectionTracker(
       {
@@ -115,10 +118,23 @@ export class SockscopeProducer implements MetricProducer {
   }
 
   async collect(): Promise<CollectionResult> {
+    return this.collectAs('explicit');
+  }
+
+  /**
+   * The same metrics with histograms as base-2 exponential histograms (for OTLP
+   * backends that prefer them); needs `exponentialHistograms`.
+   */
+  exponentialView(): MetricProducer {
+    if (!this.options.exponentialHistograms) throw new Error('exponentialView() needs exponentialHistograms: true');
+    return { collect: () => this.collectAs('exponential') };
+  }
+
+  private async collectAs(histograms: 'explicit' | 'exponential'): Promise<CollectionResult> {
     this.ingest();
     for (const [, store] of this.guarded) store.sweep();
     const now = hrTime();
-    const metrics: MetricData[] = this.guarded.map(([def, store]) => toMetricData(def, store, now));
+    const metrics: MetricData[] = this.guarded.map(([def, store]) => toMetricData(def, store, now, histograms));
     metrics.push(...this.selfMetrics(this.source.stats(), now));
     return {
       resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: 'sockscope', version: this.options.buildInfo.version }, metrics }] },
@@ -171,8 +187,33 @@ function gauge(def: defs.MetricDefinition, dataPoints: Array<{ attributes: Attri
   };
 }
 
-function toMetricData(def: defs.MetricDefinition, store: SeriesView, now: HrTime): MetricData {
+function toMetricData(def: defs.MetricDefinition, store: SeriesView, now: HrTime, histograms: 'explicit' | 'exponential'): MetricData {
   const entries = [...store.entries()];
+  if (def.kind === 'histogram' && histograms === 'exponential') {
+    return {
+      descriptor: descriptor(def, ValueType.DOUBLE),
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
+      dataPoints: (entries as Array<SeriesEntry<HistogramState>>).map((e) => {
+        const x = e.value.exponential!;
+        return {
+          attributes: e.attributes,
+          startTime: e.startTime,
+          endTime: now,
+          value: {
+            count: x.count,
+            sum: x.sum,
+            scale: x.scale,
+            zeroCount: x.zeroCount,
+            positive: { offset: x.offset, bucketCounts: [...x.counts] },
+            negative: { offset: 0, bucketCounts: [] },
+            min: x.min,
+            max: x.max,
+          },
+        };
+      }),
+    };
+  }
   if (def.kind === 'histogram') {
     return {
       descriptor: descriptor(def, ValueType.DOUBLE),

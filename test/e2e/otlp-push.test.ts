@@ -8,6 +8,7 @@ import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { DaemonProcess } from '../helpers/daemon';
 import { OtlpReceiver } from '../helpers/otlp-receiver';
 import { runTraffic, uniqueProcessName } from '../helpers/traffic';
+import { NamedProcess } from '../helpers/named-process';
 
 const PUSHING = 'pushing OTLP metrics';
 
@@ -54,6 +55,32 @@ describe('OTLP push', bpfTestOptions(), () => {
     } finally {
       assert.equal(await daemon.stop(), 0);
     }
+  });
+
+  test('with otlp.histograms=exponential, latency histograms arrive as base-2 exponential histograms', async () => {
+    const daemon = await DaemonProcess.start(
+      ['--prometheus.enabled=false', '--otlp.endpoint', receiver.endpoint, '--otlp.interval', '1h', '--otlp.histograms', 'exponential'],
+      PUSHING,
+    );
+    const name = uniqueProcessName('ssexph');
+    const server = NamedProcess.start({ name: `${name}s`.slice(0, 15), mode: 'serve', host: '127.0.0.1' });
+    const { port } = await server.reply<{ port: number }>();
+    const client = NamedProcess.start({ name, mode: 'connect', host: '127.0.0.1', port, count: 5 });
+    assert.deepEqual(await client.reply(), { ok: 5, refused: 0 });
+    await server.exit();
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+    type ExpPoint = { attributes: Array<{ key: string; value: { stringValue?: string } }>; count: string; scale: number; positive: { bucketCounts: string[] } };
+    // The receiver is shared: look only at this process's points, whichever kind they are.
+    const mine = (p: ExpPoint) => p.attributes.some((a) => a.key === 'process.executable.name' && a.value.stringValue === name);
+    const metrics = receiver.requests
+      .flatMap((r) => r.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)))
+      .filter((m) => m.name === 'sockscope.tcp.connect.duration');
+    const kinds = (m: (typeof metrics)[number]) => m as unknown as { exponentialHistogram?: { dataPoints: ExpPoint[] }; histogram?: { dataPoints: ExpPoint[] } };
+    assert.deepEqual(metrics.filter((m) => kinds(m).histogram?.dataPoints.some(mine)), [], 'no explicit-bucket points for this process');
+    const points = metrics.flatMap((m) => kinds(m).exponentialHistogram?.dataPoints.filter(mine) ?? []);
+    assert.equal(points.length, 1);
+    assert.equal(Number(points[0]!.count), 5);
+    assert.equal(points[0]!.positive.bucketCounts.reduce((n, c) => n + Number(c), 0), 5);
   });
 
   test('SIGTERM flushes the last batch before exit', async () => {

@@ -20,7 +20,7 @@ function configFile(content: unknown): string {
 
 const DEFAULTS: Config = {
   prometheus: { enabled: true, host: '0.0.0.0', port: 9464 },
-  otlp: { endpoint: '', interval: 10_000, timeout: 10_000 },
+  otlp: { endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit' },
   log: { level: 'info' },
   ebpf: { ringBufferSize: 16 * 1024 * 1024, drainInterval: 50, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
   probes: { mode: 'auto' },
@@ -76,7 +76,7 @@ test('a JSON file sets values, including duration and size text', () => {
   });
   assert.deepEqual(load(['--config', file]), {
     prometheus: { enabled: false, host: '127.0.0.1', port: 9000 },
-    otlp: { endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000 },
+    otlp: { endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000, histograms: 'explicit' },
     log: { level: 'debug' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'fentry' },
@@ -107,7 +107,7 @@ test('environment variables set values', () => {
   });
   assert.deepEqual(config, {
     prometheus: { enabled: false, host: '::1', port: 9500 },
-    otlp: { endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000 },
+    otlp: { endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000, histograms: 'explicit' },
     log: { level: 'warn' },
     ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'kprobe' },
@@ -146,7 +146,7 @@ test('flags set values in both --key value and --key=value forms', () => {
   ]);
   assert.deepEqual(config, {
     prometheus: { enabled: true, host: '127.0.0.1', port: 9000 },
-    otlp: { endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000 },
+    otlp: { endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000, histograms: 'explicit' },
     log: { level: 'trace' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'tracepoint' },
@@ -340,7 +340,7 @@ test('a long bad value is cut short in the message', () => {
 test('every setting has a doc, a flag and an environment variable named by the rule', () => {
   assert.deepEqual(SETTINGS.map((s) => s.key), [
     'prometheus.enabled', 'prometheus.host', 'prometheus.port',
-    'otlp.endpoint', 'otlp.interval', 'otlp.timeout',
+    'otlp.endpoint', 'otlp.interval', 'otlp.timeout', 'otlp.histograms',
     'log.level',
     'ebpf.ringBufferSize', 'ebpf.drainInterval',
     'ebpf.maxFlows', 'ebpf.maxSockets', 'ebpf.maxListeners',
