@@ -21,6 +21,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { localCgroup2Mount } from '../../src/attribution/cgroup-mount';
 import { CgroupResolver, type CgroupResolverOptions } from '../../src/attribution/cgroup-resolver';
 import { BpfCollector } from '../../src/collector/bpf-collector';
+import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
 import type { FlowDelta } from '../../src/collector/types';
 import { bpfTestOptions, inCi, requireBpf } from '../helpers/bpf-gate';
 import { uniqueProcessName, type TrafficRequest, type TrafficSummary } from '../helpers/traffic';
@@ -338,6 +339,37 @@ describe('attribution of real traffic in real cgroups', realCgroupOptions(), () 
     assert.equal(resolver.stats().cgroupRoot, cgroup2);
     assert.deepEqual(resolver.resolve(id), expected);
     assert.deepEqual(resolver.resolve(flows[0]?.cgroupId as bigint), expected);
+    await assertExported(flows, resolver, expected);
+  }
+
+  /** The same flows, through the real producer: the exported byte series carry the attributes. */
+  async function assertExported(flows: FlowDelta[], resolver: CgroupResolver, expected: Attributes): Promise<void> {
+    let pending = flows;
+    const source = {
+      drain: () => [pending, (pending = [])][0]!,
+      drainConnectionEvents: () => [],
+      stats: () => collector.stats(),
+    };
+    const everyWorkloadAttribute = ['container.id', 'container.runtime.name', 'k8s.pod.uid', 'k8s.pod.name', 'k8s.namespace.name', 'k8s.container.name', 'systemd.unit.name'];
+    const producer = new SockscopeProducer(source, {
+      buildInfo: { version: 'test', nodeVersion: process.versions.node },
+      plan: collector.plan,
+      limits: { maxSeries: 1000, ttlMs: 60_000 },
+      workload: resolver,
+      attributes: { 'sockscope.network.io': ['process.executable.name', 'network.io.direction', ...everyWorkloadAttribute] },
+    });
+    const { resourceMetrics } = await producer.collect();
+    const io = resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'sockscope.network.io')!;
+    const points = (io.dataPoints as Array<{ attributes: Attributes; value: number }>).filter(
+      (p) => p.attributes['process.executable.name'] === flows[0]!.comm,
+    );
+    assert.ok(points.length > 0, 'the child has exported byte series');
+    for (const p of points) {
+      const workload = Object.fromEntries(Object.entries(p.attributes).filter(([k]) => everyWorkloadAttribute.includes(k)));
+      assert.deepEqual(workload, expected, 'exported attributes');
+    }
+    const bytes = flows.reduce((n, f) => n + f.txBytes + f.rxBytes, 0);
+    assert.equal(points.reduce((n, p) => n + p.value, 0), bytes);
   }
 
   test('containerd (systemd driver): container, pod and the only container of the pod', async () => {
