@@ -92,14 +92,19 @@ const OTLP_ENDPOINT: SettingFormat = {
   show: (value) => (value === '' ? '"" (off)' : String(value)),
 };
 
-const LOG_LEVEL: SettingFormat = {
-  name: 'sockscope-log-level',
-  placeholder: '<level>',
-  allowed: `must be one of ${LOG_LEVELS.join(', ')}`,
-  coerce: (text) => text,
-  isValid: (value) => (LOG_LEVELS as readonly unknown[]).includes(value),
-  show: String,
-};
+/** A setting that takes one of a few words. */
+function oneOf(name: string, placeholder: string, values: readonly string[]): SettingFormat {
+  return {
+    name,
+    placeholder,
+    allowed: `must be one of ${values.join(', ')}`,
+    coerce: (text) => text,
+    isValid: (value) => values.includes(value as string),
+    show: String,
+  };
+}
+
+const LOG_LEVEL = oneOf('sockscope-log-level', '<level>', LOG_LEVELS);
 
 function durationFormat(name: string, minMs: number, maxMs: number): SettingFormat {
   return {
@@ -137,14 +142,7 @@ const RING_BUFFER_SIZE: SettingFormat = {
   show: (value) => formatByteSize(value as number),
 };
 
-const PROBE_MODE: SettingFormat = {
-  name: 'sockscope-probe-mode',
-  placeholder: '<mode>',
-  allowed: `must be one of ${PROBE_MODES.join(', ')}`,
-  coerce: (text) => text,
-  isValid: (value) => (PROBE_MODES as readonly unknown[]).includes(value),
-  show: String,
-};
+const PROBE_MODE = oneOf('sockscope-probe-mode', '<mode>', PROBE_MODES);
 
 const FILE_PATH: SettingFormat = {
   name: 'sockscope-file-path',
@@ -219,14 +217,7 @@ const PEER_GROUPS = stringListMap('sockscope-peer-groups', 'group name -> list o
 );
 
 const HISTOGRAM_KINDS = ['explicit', 'exponential'] as const;
-const HISTOGRAM_KIND: SettingFormat = {
-  name: 'sockscope-histogram-kind',
-  placeholder: '<kind>',
-  allowed: `must be one of ${HISTOGRAM_KINDS.join(', ')}`,
-  coerce: (text) => text,
-  isValid: (value) => (HISTOGRAM_KINDS as readonly unknown[]).includes(value),
-  show: String,
-};
+const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOGRAM_KINDS);
 
 const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,

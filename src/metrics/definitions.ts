@@ -77,6 +77,12 @@ const fourTuple: AttributeDefinition[] = [
   optIn('network.local.port', 'local port'),
 ];
 
+/** A TCP connection's attributes, without and with its direction. */
+const peerAttributes: AttributeDefinition[] = [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple];
+const connectionAttributes: AttributeDefinition[] = [
+  executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple,
+];
+
 /** 10 µs to 5 s, roughly 1-2.5-5 per decade: loopback to intercontinental. */
 export const RTT_BUCKETS = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -124,7 +130,7 @@ export const CONNECTIONS_OPENED: MetricDefinition = {
   kind: 'counter',
   unit: '{connection}',
   description: 'TCP connections that reached ESTABLISHED.',
-  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
+  attributes: connectionAttributes,
 };
 
 export const CONNECTIONS_CLOSED: MetricDefinition = {
@@ -133,7 +139,7 @@ export const CONNECTIONS_CLOSED: MetricDefinition = {
   kind: 'counter',
   unit: '{connection}',
   description: 'Established TCP connections that reached CLOSE.',
-  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
+  attributes: connectionAttributes,
 };
 
 export const CONNECTIONS_FAILED: MetricDefinition = {
@@ -163,7 +169,7 @@ export const CONNECTIONS_ACTIVE: MetricDefinition = {
   kind: 'updowncounter',
   unit: '{connection}',
   description: 'TCP connections established and not yet closed, including those opened before sockscope started.',
-  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
+  attributes: connectionAttributes,
 };
 
 export const STATE_TRANSITIONS: MetricDefinition = {
@@ -181,7 +187,7 @@ export const RETRANSMITS: MetricDefinition = {
   kind: 'counter',
   unit: '{segment}',
   description: 'TCP segments retransmitted (tcp:tcp_retransmit_skb), attributed to the socket owner.',
-  attributes: [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple],
+  attributes: peerAttributes,
 };
 
 export const RTT: MetricDefinition = {
@@ -192,7 +198,7 @@ export const RTT: MetricDefinition = {
   description:
     'TCP smoothed round-trip time (srtt). One sample per active flow per collection interval: the srtt at the ' +
     "flow's last send or receive in that interval. Busy and idle flows weigh the same.",
-  attributes: [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple],
+  attributes: peerAttributes,
   buckets: RTT_BUCKETS,
 };
 
@@ -202,7 +208,7 @@ export const CONNECT_DURATION: MetricDefinition = {
   kind: 'histogram',
   unit: 's',
   description: 'Time from SYN_SENT to ESTABLISHED of successful connect() calls, measured in the kernel.',
-  attributes: [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple],
+  attributes: peerAttributes,
   buckets: CONNECT_BUCKETS,
 };
 
@@ -212,7 +218,7 @@ export const CONNECTION_DURATION: MetricDefinition = {
   kind: 'histogram',
   unit: 's',
   description: 'Lifetime of TCP connections, from ESTABLISHED to CLOSE, measured in the kernel; recorded at close.',
-  attributes: [executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple],
+  attributes: connectionAttributes,
   buckets: LIFETIME_BUCKETS,
 };
 
