@@ -1,7 +1,7 @@
 /** Start-up steps shared by `sockscope run` and `sockscope events`. */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { BpfCollector, type BpfCollectorOptions } from './collector/bpf-collector';
-import { bootstrapTcpSockets, type BootstrapResult } from './collector/proc-sockets';
+import { bootstrapTcpSockets, listTcpSockets, type BootstrapResult } from './collector/proc-sockets';
 import type { Config } from './config/schema';
 import type { Logger } from './log';
 import type { ConnectionEvent } from './collector/types';
@@ -80,6 +80,7 @@ export function createProducer(
       podLogRoot: config.attribution.podLogRoot,
     }),
     bootstrap: bootstrap.sockets,
+    listSockets: () => listTcpSockets(),
     onConnectionEvents,
   });
 }

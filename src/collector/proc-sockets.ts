@@ -64,14 +64,29 @@ function parseEndpoint(text: string, family: IpFamily): { address: string; port:
   return { address: formatAddress(family === 'ipv4' ? AF_INET : AF_INET6, bytes), port: Number.parseInt(portHex, 16) };
 }
 
-/** inode -> owning process, by walking /proc/<pid>/fd. A socket shared by processes keeps the first found. */
-export function socketOwnersByInode(procRoot = '/proc'): { owners: Map<number, SocketOwner>; unreadable: number } {
+/**
+ * inode -> owning process, by walking /proc/<pid>/fd. A socket shared by processes keeps
+ * the first found. Also one process per network namespace: in a pod, /proc/net/tcp
+ * lists only the pod's own namespace, so sockets are read through a process in each.
+ */
+export function socketOwnersByInode(procRoot = '/proc'): {
+  owners: Map<number, SocketOwner>;
+  unreadable: number;
+  pidPerNetns: Map<string, number>;
+} {
   const owners = new Map<number, SocketOwner>();
+  const pidPerNetns = new Map<string, number>();
   const cgroupRoot = localCgroup2Mount();
   let unreadable = 0;
   for (const entry of readdirSync(procRoot)) {
     if (!/^\d+$/.test(entry)) continue;
     const pidDir = path.join(procRoot, entry);
+    try {
+      const netns = readlinkSync(path.join(pidDir, 'ns', 'net'));
+      if (!pidPerNetns.has(netns)) pidPerNetns.set(netns, Number(entry));
+    } catch {
+      /* exited, or not ours to read */
+    }
     let fds: string[];
     try {
       fds = readdirSync(path.join(pidDir, 'fd'));
@@ -96,7 +111,7 @@ export function socketOwnersByInode(procRoot = '/proc'): { owners: Map<number, S
       owners.set(inode, owner);
     }
   }
-  return { owners, unreadable };
+  return { owners, unreadable, pidPerNetns };
 }
 
 function readOwner(pidDir: string, tgid: number, cgroupRoot: string | undefined): SocketOwner | undefined {
@@ -122,19 +137,48 @@ function cgroupIdOf(pidDir: string, cgroupRoot: string | undefined): bigint {
   }
 }
 
-/** Every TCP socket in this network namespace, with its owner where the fd walk found one. */
+/** Every TCP socket in every network namespace we can see, with its owner where the fd walk found one. */
 export function bootstrapTcpSockets(procRoot = '/proc'): BootstrapResult {
-  const sockets: ProcSocket[] = [];
-  for (const [file, family] of [['tcp', 'ipv4'], ['tcp6', 'ipv6']] as const) {
-    try {
-      sockets.push(...parseProcNetTcp(readFileSync(path.join(procRoot, 'net', file), 'utf8'), family));
-    } catch {
-      // IPv6 disabled: no tcp6 file.
-    }
-  }
-  const { owners, unreadable } = socketOwnersByInode(procRoot);
+  const { owners, unreadable, pidPerNetns } = socketOwnersByInode(procRoot);
   return {
-    sockets: sockets.map((s) => ({ ...s, owner: owners.get(s.inode) })),
+    sockets: readTcpSockets(procRoot, pidPerNetns.values()).map((s) => ({ ...s, owner: owners.get(s.inode) })),
     unreadableProcesses: unreadable,
   };
+}
+
+/** Every TCP socket in every network namespace, without owners (no fd walk): cheap enough to repeat. */
+export function listTcpSockets(procRoot = '/proc'): ProcSocket[] {
+  const pidPerNetns = new Map<string, number>();
+  for (const entry of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const netns = readlinkSync(path.join(procRoot, entry, 'ns', 'net'));
+      if (!pidPerNetns.has(netns)) pidPerNetns.set(netns, Number(entry));
+    } catch {
+      /* exited */
+    }
+  }
+  return readTcpSockets(procRoot, pidPerNetns.values());
+}
+
+function readTcpSockets(procRoot: string, netnsPids: Iterable<number>): ProcSocket[] {
+  // Our own namespace first (always readable), then one process in each other one.
+  const netDirs = [path.join(procRoot, 'net'), ...[...netnsPids].map((pid) => path.join(procRoot, String(pid), 'net'))];
+  const byInode = new Map<number, ProcSocket>();
+  for (const dir of netDirs) {
+    for (const [file, family] of [['tcp', 'ipv4'], ['tcp6', 'ipv6']] as const) {
+      let text: string;
+      try {
+        text = readFileSync(path.join(dir, file), 'utf8');
+      } catch {
+        continue; // IPv6 disabled, or the process exited
+      }
+      for (const s of parseProcNetTcp(text, family)) {
+        // Inode 0 (TIME_WAIT) is not unique: key those by namespace and tuple.
+        const key = s.inode !== 0 ? s.inode : -byInode.size - 1;
+        if (!byInode.has(key) || s.inode === 0) byInode.set(key, s);
+      }
+    }
+  }
+  return [...byInode.values()];
 }

@@ -45,7 +45,7 @@ type Direction = 'active' | 'passive';
 interface TrackedConnection {
   owner?: SocketOwner;
   direction: Direction;
-  /** The active-gauge series it is counted in, to take it out again. */
+  /** The active-gauge series it is counted in (maybe the overflow series), to take it out again. */
   activeSeries: Attributes;
   closedSeries: Attributes;
   lifetimeSeries: Attributes;
@@ -70,6 +70,12 @@ export class ConnectionTracker {
   private readonly connections = new Map<string, TrackedConnection>();
   /** Owners of sockets that predate us, by 4-tuple. */
   private readonly bootstrapOwners = new Map<string, SocketOwner>();
+  /**
+   * Owners of listening sockets that predate us, by port: the kernel side learns a
+   * listener's owner only from listen(), so connections accepted by a server started
+   * before sockscope arrive without an owner.
+   */
+  private readonly listenerOwners = new Map<number, SocketOwner>();
 
   constructor(
     readonly stores: ConnectionStores,
@@ -80,7 +86,11 @@ export class ConnectionTracker {
 
   /** Seeds the active gauge and owners with the connections that existed at start. */
   bootstrap(sockets: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>): void {
-    for (const s of sockets) if (s.state === 'LISTEN') this.attributor.ports.addListener(s.localPort);
+    for (const s of sockets) {
+      if (s.state !== 'LISTEN') continue;
+      this.attributor.ports.addListener(s.localPort);
+      if (s.owner) this.listenerOwners.set(s.localPort, s.owner);
+    }
     for (const s of sockets) {
       const key = tupleKey(s);
       if (s.owner && this.bootstrapOwners.size < this.maxConnections) this.bootstrapOwners.set(key, s.owner);
@@ -101,6 +111,26 @@ export class ConnectionTracker {
     return this.connections.size;
   }
 
+  /**
+   * Closes tracked connections the kernel no longer has. The kernel skips a BPF run
+   * when the same program is already running on that CPU (counted as missed), so a
+   * CLOSE can go unseen; without this, such a connection would stay in the active
+   * gauge forever. Returns how many were closed.
+   */
+  reconcile(present: ReadonlyArray<Endpoints & { state: string }>): number {
+    const alive = new Set(present.filter((s) => ESTABLISHED_LIKE.has(s.state)).map(tupleKey));
+    let closed = 0;
+    for (const [key, tracked] of this.connections) {
+      if (alive.has(key)) continue;
+      this.connections.delete(key);
+      this.bootstrapOwners.delete(key);
+      this.stores.active.add(tracked.activeSeries, -1);
+      this.stores.closed.add(tracked.closedSeries, 1);
+      closed++;
+    }
+    return closed;
+  }
+
   private stateChange(e: ConnectionEvent): void {
     this.stores.transitions.add(
       this.policy.select(STATE_TRANSITIONS.name, { [ATTR_STATE_FROM]: e.oldState, [ATTR_STATE_TO]: e.newState }),
@@ -110,9 +140,10 @@ export class ConnectionTracker {
 
     if (e.newState === 'LISTEN') {
       this.attributor.ports.addListener(e.localPort);
+      if (e.owner) this.listenerOwners.set(e.localPort, e.owner);
     } else if (e.newState === 'ESTABLISHED' && (e.oldState === 'SYN_SENT' || e.oldState === 'SYN_RECV')) {
       const direction: Direction = (e.direction ??= e.oldState === 'SYN_SENT' ? 'active' : 'passive');
-      const owner = (e.owner ??= this.bootstrapOwners.get(key));
+      const owner = (e.owner ??= this.bootstrapOwners.get(key) ?? (direction === 'passive' ? this.listenerOwners.get(e.localPort) : undefined));
       const candidates = this.candidates(owner, direction, e);
       this.track(key, owner, direction, candidates);
       this.stores.opened.add(this.policy.select(CONNECTIONS_OPENED.name, candidates), 1);
@@ -164,12 +195,12 @@ export class ConnectionTracker {
     const tracked: TrackedConnection = {
       owner,
       direction,
-      activeSeries: this.policy.select(CONNECTIONS_ACTIVE.name, candidates),
+      // Counted where the store really put it: if it was folded, the close must come off overflow too.
+      activeSeries: this.stores.active.add(this.policy.select(CONNECTIONS_ACTIVE.name, candidates), 1),
       closedSeries: this.policy.select(CONNECTIONS_CLOSED.name, candidates),
       lifetimeSeries: this.policy.select(CONNECTION_DURATION.name, candidates),
     };
     this.connections.set(key, tracked);
-    this.stores.active.add(tracked.activeSeries, 1);
   }
 }
 

@@ -51,6 +51,11 @@ export class SeriesStore<V> implements SeriesView {
 
   /** The value of the series with these attributes, created (or folded into overflow) if new. */
   upsert(attributes: Attributes): V {
+    return this.upsertEntry(attributes).value;
+  }
+
+  /** Like upsert, returning the whole entry: its attributes say whether it was folded. */
+  upsertEntry(attributes: Attributes): SeriesEntry<V> {
     let key = seriesKey(attributes);
     let entry = this.series.get(key);
     if (!entry) {
@@ -66,7 +71,7 @@ export class SeriesStore<V> implements SeriesView {
       }
     }
     entry.lastUpdateMs = this.now();
-    return entry.value;
+    return entry;
   }
 
   peek(attributes: Attributes): V | undefined {
@@ -104,8 +109,11 @@ export class CountStore extends SeriesStore<Count> {
     super(limits, () => new Count(), options.keepWhileNonZero ? (c) => c.value !== 0 : undefined, options.now);
   }
 
-  add(attributes: Attributes, delta: number): void {
-    this.upsert(attributes).value += delta;
+  /** Adds to the series and returns the attributes of the series really counted in (maybe overflow). */
+  add(attributes: Attributes, delta: number): Attributes {
+    const entry = this.upsertEntry(attributes);
+    entry.value.value += delta;
+    return entry.attributes;
   }
 
   get(attributes: Attributes): number {

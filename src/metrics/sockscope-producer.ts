@@ -48,6 +48,8 @@ export interface SockscopeProducerOptions {
   exponentialHistograms?: boolean;
   /** Clock for series TTLs, in ms (tests); Date.now by default. */
   now?: () => number;
+  /** Lists the kernel's TCP sockets now (for reconciling after missed state changes). */
+  listSockets?: () => ReadonlyArray<ProcSocket>;
   /** TCP sockets that existed at start, from /proc. */
   bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
   /** Receives every connection event after the metrics took it in (e.g. the JSONL stream). */
@@ -56,11 +58,18 @@ export interface SockscopeProducerOptions {
 
 type Source = FlowSource & ConnectionEventSource;
 
+/** Reconciling reads /proc/net/tcp of every namespace: not more often than this. */
+const RECONCILE_MIN_INTERVAL_MS = 10_000;
+
 export class SockscopeProducer implements MetricProducer {
   readonly flows: FlowMetrics;
   readonly connections: ConnectionTracker;
   private readonly guarded: Array<[defs.MetricDefinition, SeriesView]>;
   private readonly startTime = hrTime();
+  private reconciledAtMisses = 0;
+  private lastReconcileMs = 0;
+  /** Connections closed by reconciliation because their CLOSE was missed. */
+  reconciled = 0;
 
   constructor(
     private readonly source: Source,
@@ -115,6 +124,18 @@ export class SockscopeProducer implements MetricProducer {
       this.connections.apply(events);
       this.options.onConnectionEvents?.(events);
     }
+    this.reconcileIfMissed();
+  }
+
+  /** After the kernel skipped state changes (counted), check the tracked connections against /proc. */
+  private reconcileIfMissed(): void {
+    if (!this.options.listSockets) return;
+    const missed = this.source.stats().missedByHook.tcp_state ?? 0;
+    const now = Date.now();
+    if (missed === this.reconciledAtMisses || now - this.lastReconcileMs < RECONCILE_MIN_INTERVAL_MS) return;
+    this.reconciledAtMisses = missed;
+    this.lastReconcileMs = now;
+    this.reconciled += this.connections.reconcile(this.options.listSockets());
   }
 
   async collect(): Promise<CollectionResult> {

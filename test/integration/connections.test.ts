@@ -101,3 +101,27 @@ describe('TCP connections', bpfTestOptions(), () => {
     assert.equal(c.closed.get(series(clientName, port, 'active')), K);
   });
 });
+
+describe('a server started before sockscope', bpfTestOptions(), () => {
+  test('its accepted connections are attributed to it, from the /proc bootstrap of its listener', async () => {
+    requireBpf();
+    const serverName = uniqueProcessName('ssearly');
+    const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '127.0.0.1' });
+    try {
+      const { port } = await server.reply<{ port: number }>();
+      // The listener exists before the probes: the kernel side never sees its listen().
+      const collector = BpfCollector.start(collectorOptions);
+      try {
+        const producer = testProducer(collector, { bootstrap: bootstrapTcpSockets().sockets });
+        const client = NamedProcess.start({ name: uniqueProcessName('sslate'), mode: 'connect', host: '127.0.0.1', port, count: 3 });
+        assert.deepEqual(await client.reply(), { ok: 3, refused: 0 });
+        producer.ingest();
+        assert.equal(producer.connections.stores.opened.get(series(serverName, port, 'passive')), 3);
+      } finally {
+        collector.close();
+      }
+    } finally {
+      await server.exit();
+    }
+  });
+});
