@@ -7,7 +7,8 @@
         "src/bpf_session.cc",
         "src/flow_table.cc",
         "src/ring_drainer.cc",
-        "src/libbpf_log.cc"
+        "src/libbpf_log.cc",
+        "src/capabilities.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
+# The deployment tests also build and run the image and check the systemd unit.
+bash test/deploy/setup.sh
 exec npm test

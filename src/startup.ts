@@ -4,6 +4,7 @@ import { BpfCollector, type BpfCollectorOptions } from './collector/bpf-collecto
 import { bootstrapTcpSockets, listTcpSockets, type BootstrapResult } from './collector/proc-sockets';
 import type { Config } from './config/schema';
 import type { Logger } from './log';
+import { dropCapabilities, readKernelFacts, runtimeCapabilities } from './privileges';
 import type { ConnectionEvent } from './collector/types';
 import { CgroupResolver } from './attribution/cgroup-resolver';
 import { SockscopeProducer } from './metrics/sockscope-producer';
@@ -31,6 +32,8 @@ export function startCollector(config: Config, log: Logger): { collector: BpfCol
     { sockets: bootstrap.sockets.length, unreadableProcesses: bootstrap.unreadableProcesses },
     'read existing TCP sockets from /proc',
   );
+  // Attached and bootstrapped: keep only what the kernel still asks of us at run time.
+  log.info(dropCapabilities(runtimeCapabilities(readKernelFacts())), 'capabilities dropped');
   return { collector, bootstrap };
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "bpf_session.h"
+#include "capabilities.h"
 #include "flow_table.h"
 #include "libbpf_log.h"
 
@@ -71,6 +72,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recordLayout", RecordLayout(env));
   exports.Set("connEventLayout", ConnEventLayout(env));
   exports.Set("setLibbpfVerbose", Napi::Function::New(env, SetLibbpfVerbose));
+  RegisterCapabilities(env, exports);
   return exports;
 }
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs sockscope as a systemd service from a built checkout (`npm run build` first):
+#   sudo deploy/systemd/install.sh            install, enable and start
+#   DESTDIR=/tmp/root deploy/systemd/install.sh --no-start   stage into a directory only
+# Installs /opt/sockscope (the daemon with its production dependencies), the unit in
+# /etc/systemd/system and /etc/sockscope/sockscope.env (kept if it exists).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+destdir="${DESTDIR:-}"
+prefix="${PREFIX:-/opt/sockscope}"
+start=true
+[ "${1:-}" = "--no-start" ] && start=false
+
+node_bin="${NODE:-$(command -v node || true)}"
+[ -n "$node_bin" ] || { echo "install.sh: node is not installed" >&2; exit 1; }
+for built in "$repo/dist/src/cli.js" "$repo/addon/build/Release/sockscope.node"; do
+  [ -f "$built" ] || { echo "install.sh: $built is missing; run npm run build first" >&2; exit 1; }
+done
+
+app="$destdir$prefix"
+rm -rf "$app"
+install -d -m 0755 "$app/dist" "$app/addon/build/Release"
+cp -R "$repo/dist/src" "$app/dist/src"
+install -m 0644 "$repo/addon/build/Release/sockscope.node" "$app/addon/build/Release/sockscope.node"
+install -m 0644 "$repo/package.json" "$repo/package-lock.json" "$app/"
+# Production dependencies only, from the lock file, without scripts.
+(cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+rm -f "$app/package-lock.json"
+chmod -R u+rwX,go+rX,go-w "$app"
+
+install -d -m 0755 "$destdir/etc/systemd/system" "$destdir/etc/sockscope"
+sed -e "s#^ExecStart=/usr/bin/node /opt/sockscope/#ExecStart=$node_bin $prefix/#" \
+  "$here/sockscope.service" >"$destdir/etc/systemd/system/sockscope.service"
+chmod 0644 "$destdir/etc/systemd/system/sockscope.service"
+[ -f "$destdir/etc/sockscope/sockscope.env" ] || install -m 0644 "$here/sockscope.env" "$destdir/etc/sockscope/sockscope.env"
+
+if $start && [ -z "$destdir" ]; then
+  systemctl daemon-reload
+  systemctl enable --now sockscope.service
+  systemctl --no-pager status sockscope.service || true
+fi
+echo "installed sockscope in $app"

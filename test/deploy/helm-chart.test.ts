@@ -1,0 +1,133 @@
+/**
+ * helm/sockscope, without Helm (it cannot be installed here): the chart is rendered by a
+ * renderer for the Go-template subset it uses, and its output with default values must
+ * equal deploy/kubernetes/, validate against the Kubernetes schemas, and use every value.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import { parse } from 'yaml';
+import { CHART_DIR, chartValues, leafPaths, renderChart, valuePathsUsedByTemplates, withoutHelmLabels } from './helpers/helm';
+import { readManifestDirectory, validateKubernetesObject, type KubernetesObject } from './helpers/manifests';
+import { daemonSetPod, findObject } from './helpers/kubernetes-shapes';
+import { repoPath } from './helpers/paths';
+
+const manifests = (dir: string) => readManifestDirectory(repoPath('deploy', 'kubernetes', dir));
+const byKindAndName = (objects: KubernetesObject[]) =>
+  [...objects].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
+const withoutNamespace = (objects: KubernetesObject[]) => objects.filter((o) => o.kind !== 'Namespace');
+
+describe('Helm chart', () => {
+  test('default values render exactly deploy/kubernetes/common + prometheus (Namespace aside)', () => {
+    const expected = byKindAndName([...withoutNamespace(manifests('common')), ...manifests('prometheus')]);
+    assert.deepEqual(byKindAndName(withoutHelmLabels(renderChart())), expected);
+  });
+
+  test('mode otlp renders exactly deploy/kubernetes/common + otlp', () => {
+    const expected = byKindAndName([...withoutNamespace(manifests('common')), ...manifests('otlp')]);
+    assert.deepEqual(byKindAndName(withoutHelmLabels(renderChart({ mode: 'otlp' }))), expected);
+  });
+
+  test('serviceMonitor.enabled adds exactly deploy/kubernetes/prometheus-operator/servicemonitor.yaml', () => {
+    const rendered = renderChart({ serviceMonitor: { enabled: true } }).filter((o) => o.kind === 'ServiceMonitor');
+    assert.deepEqual(withoutHelmLabels(rendered), manifests('prometheus-operator'));
+  });
+
+  test('Helm labels are added to every object', () => {
+    for (const o of renderChart()) {
+      assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm', `${o.kind}`);
+      assert.equal(o.metadata.labels?.['helm.sh/chart'], 'sockscope-0.1.0', `${o.kind}`);
+    }
+  });
+
+  const variants: Array<[string, Record<string, unknown>]> = [
+    ['defaults', {}],
+    ['otlp', { mode: 'otlp', otlp: { endpoint: 'http://collector.monitoring:4317' } }],
+    ['service monitor', { serviceMonitor: { enabled: true, interval: '15s' } }],
+    ['privileged fallback', { securityContext: { privileged: true } }],
+    ['old kernel', { securityContext: { extraCapabilities: ['SYS_RESOURCE', 'SYS_ADMIN'] } }],
+    [
+      'everything set',
+      {
+        image: { repository: 'registry.example/sockscope', tag: '' },
+        extraArgs: ['--ebpf.ringBufferSize', '32MiB'],
+        extraEnv: [{ name: 'SOCKSCOPE_PROBES_MODE', value: 'kprobe' }],
+        nodeSelector: { 'kubernetes.io/os': 'linux' },
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoSchedule' }],
+        kubeletRootDir: '/var/lib/k0s/kubelet',
+      },
+    ],
+    ['another release name', {}],
+  ];
+  for (const [name, values] of variants) {
+    test(`renders valid Kubernetes objects: ${name}`, async () => {
+      const release = name === 'another release name' ? { name: 'edge', namespace: 'monitoring' } : undefined;
+      const objects = renderChart(values, release);
+      assert.ok(objects.some((o) => o.kind === 'DaemonSet'));
+      const problems = (await Promise.all(objects.map(validateKubernetesObject))).flat();
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  test('the switches do what values.yaml says', () => {
+    const privileged = renderChart({ securityContext: { privileged: true } });
+    const privilegedPod = daemonSetPod(findObject(privileged, 'DaemonSet', 'sockscope'));
+    assert.equal(privilegedPod.containers[0]!.securityContext!.privileged, true);
+    assert.equal(privilegedPod.initContainers, undefined);
+    assert.equal(privileged.find((o) => o.kind === 'ConfigMap'), undefined);
+
+    const old = daemonSetPod(findObject(renderChart({ securityContext: { extraCapabilities: ['SYS_ADMIN'] } }), 'DaemonSet', 'sockscope'));
+    assert.deepEqual(old.containers[0]!.securityContext!.capabilities!.add, ['BPF', 'PERFMON', 'SYS_PTRACE', 'DAC_READ_SEARCH', 'SYS_ADMIN']);
+    assert.equal(old.containers[0]!.securityContext!.allowPrivilegeEscalation, true, 'Kubernetes requires it with SYS_ADMIN');
+
+    const custom = daemonSetPod(
+      findObject(renderChart({ extraArgs: ['--log.level', 'debug'], image: { tag: '' } }, { name: 'edge', namespace: 'ops' }), 'DaemonSet', 'edge-sockscope'),
+    );
+    assert.deepEqual(custom.containers[0]!.args, ['run', '--log.level', 'debug']);
+    assert.equal(custom.containers[0]!.image, 'sockscope:0.1.0', 'an empty tag falls back to appVersion');
+    assert.equal(custom.containers[0]!.securityContext!.seccompProfile!.localhostProfile, 'edge-sockscope/sockscope.json');
+    assert.equal(custom.volumes.find((v) => v.name === 'host-seccomp')!.hostPath!.path, '/var/lib/kubelet/seccomp/edge-sockscope');
+  });
+
+  test('every value in values.yaml is used by a template, and every value a template uses exists', () => {
+    const used = valuePathsUsedByTemplates();
+    const leaves = leafPaths(chartValues());
+    const unused = leaves.filter((leaf) => ![...used].some((u) => leaf === u || leaf.startsWith(`${u}.`)));
+    assert.deepEqual(unused, []);
+    const known = new Set(leaves.flatMap((leaf) => leaf.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
+    assert.deepEqual([...used].filter((u) => !known.has(u)), []);
+  });
+
+  test('values.yaml satisfies values.schema.json, and the schema rejects wrong values', () => {
+    const schema = JSON.parse(readFileSync(path.join(CHART_DIR, 'values.schema.json'), 'utf8')) as object;
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    assert.equal(validate(chartValues()), true, JSON.stringify(validate.errors));
+    const wrong: Array<Record<string, unknown>> = [
+      { mode: 'push' },
+      { securityContext: { capabilities: ['CAP_BPF'] } },
+      { port: 80 },
+      { imageTag: '1.0' },
+    ];
+    for (const override of wrong) {
+      const values = { ...chartValues(), ...override, securityContext: { ...(chartValues().securityContext as object), ...(override.securityContext as object) } };
+      assert.equal(validate(values), false, `accepted ${JSON.stringify(override)}`);
+    }
+  });
+
+  test('the chart ships deploy/seccomp/sockscope.json unchanged', () => {
+    assert.equal(
+      readFileSync(path.join(CHART_DIR, 'files', 'seccomp-profile.json'), 'utf8'),
+      readFileSync(repoPath('deploy', 'seccomp', 'sockscope.json'), 'utf8'),
+    );
+  });
+
+  test('Chart.yaml: apiVersion v2, appVersion = package.json version', () => {
+    const chart = parse(readFileSync(path.join(CHART_DIR, 'Chart.yaml'), 'utf8')) as Record<string, string>;
+    const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
+    assert.equal(chart.apiVersion, 'v2');
+    assert.equal(chart.appVersion, pkg.version);
+    assert.equal((chartValues().image as { tag: string }).tag, pkg.version);
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * deploy/kubernetes/: every object validates against the Kubernetes schemas (unknown
+ * fields included), and the DaemonSet has the least-privilege shape the README promises.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import {
+  readManifestDirectory,
+  readYamlDocuments,
+  validateKubernetesObject,
+  type KubernetesObject,
+} from './helpers/manifests';
+import { repoPath } from './helpers/paths';
+import { DOCUMENTED_CAPABILITIES, daemonSetPod, findObject, type Container, type PodSpec } from './helpers/kubernetes-shapes';
+
+const common = readManifestDirectory(repoPath('deploy', 'kubernetes', 'common'));
+const prometheus = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prometheus'));
+const otlp = readManifestDirectory(repoPath('deploy', 'kubernetes', 'otlp'));
+const operator = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prometheus-operator'));
+const collector = readYamlDocuments(repoPath('deploy', 'otel-collector', 'collector.yaml'));
+
+
+describe('Kubernetes manifests', () => {
+  test('every object validates against the Kubernetes schemas, unknown fields included', async () => {
+    const all = [...common, ...prometheus, ...otlp, ...operator, ...collector];
+    assert.ok(all.length >= 9, `expected the whole set, found ${all.length} objects`);
+    const problems = (await Promise.all(all.map(validateKubernetesObject))).flat();
+    assert.deepEqual(problems, []);
+  });
+
+  test('the validation catches a misspelt field and a wrongly typed one (it can fail)', async () => {
+    const ds = structuredClone(findObject(prometheus, 'DaemonSet', 'sockscope'));
+    const spec = (ds.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    spec.hostPid = true;
+    spec.hostNetwork = 'no';
+    const problems = await validateKubernetesObject(ds);
+    assert.ok(problems.some((p) => p.includes('/hostPid is not a known field')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('/hostNetwork fails type {"type":"boolean"}')), problems.join('\n'));
+  });
+
+  for (const [mode, objects] of [['prometheus', prometheus], ['otlp', otlp]] as const) {
+    describe(`${mode} DaemonSet`, () => {
+      const pod: PodSpec = daemonSetPod(findObject(objects, 'DaemonSet', 'sockscope'));
+      const container = pod.containers.find((c) => c.name === 'sockscope') as Container;
+
+      test('host PID namespace, no host network, every node, no API token', () => {
+        assert.equal(pod.hostPID, true);
+        assert.equal(pod.hostNetwork, undefined);
+        assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
+        assert.equal(pod.automountServiceAccountToken, false);
+        assert.equal(pod.serviceAccountName, 'sockscope');
+      });
+
+      test('not privileged: drop ALL, add only the documented capabilities, read-only root', () => {
+        const sc = container.securityContext!;
+        assert.equal(sc.privileged, false);
+        assert.equal(sc.allowPrivilegeEscalation, false);
+        assert.equal(sc.readOnlyRootFilesystem, true);
+        assert.deepEqual(sc.capabilities, { drop: ['ALL'], add: DOCUMENTED_CAPABILITIES });
+        assert.deepEqual(sc.seccompProfile, { type: 'Localhost', localhostProfile: 'sockscope/sockscope.json' });
+      });
+
+      test('host paths are mounted read-only, except the seccomp directory of the init container', () => {
+        const hostPaths = new Map(
+          pod.volumes.filter((v) => v.hostPath).map((v) => [v.name, v.hostPath!.path] as const),
+        );
+        assert.deepEqual([...hostPaths.values()].sort(), [
+          '/sys/fs/cgroup',
+          '/sys/kernel/btf',
+          '/var/lib/kubelet/seccomp/sockscope',
+          '/var/log/containers',
+          '/var/log/pods',
+        ]);
+        for (const mount of container.volumeMounts) {
+          if (hostPaths.has(mount.name)) assert.equal(mount.readOnly, true, `${mount.name} is mounted read-only`);
+          assert.equal(mount.mountPath, hostPaths.get(mount.name) ?? mount.mountPath, 'host paths keep their path');
+        }
+        const init = pod.initContainers!.find((c) => c.name === 'install-seccomp-profile')!;
+        assert.deepEqual(init.securityContext!.capabilities, { drop: ['ALL'] });
+        assert.deepEqual(init.command, ['cp', '/profile/sockscope.json', '/host-seccomp/sockscope.json']);
+        assert.deepEqual(
+          init.volumeMounts.map((m) => [m.name, m.mountPath]),
+          [['seccomp-profile', '/profile'], ['host-seccomp', '/host-seccomp']],
+        );
+      });
+
+      test('liveness on /healthz, readiness on /readyz, on the metrics port; resources set', () => {
+        assert.equal(container.livenessProbe!.httpGet!.path, '/healthz');
+        assert.equal(container.readinessProbe!.httpGet!.path, '/readyz');
+        assert.equal(container.livenessProbe!.httpGet!.port, 'metrics');
+        assert.deepEqual(container.ports, [{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+        assert.ok(container.resources?.requests?.cpu && container.resources.requests.memory);
+        assert.ok(container.resources?.limits?.memory);
+        const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value]));
+        assert.equal(env.SOCKSCOPE_PROMETHEUS_PORT, '9464');
+      });
+    });
+  }
+
+  test('Prometheus mode: scrape annotations, headless Service on the metrics port', () => {
+    const ds = findObject(prometheus, 'DaemonSet', 'sockscope');
+    const annotations = (ds.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata
+      .annotations;
+    assert.deepEqual(annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/metrics' });
+    const service = findObject(prometheus, 'Service', 'sockscope') as KubernetesObject & {
+      spec: { clusterIP: string; ports: Array<{ port: number; targetPort: string }>; selector: Record<string, string> };
+    };
+    assert.equal(service.spec.clusterIP, 'None');
+    assert.deepEqual(service.spec.ports.map((p) => [p.port, p.targetPort]), [[9464, 'metrics']]);
+    const monitor = findObject(operator, 'ServiceMonitor', 'sockscope') as KubernetesObject & {
+      spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
+    };
+    assert.deepEqual(monitor.spec.selector.matchLabels, service.spec.selector);
+    assert.deepEqual(monitor.spec.endpoints.map((e) => [e.port, e.path]), [['metrics', '/metrics']]);
+  });
+
+  test('OTLP mode: the Prometheus DaemonSet plus the collector endpoint, without scrape annotations', () => {
+    const promDs = structuredClone(findObject(prometheus, 'DaemonSet', 'sockscope')) as KubernetesObject;
+    const otlpDs = structuredClone(findObject(otlp, 'DaemonSet', 'sockscope')) as KubernetesObject;
+    const otlpContainer = daemonSetPod(otlpDs).containers[0]!;
+    const endpoint = otlpContainer.env!.find((e) => e.name === 'SOCKSCOPE_OTLP_ENDPOINT')?.value;
+    assert.match(endpoint ?? '', /^http:\/\/otel-collector\.observability\.svc\.cluster\.local:4317$/);
+    // Remove the expected differences: what is left must be identical.
+    otlpContainer.env = otlpContainer.env!.filter((e) => !e.name.startsWith('SOCKSCOPE_OTLP_'));
+    delete (promDs.spec as { template: { metadata: { annotations?: unknown } } }).template.metadata.annotations;
+    assert.deepEqual(otlpDs, promDs);
+  });
+
+  test('the ConfigMap carries deploy/seccomp/sockscope.json byte for byte', () => {
+    const configMap = findObject(common, 'ConfigMap', 'sockscope-seccomp') as KubernetesObject & { data: Record<string, string> };
+    assert.equal(configMap.data['sockscope.json'], readFileSync(repoPath('deploy', 'seccomp', 'sockscope.json'), 'utf8'));
+  });
+
+  test('the namespace exists first and everything else lives in it', () => {
+    assert.equal(common[0]?.kind, 'Namespace', 'namespace.yaml sorts first in common/');
+    for (const o of [...common.slice(1), ...prometheus, ...otlp, ...operator]) {
+      assert.equal(o.metadata.namespace, 'sockscope', `${o.kind} ${o.metadata.name}`);
+    }
+  });
+});
