@@ -6,13 +6,26 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { BpfCollector } from '../../src/collector/bpf-collector';
+import { planAttach, type ProbeMode } from '../../src/collector/attach-plan';
+import { FAMILY_OF, HOOKS } from '../../src/collector/hooks';
+import { loadNativeAddon } from '../../src/collector/native-addon';
 import { bootstrapTcpSockets } from '../../src/collector/proc-sockets';
-import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { bpfTestOptions, bpfUnavailableReason, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
 import { loopbackSeries, testProducer } from '../helpers/producer';
 
 const collectorOptions = { mode: 'auto' as const, ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 };
+const MODES: ProbeMode[] = ['auto', 'tracepoint', 'kprobe'];
+
+/** Why a forced mode gives this hook no implementation of that family here (then the test is skipped). */
+export function modeUnavailable(mode: ProbeMode, hook: string): string | false {
+  if (mode === 'auto' || bpfUnavailableReason()) return false;
+  const spec = HOOKS.find((h) => h.hook === hook)!;
+  if (!spec.implementations.some((i) => FAMILY_OF[i.implementation] === mode)) return `${hook} has no ${mode} implementation`;
+  const planned = planAttach(loadNativeAddon(), [spec], { mode }).hooks[0]!;
+  return planned.chosen ? false : `${hook} cannot attach as ${mode} here: ${planned.failures.map((f) => f.reason).join('; ')}`;
+}
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -41,8 +54,10 @@ describe('TCP connections', bpfTestOptions(), () => {
     collector?.close();
   });
 
-  test('N connects and M refusals: N opened (active) and M failed for the client, N opened (passive) for the server', async () => {
-    collector = BpfCollector.start(collectorOptions);
+  for (const mode of MODES) {
+    const skip = modeUnavailable(mode, 'tcp_state');
+    test(`probes.mode=${mode}: N connects and M refusals: N opened (active) and M failed for the client, N opened (passive) for the server`, { skip }, async () => {
+    collector = BpfCollector.start({ ...collectorOptions, mode });
     const producer = testProducer(collector);
     const serverName = uniqueProcessName('sssrv');
     const clientName = uniqueProcessName('sscli');
@@ -72,6 +87,7 @@ describe('TCP connections', bpfTestOptions(), () => {
     assert.ok(connects.every((h) => h.min > 0 && h.max < 5));
     assert.equal(samplesOf(c.lifetime, serverName).reduce((n, h) => n + h.count, 0), N);
   });
+  }
 
   test('connections opened before the collector started are in the active gauge, then closed', async () => {
     const serverName = uniqueProcessName('ssold');

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BpfCollector } from '../../src/collector/bpf-collector';
+import { modeUnavailable } from './connections.test';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
@@ -83,14 +84,15 @@ describe('TCP retransmits', bpfTestOptions(), () => {
     }
   });
 
-  test('the exported retransmit count per process equals the kernel tracepoint count for its sockets', async (t) => {
+  for (const mode of ['auto', 'tracepoint', 'kprobe'] as const) {
+  test(`probes.mode=${mode}: the exported retransmit count per process equals the kernel tracepoint count for its sockets`, { skip: modeUnavailable(mode, 'tcp_retransmit') }, async (t) => {
     const serverName = uniqueProcessName('ssrtxs');
     const clientName = uniqueProcessName('ssrtxc');
     const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '127.0.0.1' });
     cleanups.push(() => server.kill());
     const { port } = await server.reply<{ port: number }>();
 
-    const collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
+    const collector = BpfCollector.start({ mode, ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
     cleanups.push(() => collector.close());
     const trace = new RetransmitTrace(port);
     cleanups.push(() => trace.remove());
@@ -129,4 +131,5 @@ describe('TCP retransmits', bpfTestOptions(), () => {
     }
     assert.equal(collector.stats().eventsLost, 0);
   });
+  }
 });
