@@ -6,11 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { BpfCollector } from '../../src/collector/bpf-collector';
-import { planAttach, type ProbeMode } from '../../src/collector/attach-plan';
-import { FAMILY_OF, HOOKS } from '../../src/collector/hooks';
-import { loadNativeAddon } from '../../src/collector/native-addon';
+import type { ProbeMode } from '../../src/collector/attach-plan';
+import { modeUnavailable } from '../helpers/probe-modes';
 import { bootstrapTcpSockets } from '../../src/collector/proc-sockets';
-import { bpfTestOptions, bpfUnavailableReason, requireBpf } from '../helpers/bpf-gate';
+import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
 import { loopbackSeries, testProducer } from '../helpers/producer';
@@ -18,14 +17,6 @@ import { loopbackSeries, testProducer } from '../helpers/producer';
 const collectorOptions = { mode: 'auto' as const, ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 };
 const MODES: ProbeMode[] = ['auto', 'tracepoint', 'kprobe'];
 
-/** Why a forced mode gives this hook no implementation of that family here (then the test is skipped). */
-export function modeUnavailable(mode: ProbeMode, hook: string): string | false {
-  if (mode === 'auto' || bpfUnavailableReason()) return false;
-  const spec = HOOKS.find((h) => h.hook === hook)!;
-  if (!spec.implementations.some((i) => FAMILY_OF[i.implementation] === mode)) return `${hook} has no ${mode} implementation`;
-  const planned = planAttach(loadNativeAddon(), [spec], { mode }).hooks[0]!;
-  return planned.chosen ? false : `${hook} cannot attach as ${mode} here: ${planned.failures.map((f) => f.reason).join('; ')}`;
-}
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BpfCollector } from '../../src/collector/bpf-collector';
-import { modeUnavailable } from './connections.test';
+import { modeUnavailable } from '../helpers/probe-modes';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
