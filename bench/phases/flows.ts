@@ -1,0 +1,128 @@
+/**
+ * Daemon memory with many active flows: loadgen opens CONNECTIONS loopback TCP
+ * connections to a listener on a fixed port (two sockets each, so 2 × CONNECTIONS flows,
+ * as sockscope keys flows by socket and process) and moves 64 bytes each way on every
+ * connection once a second, spread over the second. RSS is sampled every 200 ms; the
+ * peak (VmHWM) is reported with its parts, next to the idle daemon's.
+ *
+ * Two configurations: the defaults, and "small ring + small young generation"
+ * (--ebpf.ringBufferSize 1MiB, node --max-semi-space-size=2), which shows how much of the
+ * RSS is the ring-buffer mapping and V8's young-generation headroom rather than state.
+ */
+import { SockscopeDaemon } from '../lib/daemon';
+import { sumOf } from '../lib/exposition';
+import { REPO_ROOT, type NativeTools } from '../lib/native-build';
+import { runChild } from '../lib/children';
+import { ProcessSampler, mappedRssKiB, memoryKiB, type MemoryKiB } from '../lib/proc-stats';
+import { round } from '../lib/stats';
+
+export interface FlowsConfiguration {
+  name: string;
+  daemonArgs: string[];
+  nodeArgs: string[];
+}
+
+export const FLOWS_CONFIGURATIONS: readonly FlowsConfiguration[] = [
+  { name: 'defaults', daemonArgs: [], nodeArgs: [] },
+  { name: 'ring 1 MiB, semi-space 2 MiB', daemonArgs: ['--ebpf.ringBufferSize', '1MiB'], nodeArgs: ['--max-semi-space-size=2'] },
+];
+
+export interface FlowsResult {
+  configuration: string;
+  daemonArgs: string[];
+  nodeArgs: string[];
+  connections: number;
+  flows: number;
+  seconds: number;
+  eventsPerSecond: number;
+  idleMemoryKiB: MemoryKiB | undefined;
+  memoryKiB: MemoryKiB | undefined;
+  ringBufferResidentKiB: number;
+  daemonCpuSeconds: number;
+  seriesExported: number;
+  connectionsOpenedExported: number;
+  lost: number;
+}
+
+export interface NodeFloor {
+  /** RSS of `node` doing nothing, and of `node` with sockscope's runtime dependencies loaded. */
+  emptyKiB: number;
+  withDependenciesKiB: number;
+}
+
+/** The daemon's dependencies, loaded the way the daemon loads them (nothing started). */
+const DEPENDENCIES = [
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/resources',
+  '@opentelemetry/exporter-prometheus',
+  '@opentelemetry/exporter-metrics-otlp-grpc',
+  'convict',
+  'pino',
+];
+
+async function nodeRssKiB(modules: string[]): Promise<number> {
+  const script =
+    `for (const m of ${JSON.stringify(modules)}) require(require.resolve(m, { paths: [${JSON.stringify(REPO_ROOT)}] }));` +
+    `setTimeout(() => process.stdout.write(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]), 1000);`;
+  const { stdout } = await runChild(process.execPath, ['-e', script]);
+  return Number(stdout);
+}
+
+export async function measureNodeFloor(): Promise<NodeFloor> {
+  return { emptyKiB: await nodeRssKiB([]), withDependenciesKiB: await nodeRssKiB(DEPENDENCIES) };
+}
+
+export async function measureFlows(
+  tools: NativeTools,
+  options: { connections: number; seconds: number; log: (line: string) => void },
+): Promise<FlowsResult[]> {
+  const results: FlowsResult[] = [];
+  for (const configuration of FLOWS_CONFIGURATIONS) results.push(await measureOne(tools, configuration, options));
+  return results;
+}
+
+async function measureOne(
+  tools: NativeTools,
+  configuration: FlowsConfiguration,
+  options: { connections: number; seconds: number; log: (line: string) => void },
+): Promise<FlowsResult> {
+  const daemon = await SockscopeDaemon.start({ args: configuration.daemonArgs, nodeArgs: configuration.nodeArgs });
+  const sampler = new ProcessSampler(daemon.pid, 200);
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = memoryKiB(daemon.pid);
+    const cpuBefore = sampler.cpuSeconds();
+    const { stdout } = await runChild(tools.loadgen, ['flows', String(options.connections), String(options.seconds)]);
+    const report = JSON.parse(stdout) as { events: number; flows: number };
+    const samples = await daemon.scrape();
+    const text = await daemon.scrapeText();
+    const cpu = sampler.cpuSeconds() - cpuBefore;
+    const memory = sampler.memory();
+    const losses = SockscopeDaemon.losses(samples);
+    const result: FlowsResult = {
+      configuration: configuration.name,
+      daemonArgs: configuration.daemonArgs,
+      nodeArgs: configuration.nodeArgs,
+      connections: options.connections,
+      flows: report.flows,
+      seconds: options.seconds,
+      eventsPerSecond: Math.round(report.events / options.seconds),
+      idleMemoryKiB: idle,
+      memoryKiB: memory,
+      ringBufferResidentKiB: mappedRssKiB(daemon.pid, /bpf-ringbuf|anon_inode:bpf/),
+      daemonCpuSeconds: round(cpu, 2),
+      seriesExported: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+      connectionsOpenedExported: sumOf(samples, 'sockscope_tcp_connections_opened_total', (l) => l.process_executable_name === 'ssb-flows'),
+      lost: losses.ringFull + losses.missed + losses.mapFull,
+    };
+    options.log(
+      `flows ${result.flows} (${configuration.name}): peak RSS ${round((memory?.peak ?? NaN) / 1024)} MiB (idle ${round((idle?.rss ?? NaN) / 1024)} MiB), ` +
+        `ring resident ${round(result.ringBufferResidentKiB / 1024)} MiB, ${result.seriesExported} samples exported`,
+    );
+    return result;
+  } finally {
+    sampler.stop();
+    await daemon.stop();
+  }
+}

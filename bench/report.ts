@@ -1,0 +1,142 @@
+/**
+ * Markdown tables from a results object: printed at the end of `npm run bench`, and
+ * what docs/performance.md shows. `node dist/bench/report.js bench/results/<date>.json`
+ * re-renders a saved run.
+ */
+import { readFileSync } from 'node:fs';
+import type { BenchResults } from './run';
+import type { OverheadResult } from './phases/overhead';
+import { round } from './lib/stats';
+
+const mib = (kib: number | undefined): string => (kib === undefined || Number.isNaN(kib) ? '—' : `${round(kib / 1024)}`);
+const ns = (v: number): string => `${round(v, 0)}`;
+const x = (v: number): string => `${round(v, 2)}×`;
+
+function overheadTables(title: string, o: OverheadResult): string {
+  const out: string[] = [];
+  out.push(`### ${title}`, '');
+  out.push(
+    `${o.rounds} rounds; per block ${o.iterations.tcp} TCP and ${o.iterations.udp} UDP iterations (2 events each). ` +
+      `Untraced baseline: TCP ${ns(o.baselineNsPerEvent.tcp)} ns, UDP ${ns(o.baselineNsPerEvent.udp)} ns of CPU per event.`,
+    '',
+  );
+  out.push('| tracer | TCP ns/event added (median; min…max) | UDP ns/event added (median; min…max) | tracer user-space CPU ns/event | counts match |');
+  out.push('| --- | --- | --- | --- | --- |');
+  for (const t of o.tracers) {
+    out.push(
+      `| ${t.tracer} | ${ns(t.medianOverheadNs.tcp)} (${ns(t.minOverheadNs.tcp)}…${ns(t.maxOverheadNs.tcp)}) | ` +
+        `${ns(t.medianOverheadNs.udp)} (${ns(t.minOverheadNs.udp)}…${ns(t.maxOverheadNs.udp)}) | ` +
+        `${t.medianTracerCpuNsPerEvent === undefined ? '—' : ns(t.medianTracerCpuNsPerEvent)} | ${t.allCountsMatch ? 'yes' : 'NO'} |`,
+    );
+  }
+  out.push('', '| same-run ratio of added cost | TCP | UDP | TCP, median of per-round ratios | UDP, median of per-round ratios |', '| --- | --- | --- | --- | --- |');
+  for (const r of o.ratios) {
+    out.push(
+      `| ${r.numerator} ÷ ${r.denominator} | ${x(r.ofMedians.tcp)} | ${x(r.ofMedians.udp)} | ${x(r.medianOfRounds.tcp)} | ${x(r.medianOfRounds.udp)} |`,
+    );
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+export function renderReport(r: BenchResults): string {
+  const out: string[] = [];
+  const e = r.environment;
+  out.push(`## Run of ${e.date.slice(0, 16).replace('T', ' ')} UTC`, '');
+  out.push(
+    `Kernel ${e.kernel}, ${e.cpus} × ${e.cpuModel}, Node ${e.node}, ${e.bpftrace}; load average ${e.loadAtStart.join(' / ')} at start, ` +
+      `${e.loadAtEnd.join(' / ')} at end; ${r.durationSeconds} s; commit ${e.gitCommit.slice(0, 12)}${e.gitDirty ? ' (with uncommitted changes)' : ''}.`,
+    '',
+  );
+  if (r.overhead) out.push(overheadTables('Traced-path overhead per event', r.overhead));
+  if (r.programs) {
+    out.push('### BPF program run time per invocation (kernel.bpf_stats_enabled)', '');
+    out.push('| tracer | ns per run (all socket-I/O programs) | per program |', '| --- | --- | --- |');
+    for (const t of r.programs.tracers) {
+      const parts = Object.entries(t.programs).map(([name, p]) => `${name.replace(/#\d+$/, '')} ${p.nsPerRun}`);
+      out.push(`| ${t.tracer} | ${t.nsPerRun} | ${parts.join(', ')} |`);
+    }
+    out.push('');
+  }
+  if (r.maxRate) {
+    out.push('### Highest event rate (UDP 64-byte send + recv, daemon defaults)', '');
+    out.push(
+      '| senders | events/s observed | events/s untraced | lost (ring, missed, map, unaccounted) | daemon CPU ms per 1M events | % of a core per 100k events/s | peak RSS MiB | ring resident MiB |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const m of r.maxRate.runs) {
+      out.push(
+        `| ${m.senders} | ${m.observedEventsPerSecond} | ${m.untracedEventsPerSecond} | ` +
+          `${m.lost.ringFull}, ${m.lost.missed}, ${m.lost.mapFull}, ${m.lost.unaccounted} | ${m.daemonCpuMsPerMillionEvents} | ` +
+          `${m.daemonCorePercentPer100kEventsPerSecond} | ${mib(m.daemonMemoryKiB?.peak)} | ${mib(m.ringBufferResidentKiB)} |`,
+      );
+    }
+    if (r.maxRate.prototypes?.length) {
+      out.push('', 'Prototype loaders under the same load (host-wide counts, so counted ≥ generated):', '');
+      out.push('| loader | senders | events/s generated | events counted | events generated | lost | loader CPU ms per 1M events |');
+      out.push('| --- | --- | --- | --- | --- | --- | --- |');
+      for (const p of r.maxRate.prototypes) {
+        out.push(`| ${p.tracer} | ${p.senders} | ${p.generatedEventsPerSecond} | ${p.countedEvents} | ${p.generatedEvents} | ${p.lost} | ${p.loaderCpuMsPerMillionEvents} |`);
+      }
+    }
+    out.push('');
+  }
+  if (r.flows) {
+    const first = r.flows[0]!;
+    out.push(`### Memory with ${first.flows} active flows`, '');
+    out.push(
+      `${first.connections} loopback TCP connections (${first.flows} flows), 64 bytes each way per connection per second ` +
+        `(${first.eventsPerSecond} events/s) for ${first.seconds} s.`,
+      '',
+    );
+    out.push(
+      '| configuration | idle RSS MiB | peak RSS MiB (VmHWM) | end RSS: anon / file MiB | ring buffer resident MiB | daemon CPU s | connections opened exported | samples on /metrics | lost |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const f of r.flows) {
+      out.push(
+        `| ${f.configuration} | ${mib(f.idleMemoryKiB?.rss)} | ${mib(f.memoryKiB?.peak)} | ${mib(f.memoryKiB?.anon)} / ${mib(f.memoryKiB?.file)} | ` +
+          `${mib(f.ringBufferResidentKiB)} | ${f.daemonCpuSeconds} | ${f.connectionsOpenedExported} | ${f.seriesExported} | ${f.lost} |`,
+      );
+    }
+    if (r.nodeFloor) {
+      out.push(
+        '',
+        `For scale: an empty \`node\` process has ${mib(r.nodeFloor.emptyKiB)} MiB RSS; with sockscope's runtime dependencies ` +
+          `loaded (OpenTelemetry SDK and exporters, convict, pino), ${mib(r.nodeFloor.withDependenciesKiB)} MiB.`,
+      );
+    }
+    out.push('');
+  }
+  if (r.scrape) {
+    out.push(`### /metrics cost by active series (metrics.maxSeries=${r.scrape.maxSeriesSetting})`, '');
+    out.push('| generated series | samples in body | body KiB | p50 ms | p99 ms | max ms | scrapes | daemon CPU ms per scrape |');
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const l of r.scrape.levels) {
+      out.push(
+        `| ${l.generatedSeriesExported} | ${l.sampleLines} | ${round(l.bodyBytes / 1024)} | ${l.p50Ms} | ${l.p99Ms} | ${l.maxMs} | ${l.scrapes} | ${l.daemonCpuMsPerScrape} |`,
+      );
+    }
+    out.push('', 'One render split in-process (bench/tools/scrape-micro.ts; median ms; output compared byte for byte):', '');
+    out.push('| series | naming view (current) | serializer (OTel) | view + serializer (current) | prototypes: view + caching serializer | identical output |');
+    out.push('| --- | --- | --- | --- | --- | --- |');
+    for (const l of r.scrape.levels) {
+      if (!l.render) continue;
+      const m = l.render;
+      out.push(
+        `| ${l.targetSeries} | ${m.viewMs} | ${m.serializeMs} | ${round(m.viewMs + m.serializeMs, 1)} | ${m.fastViewAndCachedSerializeMs} | ${m.identicalOutput ? 'yes' : 'NO'} |`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n') + '\n';
+}
+
+if (require.main === module) {
+  const file = process.argv[2];
+  if (!file) {
+    process.stderr.write('usage: node dist/bench/report.js bench/results/<date>.json\n');
+    process.exit(2);
+  }
+  process.stdout.write(renderReport(JSON.parse(readFileSync(file, 'utf8')) as BenchResults));
+}

@@ -1,0 +1,197 @@
+/**
+ * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
+ *
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--quick]
+ *
+ * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
+ * (`npm run build`). Writes bench/results/<date>.json and prints the tables.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runChild, useReaper } from './lib/children';
+import { buildNative, REPO_ROOT } from './lib/native-build';
+import { BpftraceTracer, FloorTracer, NoTracer, ProtoTracer, SockscopeTracer, type Tracer } from './lib/tracers';
+import { measureOverhead, type OverheadResult } from './phases/overhead';
+import { measureMaxRate, type MaxRateResult } from './phases/max-rate';
+import { measureFlows, measureNodeFloor, type FlowsResult, type NodeFloor } from './phases/flows';
+import { measureScrape, type ScrapeResult } from './phases/scrape';
+import { measurePrograms, type ProgramsResult } from './phases/programs';
+import { renderReport } from './report';
+
+// 'protos' adds the hot-path prototypes to the overhead alternation.
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape'] as const;
+type Phase = (typeof ALL_PHASES)[number];
+
+interface Args {
+  phases: Set<Phase>;
+  rounds: number;
+  quick: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { phases: new Set(ALL_PHASES), rounds: 16, quick: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--phases') {
+      const list = (argv[++i] ?? '').split(',').filter(Boolean);
+      for (const p of list) if (!(ALL_PHASES as readonly string[]).includes(p)) throw new Error(`unknown phase ${p}; phases: ${ALL_PHASES.join(',')}`);
+      args.phases = new Set(list as Phase[]);
+    } else if (a === '--rounds') {
+      args.rounds = Number(argv[++i]);
+    } else if (a === '--quick') {
+      args.quick = true;
+    } else {
+      throw new Error(`unknown argument ${a}`);
+    }
+  }
+  if (args.quick) args.rounds = Math.min(args.rounds, 2);
+  return args;
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+function loadAverage(): number[] {
+  return os.loadavg().map((l) => Math.round(l * 100) / 100);
+}
+
+export interface Environment {
+  date: string;
+  kernel: string;
+  cpus: number;
+  cpuModel: string;
+  node: string;
+  bpftrace: string;
+  /** 1/5/15-minute load averages at start and end: the machine is shared. */
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  gitCommit: string;
+  gitDirty: boolean;
+}
+
+export interface BenchResults {
+  environment: Environment;
+  durationSeconds: number;
+  overhead?: OverheadResult;
+  programs?: ProgramsResult;
+  maxRate?: MaxRateResult;
+  flows?: FlowsResult[];
+  nodeFloor?: NodeFloor;
+  scrape?: ScrapeResult;
+}
+
+async function environment(): Promise<Environment> {
+  const git = async (args: string[]): Promise<string> => (await runChild('git', ['-C', REPO_ROOT, ...args]).catch(() => ({ stdout: '' }))).stdout.trim();
+  return {
+    date: new Date().toISOString(),
+    kernel: os.release(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '',
+    node: process.version,
+    bpftrace: (await runChild('bpftrace', ['--version'])).stdout.trim(),
+    loadAtStart: loadAverage(),
+    loadAtEnd: [],
+    gitCommit: await git(['rev-parse', 'HEAD']),
+    gitDirty: (await git(['status', '--porcelain'])) !== '',
+  };
+}
+
+const SAME_RUN_RATIOS: Array<[string, string]> = [
+  ['sockscope/tracepoint', 'bpftrace/tracepoint'],
+  ['sockscope/tp_btf', 'bpftrace/tracepoint'],
+  ['sockscope/tp_btf', 'floor/tp_btf'],
+  ['sockscope/tracepoint', 'floor/tracepoint'],
+  ['bpftrace/tracepoint', 'floor/tracepoint'],
+];
+
+const PROTO_RATIOS: Array<[string, string]> = [
+  ['proto-ringbuf/tp_btf', 'floor/tp_btf'],
+  ['proto-percpu/tp_btf', 'floor/tp_btf'],
+  ['proto-percpu_direct/tp_btf', 'floor/tp_btf'],
+  ['proto-percpu_sock/tp_btf', 'floor/tp_btf'],
+  ['proto-percpu_sock/tp_btf', 'proto-ringbuf/tp_btf'],
+  ['proto-ringbuf/tp_btf', 'sockscope/tp_btf'],
+  ['proto-percpu_sock/tp_btf', 'bpftrace/tracepoint'],
+  ['proto-percpu_sock/tracepoint', 'floor/tracepoint'],
+  ['proto-percpu_sock/tracepoint', 'bpftrace/tracepoint'],
+  ['proto-percpu_sock/tracepoint', 'sockscope/tracepoint'],
+];
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0) throw new Error('the benchmark loads BPF programs: run it as root');
+  const started = Date.now();
+  log('building the native helpers (loadgen, floor, prototypes)');
+  const tools = await buildNative();
+  useReaper(tools.reaper);
+  const results: BenchResults = { environment: await environment(), durationSeconds: 0 };
+  log(`load average ${results.environment.loadAtStart.join(' ')} on ${results.environment.cpus} CPUs`);
+  const iterations = args.quick ? { tcp: 20_000, udp: 40_000 } : { tcp: 50_000, udp: 100_000 };
+
+  if (args.phases.has('overhead')) {
+    // One alternation for everything, so every ratio is a same-run ratio.
+    log('phase overhead: baseline vs sockscope (tp_btf, tracepoint), bpftrace, floor' + (args.phases.has('protos') ? ', prototypes' : ''));
+    const tracers: Tracer[] = [
+      new NoTracer(),
+      new SockscopeTracer('tp_btf'),
+      new SockscopeTracer('tracepoint'),
+      new BpftraceTracer(),
+      new FloorTracer(tools, 'tp_btf'),
+      new FloorTracer(tools, 'tracepoint'),
+    ];
+    if (args.phases.has('protos')) {
+      for (const variant of ['ringbuf', 'percpu', 'percpu_direct', 'percpu_sock'] as const) tracers.push(new ProtoTracer(tools, variant, 'tp_btf'));
+      tracers.push(new ProtoTracer(tools, 'percpu_sock', 'tracepoint'));
+    }
+    results.overhead = await measureOverhead(tools, {
+      rounds: args.rounds,
+      iterations,
+      tracers,
+      ratios: [...SAME_RUN_RATIOS, ...PROTO_RATIOS],
+      log,
+    });
+  }
+  if (args.phases.has('programs')) {
+    log('phase programs: BPF program run time per event (kernel.bpf_stats_enabled)');
+    results.programs = await measurePrograms(tools, { iterations, log });
+  }
+  if (args.phases.has('max-rate')) {
+    log('phase max-rate: several UDP senders as fast as they go, daemon attached');
+    results.maxRate = await measureMaxRate(tools, { seconds: args.quick ? 5 : 20, senders: args.quick ? [2] : [1, 2, 4], log });
+  }
+  if (args.phases.has('flows')) {
+    log('phase flows: daemon memory with 10k active flows');
+    results.flows = await measureFlows(tools, { connections: 5000, seconds: args.quick ? 10 : 30, log });
+    results.nodeFloor = await measureNodeFloor();
+  }
+  if (args.phases.has('scrape')) {
+    log('phase scrape: /metrics latency and size by active series');
+    results.scrape = await measureScrape(tools, { seriesCounts: [1_000, 10_000, 50_000], scrapes: args.quick ? 10 : 40, log });
+  }
+
+  results.environment.loadAtEnd = loadAverage();
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  const dir = path.join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${results.environment.date.slice(0, 10)}${args.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(renderReport(results));
+  log(`wrote ${path.relative(REPO_ROOT, file)} in ${results.durationSeconds} s; load average now ${results.environment.loadAtEnd.join(' ')}`);
+}
+
+/** For report.ts and tools: a results file. */
+export function readResults(file: string): BenchResults {
+  return JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
