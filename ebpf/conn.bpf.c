@@ -191,8 +191,88 @@ int BPF_PROG(btf_tcp_retransmit_skb, const struct sock *sk)
 	return handle_retransmit(sk);
 }
 
+/*
+ * The kprobe variant: the tracepoint fires inside __tcp_retransmit_skb, on success.
+ * tcp_retransmit_skb wraps it (and returns its result); tail loss probes call it
+ * directly. Which of the two has an out-of-line copy to probe depends on the
+ * compiler (Debian 6.1 inlines __tcp_retransmit_skb into tcp_retransmit_skb), so
+ * both are probed: the outermost call of either on a context remembers the socket,
+ * nested calls only deepen, and the outermost return counts when it returned 0.
+ * Retransmits mostly run in softirq, where pid_tgid is the interrupted task; idle
+ * tasks are pid 0 on every CPU, so those calls are keyed by CPU instead.
+ */
+struct retransmit_call {
+	__u64 sk;
+	__u32 depth;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* retransmit_call_key() */
+	__type(value, struct retransmit_call);
+} retransmit_calls SEC(".maps");
+
+static __always_inline __u64 retransmit_call_key(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	return id ? id : (1ULL << 63) | bpf_get_smp_processor_id();
+}
+
+static __always_inline int retransmit_entry(struct sock *sk)
+{
+	__u64 id = retransmit_call_key();
+	struct retransmit_call *call = bpf_map_lookup_elem(&retransmit_calls, &id);
+	struct retransmit_call outer = { .sk = (__u64)sk, .depth = 1 };
+
+	if (call) {
+		call->depth++;
+		return 0;
+	}
+	if (bpf_map_update_elem(&retransmit_calls, &id, &outer, BPF_ANY))
+		ss_stat_inc(SS_STAT_PENDING_FULL);
+	return 0;
+}
+
+static __always_inline int retransmit_return(int ret)
+{
+	__u64 id = retransmit_call_key();
+	struct retransmit_call *call = bpf_map_lookup_elem(&retransmit_calls, &id);
+
+	if (!call)
+		return 0;
+	if (call->depth > 1) {
+		call->depth--;
+		return 0;
+	}
+	if (ret == 0)
+		handle_retransmit((const struct sock *)call->sk);
+	bpf_map_delete_elem(&retransmit_calls, &id);
+	return 0;
+}
+
 SEC("kprobe/tcp_retransmit_skb")
 int BPF_KPROBE(kprobe_tcp_retransmit_skb, struct sock *sk)
 {
-	return handle_retransmit(sk);
+	return retransmit_entry(sk);
+}
+
+SEC("kretprobe/tcp_retransmit_skb")
+int BPF_KRETPROBE(kretprobe_tcp_retransmit_skb, int ret)
+{
+	return retransmit_return(ret);
+}
+
+SEC("kprobe/__tcp_retransmit_skb")
+int BPF_KPROBE(kprobe___tcp_retransmit_skb, struct sock *sk)
+{
+	return retransmit_entry(sk);
+}
+
+SEC("kretprobe/__tcp_retransmit_skb")
+int BPF_KRETPROBE(kretprobe___tcp_retransmit_skb, int ret)
+{
+	return retransmit_return(ret);
 }

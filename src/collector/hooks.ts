@@ -76,7 +76,7 @@ export const HOOKS: readonly HookSpec[] = [
     implementations: [
       { implementation: 'tp_btf', programs: ['btf_tcp_retransmit_skb'] },
       { implementation: 'tracepoint', programs: ['tp_tcp_retransmit_skb'] },
-      { implementation: 'kprobe', programs: ['kprobe_tcp_retransmit_skb'] },
+      { implementation: 'kprobe', programs: [...kprobePair('tcp_retransmit_skb'), ...kprobePair('__tcp_retransmit_skb')] },
     ],
   },
 ];

@@ -121,7 +121,15 @@ describe('TCP retransmits', bpfTestOptions(), () => {
     }
     // A run the kernel skipped (recursion protection) is counted, never silently lost.
     const missed = collector.stats().missedByHook.tcp_retransmit ?? 0;
-    if (missed === 0) {
+    if (mode === 'kprobe') {
+      // A kprobe cannot fire while another kprobe handler runs on its CPU, and before 6.7
+      // the kernel counts that nowhere BPF can read (docs/counting.md): a few retransmits
+      // in softirqs that interrupt the socket-I/O kprobes are lost. Never invented, though.
+      const exported = retransmits.get(attrs(clientName));
+      t.diagnostic(`kprobe: exported ${exported} of ${fromClient} traced client retransmits`);
+      assert.ok(exported <= fromClient && exported >= Math.floor(fromClient * 0.8), `${exported} of ${fromClient}`);
+      assert.equal(retransmits.get(attrs(serverName)), fromServer);
+    } else if (missed === 0) {
       assert.equal(retransmits.get(attrs(clientName)), fromClient);
       assert.equal(retransmits.get(attrs(serverName)), fromServer);
     } else {
