@@ -88,12 +88,14 @@ describe('TCP retransmits', bpfTestOptions(), () => {
   test(`probes.mode=${mode}: the exported retransmit count per process equals the kernel tracepoint count for its sockets`, { skip: modeUnavailable(mode, 'tcp_retransmit') }, async (t) => {
     const serverName = uniqueProcessName('ssrtxs');
     const clientName = uniqueProcessName('ssrtxc');
+    // The collector first: it learns the accepted sockets' owner from the server's listen().
+    // (A listener older than sockscope gets its owner from the /proc bootstrap, which this
+    // test's producer does not run; server retransmits would then have no owner.)
+    const collector = BpfCollector.start({ mode, ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
+    cleanups.push(() => collector.close());
     const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '127.0.0.1' });
     cleanups.push(() => server.kill());
     const { port } = await server.reply<{ port: number }>();
-
-    const collector = BpfCollector.start({ mode, ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
-    cleanups.push(() => collector.close());
     const trace = new RetransmitTrace(port);
     cleanups.push(() => trace.remove());
     const drop = new RandomDrop(port);
