@@ -135,7 +135,7 @@ describe('run directories', () => {
     writeFileSync(path.join(run, 'results', 'a.tap'), runNodeTest('tap'));
     writeFileSync(path.join(run, 'results', 'b.tap'), runNodeTest('tap'));
     const result = collectResult('6.1', run, 'suite', new Date('2025-01-02T03:04:05Z'));
-    const { plan, tests, ...rest } = result;
+    const { plan, tests, modes, ...rest } = result;
     assert.deepEqual(rest, {
       id: '6.1', release: '6.1.0-56-amd64', package: 'linux-image-6.1.0-56-amd64', packageVersion: '6.1.192-2',
       runner: 'qemu-tcg', outcome: 'failed', exitStatus: 1, reason: 'the command exited with status 1', btf: true,
@@ -144,6 +144,7 @@ describe('run directories', () => {
     });
     assert.equal(plan?.hooks[0]?.chosen, 'fentry');
     assert.deepEqual([tests?.tests, tests?.fail], [10, 4], 'both TAP reports count');
+    assert.deepEqual(modes, [], 'these reports have no probes.mode suites');
   });
 
   test('a run cut short names the test file that was running', () => {
