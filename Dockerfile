@@ -51,10 +51,13 @@ COPY --from=build --chown=0:0 --chmod=0644 /src/addon/build/Release/sockscope.no
 RUN chmod -R go-w,u-w /opt/sockscope \
  && node /opt/sockscope/dist/src/cli.js --version
 ENV NODE_ENV=production
+# Memory settings every launcher passes (src/runtime-settings.ts): two malloc arenas,
+# and a 2 MiB young-generation semi-space (in ENTRYPOINT).
+ENV MALLOC_ARENA_MAX=2
 USER 0:0
 EXPOSE 9464
 # /healthz answers once the daemon serves; Kubernetes uses its own probes (/healthz, /readyz).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.SOCKSCOPE_PROMETHEUS_PORT || 9464}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "/opt/sockscope/dist/src/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/opt/sockscope/dist/src/cli.js"]
 CMD ["run"]

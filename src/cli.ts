@@ -1,10 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
 /** The command line: `sockscope [run|help] [options]`. */
 import { readBuildInfo } from './build-info.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { SETTINGS, type Config } from './config/schema.js';
 import pino from 'pino';
 import { createLogger } from './log.js';
+import { missingRuntimeSettings } from './runtime-settings.js';
 
 export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'help', string>> = {
   run: 'Run the exporter (the default command).',
@@ -155,6 +156,10 @@ async function run(options: readonly string[], env: NodeJS.ProcessEnv): Promise<
     return 2;
   }
   const log = createLogger(config.log.level);
+  const missing = missingRuntimeSettings(process.execArgv, env);
+  if (missing.length > 0) {
+    log.warn({ missing }, 'node was started without the memory settings that every launcher passes: expect a higher RSS');
+  }
   try {
     // Loaded here, not at the top, so that --help, --version and config errors need no native addon.
     const { runDaemon } = await import('./daemon.js');

@@ -5,9 +5,10 @@
  * connection once a second, spread over the second. RSS is sampled every 200 ms; the
  * peak (VmHWM) is reported with its parts, next to the idle daemon's.
  *
- * Two configurations: the defaults, and "small ring + small young generation"
- * (--ebpf.ringBufferSize 1MiB, node --max-semi-space-size=2), which shows how much of the
- * RSS is the ring-buffer mapping and V8's young-generation headroom rather than state.
+ * Two configurations, both started the way every launcher starts the daemon (the node
+ * flags and environment of src/runtime-settings.ts): the defaults, and a 1 MiB ring
+ * (--ebpf.ringBufferSize 1MiB), which shows how much of the RSS is the ring-buffer mapping
+ * rather than state.
  */
 import { SockscopeDaemon } from '../lib/daemon';
 import { sumOf } from '../lib/exposition';
@@ -15,16 +16,20 @@ import { REPO_ROOT, type NativeTools } from '../lib/native-build';
 import { runChild } from '../lib/children';
 import { ProcessSampler, mappedRssKiB, memoryKiB, type MemoryKiB } from '../lib/proc-stats';
 import { round } from '../lib/stats';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../src/runtime-settings';
 
 export interface FlowsConfiguration {
   name: string;
   daemonArgs: string[];
   nodeArgs: string[];
+  env: Record<string, string>;
 }
 
+const launched = { nodeArgs: [...NODE_FLAGS], env: { ...NODE_ENVIRONMENT } };
+
 export const FLOWS_CONFIGURATIONS: readonly FlowsConfiguration[] = [
-  { name: 'defaults', daemonArgs: [], nodeArgs: [] },
-  { name: 'ring 1 MiB, semi-space 2 MiB', daemonArgs: ['--ebpf.ringBufferSize', '1MiB'], nodeArgs: ['--max-semi-space-size=2'] },
+  { name: 'defaults', daemonArgs: [], ...launched },
+  { name: 'ring 1 MiB', daemonArgs: ['--ebpf.ringBufferSize', '1MiB'], ...launched },
 ];
 
 export interface FlowsResult {
@@ -87,7 +92,7 @@ async function measureOne(
   configuration: FlowsConfiguration,
   options: { connections: number; seconds: number; log: (line: string) => void },
 ): Promise<FlowsResult> {
-  const daemon = await SockscopeDaemon.start({ args: configuration.daemonArgs, nodeArgs: configuration.nodeArgs });
+  const daemon = await SockscopeDaemon.start({ args: configuration.daemonArgs, nodeArgs: configuration.nodeArgs, env: configuration.env });
   const sampler = new ProcessSampler(daemon.pid, 200);
   try {
     await new Promise((r) => setTimeout(r, 2000));

@@ -30,7 +30,7 @@ rm -f "$app/package-lock.json"
 chmod -R u+rwX,go+rX,go-w "$app"
 
 install -d -m 0755 "$destdir/etc/systemd/system" "$destdir/etc/sockscope"
-sed -e "s#^ExecStart=/usr/bin/node /opt/sockscope/#ExecStart=$node_bin $prefix/#" \
+sed -e "s#^ExecStart=/usr/bin/node \(.*\)/opt/sockscope/#ExecStart=$node_bin \1$prefix/#" \
   "$here/sockscope.service" >"$destdir/etc/systemd/system/sockscope.service"
 chmod 0644 "$destdir/etc/systemd/system/sockscope.service"
 [ -f "$destdir/etc/sockscope/sockscope.env" ] || install -m 0644 "$here/sockscope.env" "$destdir/etc/sockscope/sockscope.env"

@@ -1,8 +1,8 @@
 /** Turns the addon's packed connection events into ConnectionEvent objects. */
 import os from 'node:os';
-import { formatAddress } from './flow-decoder';
+import { addressAt, readCgroupId, readCString, readUint64 } from './flow-decoder';
 import type { ConnEventLayout } from './native-addon';
-import { TCP_STATES, type ConnectionEvent, type TcpState } from './types';
+import { TCP_STATES, type ConnectionEvent, type SocketOwner, type TcpState } from './types';
 
 const AF_INET = 2;
 const SS_EVENT_STATE = 2;
@@ -24,38 +24,56 @@ export function decodeConnEvents(buffer: Buffer, layout: ConnEventLayout): Conne
     if (type !== SS_EVENT_STATE && type !== SS_EVENT_RETRANSMIT) continue;
     const flags = view.getUint8(base + layout.flags);
     const rawFamily = view.getUint16(base + layout.family, littleEndian);
-    const local = buffer.subarray(base + layout.localAddress, base + layout.localAddress + 16);
-    const remote = buffer.subarray(base + layout.remoteAddress, base + layout.remoteAddress + 16);
     const event: ConnectionEvent = {
       kind: type === SS_EVENT_STATE ? 'state' : 'retransmit',
       timestampNs: view.getBigUint64(base + layout.timestampNs, littleEndian),
       oldState: stateName(view.getUint8(base + layout.oldState)),
       newState: stateName(view.getUint8(base + layout.newState)),
       family: rawFamily === AF_INET ? 'ipv4' : 'ipv6',
-      localAddress: formatAddress(rawFamily, local),
+      localAddress: addressAt(rawFamily, buffer, base + layout.localAddress),
       localPort: view.getUint16(base + layout.localPort, littleEndian),
-      remoteAddress: formatAddress(rawFamily, remote),
+      remoteAddress: addressAt(rawFamily, buffer, base + layout.remoteAddress),
       remotePort: view.getUint16(base + layout.remotePort, littleEndian),
-      durationNs: Number(view.getBigUint64(base + layout.durationNs, littleEndian)),
+      durationNs: readUint64(view, base + layout.durationNs),
       error: view.getInt32(base + layout.error, littleEndian),
       srttMicros: view.getUint32(base + layout.srttMicros, littleEndian),
     };
     if (flags & SS_CONN_ACTIVE) event.direction = 'active';
     else if (flags & SS_CONN_PASSIVE) event.direction = 'passive';
     if (flags & SS_CONN_OWNER_KNOWN) {
-      const comm = buffer.subarray(base + layout.comm, base + layout.comm + layout.commLength);
-      const nul = comm.indexOf(0);
-      event.owner = {
-        tgid: view.getUint32(base + layout.tgid, littleEndian),
-        pid: view.getUint32(base + layout.pid, littleEndian),
-        comm: comm.toString('utf8', 0, nul === -1 ? comm.length : nul),
-        cgroupId: view.getBigUint64(base + layout.cgroupId, littleEndian),
-      };
+      event.owner = owners.of(
+        view.getUint32(base + layout.tgid, littleEndian),
+        view.getUint32(base + layout.pid, littleEndian),
+        readCString(buffer, base + layout.comm, layout.commLength),
+        readCgroupId(view, base + layout.cgroupId),
+      );
     }
     events.push(event);
   }
   return events;
 }
+
+/**
+ * Recent owners by thread id. A process opening thousands of connections is one owner,
+ * and the tracker keeps an owner per connection: sharing the object makes that one.
+ * Owners are never mutated. Bounded: when full it starts over.
+ */
+class RecentOwners {
+  private readonly byPid = new Map<number, SocketOwner>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  of(tgid: number, pid: number, comm: string, cgroupId: bigint): SocketOwner {
+    const known = this.byPid.get(pid);
+    if (known && known.tgid === tgid && known.comm === comm && known.cgroupId === cgroupId) return known;
+    const owner: SocketOwner = { tgid, pid, comm, cgroupId };
+    if (this.byPid.size >= this.maxEntries) this.byPid.clear();
+    this.byPid.set(pid, owner);
+    return owner;
+  }
+}
+
+const owners = new RecentOwners(16_384);
 
 function stateName(state: number): TcpState {
   return TCP_STATES[state] ?? 'UNKNOWN';

@@ -5,8 +5,9 @@
  * @grpc/grpc-js out of sockscope's own imports.
  */
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { AggregationTemporality, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+
+type GrpcExporterModule = typeof import('@opentelemetry/exporter-metrics-otlp-grpc');
 
 export interface OtlpReaderOptions {
   /** `http://host:port` (plaintext) or `https://host:port` (TLS); no path. */
@@ -55,6 +56,10 @@ export function createOtlpReader(opts: OtlpReaderOptions): PeriodicExportingMetr
   if (opts.timeoutMillis > opts.intervalMillis) {
     throw new Error(`OTLP timeout (${opts.timeoutMillis} ms) must not exceed the interval (${opts.intervalMillis} ms)`);
   }
+  // Required here, not imported above: the gRPC stack (grpc-js, protobuf) adds ~6 MB of
+  // heap, and a daemon without otlp.endpoint never needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-grpc') as GrpcExporterModule;
   const exporter = new OTLPMetricExporter({
     url: opts.endpoint,
     timeoutMillis: opts.timeoutMillis,

@@ -5,15 +5,22 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricDefinition } from './definitions';
+import { seriesKey } from './series-store';
 
 export type AttributeSelection = Readonly<Record<string, readonly string[]>>;
 
 export class AttributePolicy {
   private readonly selected = new Map<string, readonly string[]>();
+  /** The same names sorted, as seriesKey orders them. */
+  private readonly sortedSelected = new Map<string, readonly string[]>();
+  /** Scratch for keyOf, reused: keys are built synchronously, one at a time. */
+  private readonly keyParts: Array<string | number | boolean> = [];
 
   constructor(metrics: readonly MetricDefinition[], overrides: AttributeSelection = {}) {
     for (const m of metrics) {
-      this.selected.set(m.name, overrides[m.name] ?? m.attributes.filter((a) => a.default).map((a) => a.name));
+      const names = overrides[m.name] ?? m.attributes.filter((a) => a.default).map((a) => a.name);
+      this.selected.set(m.name, names);
+      this.sortedSelected.set(m.name, [...names].sort());
     }
   }
 
@@ -45,6 +52,24 @@ export class AttributePolicy {
       if (v !== undefined && v !== '') out[n] = v;
     }
     return out;
+  }
+
+  /**
+   * seriesKey(select(metric, candidates)) without building the selected attributes: the
+   * hot path looks a series up by this key and builds attributes only for a new one.
+   */
+  keyOf(metric: string, candidates: Attributes): string {
+    const names = this.sortedSelected.get(metric);
+    if (!names) throw new Error(`no attribute policy for ${metric}`);
+    // One join builds one flat string; `+=` would allocate a piece per part (~3 KB per flow
+    // per interval), which is what made young collections promote the flows being decoded.
+    const parts = this.keyParts;
+    parts.length = 0;
+    for (const n of names) {
+      const v = candidates[n];
+      if (v !== undefined && v !== '') parts.push(n, '\u0000', v as string | number | boolean, '\u0001');
+    }
+    return parts.join('');
   }
 
   exported(metric: string): readonly string[] {

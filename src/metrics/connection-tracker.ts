@@ -25,7 +25,8 @@ import {
   STATE_TRANSITIONS,
 } from './definitions';
 import type { HistogramStore } from './explicit-histogram';
-import type { CountStore } from './series-store';
+import { Interner } from './interner';
+import { seriesKey, type CountStore } from './series-store';
 
 export interface ConnectionStores {
   opened: CountStore;
@@ -41,7 +42,11 @@ export interface ConnectionStores {
 
 type Direction = 'active' | 'passive';
 
-/** Only the selected series are kept per connection: candidates would cost ~1 KB each. */
+/**
+ * Only the selected series are kept per connection: candidates would cost ~1 KB each.
+ * Owners are shared objects already (one per process or thread, see the decoders); the
+ * series attributes are interned here.
+ */
 interface TrackedConnection {
   owner?: SocketOwner;
   direction: Direction;
@@ -76,6 +81,8 @@ export class ConnectionTracker {
    * before sockscope arrive without an owner.
    */
   private readonly listenerOwners = new Map<number, SocketOwner>();
+  /** Thousands of connections share a handful of attribute sets. */
+  private readonly attributeSets = new Interner<Attributes>();
 
   constructor(
     readonly stores: ConnectionStores,
@@ -93,10 +100,13 @@ export class ConnectionTracker {
     }
     for (const s of sockets) {
       const key = tupleKey(s);
-      if (s.owner && this.bootstrapOwners.size < this.maxConnections) this.bootstrapOwners.set(key, s.owner);
-      if (!ESTABLISHED_LIKE.has(s.state) || this.connections.has(key)) continue;
-      const direction: Direction = this.attributor.ports.isListening(s.localPort) ? 'passive' : 'active';
-      this.track(key, s.owner, direction, this.candidates(s.owner, direction, s));
+      const owner = s.owner;
+      if (ESTABLISHED_LIKE.has(s.state) && !this.connections.has(key)) {
+        const direction: Direction = this.attributor.ports.isListening(s.localPort) ? 'passive' : 'active';
+        // A tracked connection carries its owner: only the others need it remembered here.
+        if (this.track(key, owner, direction, this.candidates(owner, direction, s))) continue;
+      }
+      if (owner && this.bootstrapOwners.size < this.maxConnections) this.bootstrapOwners.set(key, owner);
     }
   }
 
@@ -185,29 +195,36 @@ export class ConnectionTracker {
     return candidates;
   }
 
-  private track(key: string, owner: SocketOwner | undefined, direction: Direction, candidates: Attributes): void {
+  /** Returns whether the connection is tracked (false when maxConnections are already). */
+  private track(key: string, owner: SocketOwner | undefined, direction: Direction, candidates: Attributes): boolean {
     const previous = this.connections.get(key);
     if (previous) this.stores.active.add(previous.activeSeries, -1);
     else if (this.connections.size >= this.maxConnections) {
       this.refused++;
-      return;
+      return false;
     }
     const tracked: TrackedConnection = {
       owner,
       direction,
       // Counted where the store really put it: if it was folded, the close must come off overflow too.
       activeSeries: this.stores.active.add(this.policy.select(CONNECTIONS_ACTIVE.name, candidates), 1),
-      closedSeries: this.policy.select(CONNECTIONS_CLOSED.name, candidates),
-      lifetimeSeries: this.policy.select(CONNECTION_DURATION.name, candidates),
+      closedSeries: this.sharedAttributes(this.policy.select(CONNECTIONS_CLOSED.name, candidates)),
+      lifetimeSeries: this.sharedAttributes(this.policy.select(CONNECTION_DURATION.name, candidates)),
     };
     this.connections.set(key, tracked);
+    return true;
+  }
+
+  private sharedAttributes(attributes: Attributes): Attributes {
+    return this.attributeSets.intern(seriesKey(attributes), attributes);
   }
 }
 
 const ESTABLISHED_LIKE = new Set(['ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
 
+/** join() makes one flat string: a template literal would keep a tree of ~8 pieces per connection. */
 export function tupleKey(e: Endpoints): string {
-  return `${e.family}|${e.localAddress}|${e.localPort}|${e.remoteAddress}|${e.remotePort}`;
+  return [e.family, e.localAddress, e.localPort, e.remoteAddress, e.remotePort].join('|');
 }
 
 /** An IPv6 socket talking to a v4-mapped peer puts IPv4 on the wire. */

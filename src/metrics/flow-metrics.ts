@@ -2,12 +2,13 @@
  * Bytes, calls and RTT samples of flows, folded into their exported series. Work is
  * per flow per drain, never per kernel event.
  */
+import type { Attributes } from '@opentelemetry/api';
 import type { FlowDelta } from '../collector/types';
 import type { AttributePolicy } from './attribute-policy';
 import type { Attributor } from './attributor';
 import { ATTR_DIRECTION, NETWORK_IO, NETWORK_MESSAGES, RTT } from './definitions';
 import type { HistogramStore } from './explicit-histogram';
-import type { CountStore } from './series-store';
+import type { CountStore, SeriesEntry, SeriesStore } from './series-store';
 
 export interface FlowStores {
   bytes: CountStore;
@@ -25,17 +26,22 @@ export class FlowMetrics {
   add(flows: readonly FlowDelta[]): void {
     for (const f of flows) {
       const candidates = this.attributor.flow(f);
-      for (const [direction, bytes, calls] of [
-        ['transmit', f.txBytes, f.txMessages],
-        ['receive', f.rxBytes, f.rxMessages],
-      ] as const) {
-        if (calls === 0) continue;
-        candidates[ATTR_DIRECTION] = direction;
-        this.stores.bytes.add(this.policy.select(NETWORK_IO.name, candidates), bytes);
-        this.stores.messages.add(this.policy.select(NETWORK_MESSAGES.name, candidates), calls);
-      }
+      if (f.txMessages > 0) this.direction(candidates, 'transmit', f.txBytes, f.txMessages);
+      if (f.rxMessages > 0) this.direction(candidates, 'receive', f.rxBytes, f.rxMessages);
       // One RTT sample per TCP flow per interval (see docs/counting.md).
-      if (f.srttMicros > 0) this.stores.rtt.record(this.policy.select(RTT.name, candidates), f.srttMicros / 1e6);
+      if (f.srttMicros > 0) this.entry(this.stores.rtt, RTT.name, candidates).value.record(f.srttMicros / 1e6);
     }
+  }
+
+  private direction(candidates: Attributes, direction: 'transmit' | 'receive', bytes: number, calls: number): void {
+    candidates[ATTR_DIRECTION] = direction;
+    this.entry(this.stores.bytes, NETWORK_IO.name, candidates).value.value += bytes;
+    this.entry(this.stores.messages, NETWORK_MESSAGES.name, candidates).value.value += calls;
+  }
+
+  /** The series of a data point, found by key: its attributes are built only when it is new. */
+  private entry<V>(store: SeriesStore<V>, metric: string, candidates: Attributes): SeriesEntry<V> {
+    const key = this.policy.keyOf(metric, candidates);
+    return store.touch(key) ?? store.upsertEntry(this.policy.select(metric, candidates), key);
   }
 }

@@ -54,9 +54,11 @@ export class SeriesStore<V> implements SeriesView {
     return this.upsertEntry(attributes).value;
   }
 
-  /** Like upsert, returning the whole entry: its attributes say whether it was folded. */
-  upsertEntry(attributes: Attributes): SeriesEntry<V> {
-    let key = seriesKey(attributes);
+  /**
+   * Like upsert, returning the whole entry: its attributes say whether it was folded.
+   * `key` may be given when the caller has it already (it must be seriesKey(attributes)).
+   */
+  upsertEntry(attributes: Attributes, key = seriesKey(attributes)): SeriesEntry<V> {
     let entry = this.series.get(key);
     if (!entry) {
       if (this.series.size >= this.limits.maxSeries - 1 && key !== OVERFLOW_KEY) {
@@ -71,6 +73,16 @@ export class SeriesStore<V> implements SeriesView {
       }
     }
     entry.lastUpdateMs = this.now();
+    return entry;
+  }
+
+  /**
+   * The entry stored under a series key, marked as updated; undefined when there is none.
+   * Lets the hot path find an existing series without building its attributes.
+   */
+  touch(key: string): SeriesEntry<V> | undefined {
+    const entry = this.series.get(key);
+    if (entry) entry.lastUpdateMs = this.now();
     return entry;
   }
 
@@ -124,7 +136,7 @@ export class CountStore extends SeriesStore<Count> {
 const OVERFLOW_KEY = seriesKey(OVERFLOW_ATTRIBUTES);
 
 /** Names and values identify a series, whatever order the attributes were built in. */
-function seriesKey(attributes: Attributes): string {
+export function seriesKey(attributes: Attributes): string {
   let key = '';
   for (const name of Object.keys(attributes).sort()) key += `${name}\u0000${String(attributes[name])}\u0001`;
   return key;

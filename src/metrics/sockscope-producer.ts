@@ -71,10 +71,14 @@ export class SockscopeProducer implements MetricProducer {
   /** Connections closed by reconciliation because their CLOSE was missed. */
   reconciled = 0;
 
+  /** Everything but the bootstrap list, which is used once: thousands of sockets must not stay referenced. */
+  private readonly options: Omit<SockscopeProducerOptions, 'bootstrap'>;
+
   constructor(
     private readonly source: Source,
-    private readonly options: SockscopeProducerOptions,
+    { bootstrap, ...options }: SockscopeProducerOptions,
   ) {
+    this.options = options;
     const policy = new AttributePolicy(defs.METRICS, options.attributes);
     const attributor = new Attributor(options.serverPorts ?? new ServerPorts(), new PeerGroups(options.peerGroups), options.workload);
     const now = options.now ?? Date.now;
@@ -97,7 +101,7 @@ export class SockscopeProducer implements MetricProducer {
       attributor,
       options.maxConnections,
     );
-    if (options.bootstrap) this.connections.bootstrap(options.bootstrap);
+    if (bootstrap) this.connections.bootstrap(bootstrap);
     const f = this.flows.stores;
     const c = this.connections.stores;
     this.guarded = [

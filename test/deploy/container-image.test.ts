@@ -13,6 +13,7 @@ import path from 'node:path';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { runTraffic, uniqueProcessName } from '../helpers/traffic';
 import { capabilitiesInMask, readKernelFacts, readThreadCapabilities, runtimeCapabilities } from '../../src/privileges';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../src/runtime-settings';
 import { parseExposition, sumOf } from './helpers/exposition';
 import { daemonSetPod, findObject, type Container, type PodSpec } from './helpers/kubernetes-shapes';
 import { readManifestDirectory, type KubernetesObject } from './helpers/manifests';
@@ -92,7 +93,7 @@ describe('container image', { ...bpfTestOptions(), ...toolTestOptions(TOOLS) }, 
 
   test('image metadata: OCI labels, uid 0, the CLI as entrypoint, a health check, port 9464', async () => {
     const [config] = JSON.parse((await podmanOk(['image', 'inspect', IMAGE])).stdout) as Array<{
-      Config: { Labels: Record<string, string>; User: string; Entrypoint: string[]; Cmd: string[]; ExposedPorts: object };
+      Config: { Labels: Record<string, string>; User: string; Entrypoint: string[]; Cmd: string[]; Env: string[]; ExposedPorts: object };
       Healthcheck?: { Test: string[] };
     }>;
     const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string; license: string };
@@ -100,7 +101,8 @@ describe('container image', { ...bpfTestOptions(), ...toolTestOptions(TOOLS) }, 
     assert.equal(config!.Config.Labels['org.opencontainers.image.version'], pkg.version);
     assert.equal(config!.Config.Labels['org.opencontainers.image.licenses'], pkg.license);
     assert.equal(config!.Config.User, '0:0');
-    assert.deepEqual(config!.Config.Entrypoint, ['node', '/opt/sockscope/dist/src/cli.js']);
+    assert.deepEqual(config!.Config.Entrypoint, ['node', ...NODE_FLAGS, '/opt/sockscope/dist/src/cli.js']);
+    for (const [name, value] of Object.entries(NODE_ENVIRONMENT)) assert.ok(config!.Config.Env.includes(`${name}=${value}`), name);
     assert.deepEqual(config!.Config.Cmd, ['run']);
     assert.match(config!.Healthcheck?.Test.join(' ') ?? '', /\/healthz/);
     assert.ok('9464/tcp' in config!.Config.ExposedPorts);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { runTraffic, uniqueProcessName } from '../helpers/traffic';
 import { runtimeCapabilities, readKernelFacts, readThreadCapabilities, capabilitiesInMask } from '../../src/privileges';
+import { NODE_FLAGS } from '../../src/runtime-settings';
 import { DOCUMENTED_CAPABILITIES } from './helpers/kubernetes-shapes';
 import { LoggedProcess, type LogLine } from './helpers/logged-process';
 import { parseExposition, sumOf } from './helpers/exposition';
@@ -104,7 +105,7 @@ describe('systemd install and run with the unit capability set', { ...bpfTestOpt
     }
     assert.equal(existsSync(path.join(app, 'node_modules', 'typescript')), false, 'no dev dependencies');
     const unit = readFileSync(path.join(root, 'etc', 'systemd', 'system', 'sockscope.service'), 'utf8');
-    assert.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} /opt/sockscope/dist/src/cli\\.js run$`, 'm'));
+    assert.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${NODE_FLAGS.join(' ')} /opt/sockscope/dist/src/cli\\.js run$`, 'm'));
     assert.ok(existsSync(path.join(root, 'etc', 'sockscope', 'sockscope.env')));
     const verify = await run('systemd-analyze', ['verify', path.join(root, 'etc', 'systemd', 'system', 'sockscope.service')]);
     assert.equal(verify.code, 0, verify.stderr);

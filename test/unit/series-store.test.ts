@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CountStore, OVERFLOW_ATTRIBUTES } from '../../src/metrics/series-store';
+import { CountStore, OVERFLOW_ATTRIBUTES, seriesKey } from '../../src/metrics/series-store';
 import { HistogramStore } from '../../src/metrics/explicit-histogram';
 
 function clock(start = 1_000_000) {
@@ -72,4 +72,17 @@ test('histogram buckets are upper-inclusive and track sum, count, min, max', () 
   assert.equal(h.min, 0.0005);
   assert.equal(h.max, 5);
   assert.ok(Math.abs(h.sum - 5.1035) < 1e-12);
+});
+
+test('touch finds an existing series by key and marks it updated; an unknown key creates nothing', () => {
+  const c = clock();
+  const store = new CountStore({ maxSeries: 100, ttlMs: 1000 }, { now: c.now });
+  store.add({ p: 'a' }, 1);
+  c.t += 900;
+  assert.equal(store.touch(seriesKey({ p: 'b' })), undefined);
+  assert.equal(store.size, 1);
+  store.touch(seriesKey({ p: 'a' }))!.value.value += 2;
+  c.t += 900; // 1800 ms after the add, 900 after the touch
+  store.sweep();
+  assert.equal(store.get({ p: 'a' }), 3);
 });
