@@ -225,7 +225,8 @@ export class PrometheusViewBuilder {
   }
 
   private planOf(keys: string[]): RenamePlan {
-    return memoized(this.plans, keys.join('\u0000'), () => {
+    // JSON, not a join: [] and [''] (or ['a\u0000b'] and ['a', 'b']) are different key lists.
+    return memoized(this.plans, JSON.stringify(keys), () => {
       const names = keys.map((key) => memoized(this.labelNames, key, () => prometheusLabelName(key)));
       return { keys, names, simple: !names.includes('') && new Set(names).size === names.length };
     });

@@ -166,3 +166,53 @@ test('an empty collection yields no scopes', () => {
   assert.deepEqual(resourceMetrics.scopeMetrics, []);
   assert.deepEqual(warnings, []);
 });
+
+test('series that renaming makes equal within one metric are dropped, with a warning, on every scrape', () => {
+  const input: ResourceMetrics = {
+    resource: resourceFromAttributes({}),
+    scopeMetrics: deepFreeze([
+      {
+        scope: { name: 's' },
+        metrics: [
+          // Two keys that become one label name, in different points.
+          gauge('renamed', '', [[{ 'a.b': 'x' }, 1], [{ a_b: 'x' }, 2], [{ a_b: 'y' }, 3]]),
+          // Two keys that become one label name in one point: their values are joined.
+          gauge('joined', '', [[{ 'q.r': 'x', q_r: 'y' }, 1], [{ q_r: 'x;y' }, 2]]),
+          // An attribute named like a scope label is overridden by it.
+          gauge('scoped', '', [[{ otel_scope_name: 'mine', k: 'v' }, 1], [{ otel_scope_name: 'yours', k: 'v' }, 2]]),
+          // A key with no valid label name is dropped.
+          gauge('dropped', '', [[{}, 1], [{ '': 'x' }, 2]]),
+        ],
+      },
+    ]),
+  };
+  const builder = new PrometheusViewBuilder();
+  for (let scrape = 0; scrape < 2; scrape++) {
+    const { resourceMetrics, warnings } = builder.build(input);
+    assert.deepEqual(warnings, [
+      'metric "renamed" repeats 1 series of "renamed"; dropped the repeats',
+      'metric "joined" repeats 1 series of "joined"; dropped the repeats',
+      'metric "scoped" repeats 1 series of "scoped"; dropped the repeats',
+      'metric "dropped" repeats 1 series of "dropped"; dropped the repeats',
+    ]);
+    assert.deepEqual(
+      resourceMetrics.scopeMetrics[0]?.metrics.map((m) => m.dataPoints.map((p) => [p.attributes, p.value])),
+      [
+        [[{ a_b: 'x', otel_scope_name: 's' }, 1], [{ a_b: 'y', otel_scope_name: 's' }, 3]],
+        [[{ q_r: 'x;y', otel_scope_name: 's' }, 1]],
+        [[{ otel_scope_name: 's', k: 'v' }, 1]],
+        [[{ otel_scope_name: 's' }, 1]],
+      ],
+    );
+  }
+});
+
+test('a point whose only key has no valid label name repeats the point without attributes', () => {
+  const input: ResourceMetrics = {
+    resource: resourceFromAttributes({}),
+    scopeMetrics: deepFreeze([{ scope: { name: 's' }, metrics: [gauge('g', '', [[{}, 1], [{ '': 'x' }, 2]])] }]),
+  };
+  const { resourceMetrics, warnings } = new PrometheusViewBuilder({ withoutScopeLabels: true }).build(input);
+  assert.deepEqual(warnings, ['metric "g" repeats 1 series of "g"; dropped the repeats']);
+  assert.deepEqual(resourceMetrics.scopeMetrics[0]?.metrics[0]?.dataPoints.map((p) => [p.attributes, p.value]), [[{}, 1]]);
+});
