@@ -90,8 +90,12 @@ function histogramSamples(name: string, labels: string, histogram: Histogram): s
   return text;
 }
 
+/** Entries in the label-name memo; a producer with unbounded attribute keys must not grow it forever. */
+const LABEL_NAME_MEMO_LIMIT = 10_000;
+
 export class PrometheusTextSerializer {
   private readonly labelTexts = new WeakMap<Attributes, string>();
+  private readonly labelNames = new Map<string, string>();
 
   serialize(resourceMetrics: ResourceMetrics, options: PrometheusTextOptions = {}): string {
     let body = '';
@@ -134,11 +138,24 @@ export class PrometheusTextSerializer {
   private labelText(attributes: Attributes): string {
     let text = this.labelTexts.get(attributes);
     if (text === undefined) {
-      text = Object.entries(attributes)
-        .map(([key, value]) => `${sanitizeName(key)}="${escapeLabelValue(value)}"`)
-        .join(',');
+      const labels: string[] = [];
+      for (const [key, value] of Object.entries(attributes)) labels.push(`${this.labelName(key)}="${escapeLabelValue(value)}"`);
+      // join() makes one flat string; `+=` would keep a tree of pieces per series, twice the
+      // memory, walked again by every scrape's encoding.
+      text = labels.join(',');
       this.labelTexts.set(attributes, text);
     }
     return text;
+  }
+
+  /** Every series repeats the same few keys: sanitize each once. */
+  private labelName(key: string): string {
+    let name = this.labelNames.get(key);
+    if (name === undefined) {
+      if (this.labelNames.size >= LABEL_NAME_MEMO_LIMIT) this.labelNames.clear();
+      name = sanitizeName(key);
+      this.labelNames.set(key, name);
+    }
+    return name;
   }
 }

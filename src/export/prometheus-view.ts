@@ -98,6 +98,12 @@ function memoized<V>(memo: Map<string, V>, key: string, make: () => V): V {
   return value;
 }
 
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Starts checking a family for repeated series, from the points it already has. */
 function checkRepeats(family: Family): Set<string> {
   family.seriesKeys ??= new Set(family.points.map((point) => seriesKey(point.attributes)));
@@ -129,6 +135,7 @@ export class PrometheusViewBuilder {
   private readonly plans = new Map<string, RenamePlan>();
   private readonly scopeLabels = new Map<string, Attributes>();
   private readonly relabeled = new WeakMap<Attributes, Relabeled>();
+  private lastPlan: RenamePlan | undefined;
 
   constructor(private readonly options: PrometheusViewOptions = {}) {}
 
@@ -225,11 +232,15 @@ export class PrometheusViewBuilder {
   }
 
   private planOf(keys: string[]): RenamePlan {
+    // Points of one metric mostly share their keys: compare with the last plan before hashing.
+    const last = this.lastPlan;
+    if (last !== undefined && sameKeys(last.keys, keys)) return last;
     // JSON, not a join: [] and [''] (or ['a\u0000b'] and ['a', 'b']) are different key lists.
-    return memoized(this.plans, JSON.stringify(keys), () => {
+    this.lastPlan = memoized(this.plans, JSON.stringify(keys), () => {
       const names = keys.map((key) => memoized(this.labelNames, key, () => prometheusLabelName(key)));
       return { keys, names, simple: !names.includes('') && new Set(names).size === names.length };
     });
+    return this.lastPlan;
   }
 
   /** One object per scope, so a series' cached labels stay valid from scrape to scrape. */
