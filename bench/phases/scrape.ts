@@ -8,8 +8,8 @@
  * latency being request start to last body byte, as Prometheus would see it.
  *
  * Then, for the same series counts, bench/tools/scrape-micro.ts splits one render into
- * the naming view and the serializer, current code against the prototypes in
- * bench/proto/ (in a separate process, on synthetic but same-shaped series).
+ * the naming view and the text serializer, and times the OTel serializer it replaced on
+ * the same view (in a separate process, on synthetic but same-shaped series).
  */
 import path from 'node:path';
 import http from 'node:http';
@@ -19,6 +19,7 @@ import { SockscopeDaemon } from '../lib/daemon';
 import type { NativeTools } from '../lib/native-build';
 import { cpuSeconds } from '../lib/proc-stats';
 import { quantile, round } from '../lib/stats';
+import type { ScrapeMicroResult } from '../tools/scrape-micro';
 
 /** Series per renamed process: {bytes, messages} x {transmit, receive}. */
 const SERIES_PER_NAME = 4;
@@ -36,13 +37,16 @@ export interface ScrapeLevel {
   maxMs: number;
   daemonCpuMsPerScrape: number;
   /** In-process render split (bench/tools/scrape-micro.ts), median ms per render. */
-  render?: {
-    viewMs: number;
-    fastViewMs: number;
-    serializeMs: number;
-    fastViewAndCachedSerializeMs: number;
-    identicalOutput: boolean;
-  };
+  render?: ScrapeMicroResult | LegacyRenderSplit;
+}
+
+/** The render split of runs saved while bench/proto/ held prototypes of the view and serializer. */
+export interface LegacyRenderSplit {
+  viewMs: number;
+  fastViewMs: number;
+  serializeMs: number;
+  fastViewAndCachedSerializeMs: number;
+  identicalOutput: boolean;
 }
 
 export interface ScrapeResult {
@@ -117,7 +121,7 @@ export async function measureScrape(
   }
   for (const level of levels) {
     const { stdout } = await runChild(process.execPath, [path.join(__dirname, '..', 'tools', 'scrape-micro.js'), String(level.targetSeries), '11']);
-    level.render = JSON.parse(stdout) as ScrapeLevel['render'];
+    level.render = JSON.parse(stdout) as ScrapeMicroResult;
     options.log(`render split at ${level.targetSeries} series: ${stdout.trim()}`);
   }
   return { maxSeriesSetting: maxSeries, levels };

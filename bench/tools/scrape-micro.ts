@@ -1,10 +1,12 @@
 /**
- * In-process split of one /metrics render into its two steps, for N series shaped like
- * sockscope's network counters: src/export/prometheus-names toPrometheusView (current),
- * bench/proto/prometheus-view toPrometheusViewFast (prototype), and the OTel
- * PrometheusSerializer configured as MetricsServer configures it. Checks that both
- * views serialize to the same text. Collection (the producer) is not included: the
- * daemon-level figure is in `npm run bench` (phase scrape).
+ * In-process split of one /metrics render for N series shaped like sockscope's network
+ * counters: the production path (src/export PrometheusViewBuilder, then
+ * PrometheusTextSerializer) against the OTel PrometheusSerializer it replaced, which
+ * renders the same view (configured as MetricsServer used to: no timestamps, no scope
+ * info). Steady state reuses one builder and serializer, as MetricsServer does between
+ * scrapes of the same series; "first" builds fresh ones every run (a scrape right after
+ * the series appeared). Checks that both serializers write the same bytes. Collection (the
+ * producer) is not included: the daemon-level figure is in `npm run bench` (phase scrape).
  *
  *   node dist/bench/tools/scrape-micro.js [SERIES=10000] [RUNS=15]
  */
@@ -13,9 +15,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { performance } from 'node:perf_hooks';
-import { toPrometheusView } from '../../src/export/prometheus-names';
-import { toPrometheusViewFast } from '../proto/prometheus-view';
-import { CachingPrometheusSerializer } from '../proto/prometheus-text';
+import { PrometheusTextSerializer } from '../../src/export/prometheus-text';
+import { PrometheusViewBuilder } from '../../src/export/prometheus-view';
 import { median, round } from '../lib/stats';
 
 function histogram(series: number): MetricData {
@@ -83,29 +84,52 @@ function time<T>(runs: number, f: () => T): { ms: number; value: T } {
   return { ms: round(median(times), 2), value };
 }
 
+export interface ScrapeMicroResult {
+  series: number;
+  runs: number;
+  /** PrometheusViewBuilder.build, same builder every run. */
+  viewMs: number;
+  /** The same with a fresh builder every run. */
+  firstViewMs: number;
+  /** PrometheusTextSerializer on the view, same serializer every run. */
+  serializeMs: number;
+  /** The same with a fresh serializer every run. */
+  firstSerializeMs: number;
+  /** The OTel PrometheusSerializer on the same view. */
+  otelSerializeMs: number;
+  /** View and text together, as one steady-state /metrics render. */
+  renderMs: number;
+  bodyBytes: number;
+  /** PrometheusTextSerializer wrote the OTel serializer's bytes, cold and warm. */
+  identicalOutput: boolean;
+}
+
 function main(): void {
   const series = Number(process.argv[2] ?? 10_000);
   const runs = Number(process.argv[3] ?? 15);
   const input = syntheticCollection(series);
-  const serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
   const options = { withoutScopeLabels: true };
-  const current = time(runs, () => toPrometheusView(input, options));
-  const fast = time(runs, () => toPrometheusViewFast(input, options));
-  const text = time(runs, () => serializer.serialize(current.value.resourceMetrics));
-  const fastText = serializer.serialize(fast.value.resourceMetrics);
-  // Steady state: the same series on every scrape, as between two Prometheus scrapes.
-  const caching = new CachingPrometheusSerializer();
-  const cached = time(runs, () => caching.serialize(toPrometheusViewFast(input, options).resourceMetrics));
-  const result = {
+  const otel = new PrometheusSerializer(undefined, false, undefined, false, true);
+  const builder = new PrometheusViewBuilder(options);
+  const text = new PrometheusTextSerializer();
+  const firstView = time(runs, () => new PrometheusViewBuilder(options).build(input));
+  const view = time(runs, () => builder.build(input));
+  const firstSerialize = time(runs, () => new PrometheusTextSerializer().serialize(view.value.resourceMetrics));
+  const serialize = time(runs, () => text.serialize(view.value.resourceMetrics));
+  const otelSerialize = time(runs, () => otel.serialize(view.value.resourceMetrics));
+  const render = time(runs, () => text.serialize(builder.build(input).resourceMetrics));
+  const result: ScrapeMicroResult = {
     series,
     runs,
-    viewMs: current.ms,
-    fastViewMs: fast.ms,
-    serializeMs: text.ms,
-    /** Prototype view + caching serializer together, per render. */
-    fastViewAndCachedSerializeMs: cached.ms,
-    bodyBytes: Buffer.byteLength(text.value),
-    identicalOutput: fastText === text.value && cached.value === text.value,
+    viewMs: view.ms,
+    firstViewMs: firstView.ms,
+    serializeMs: serialize.ms,
+    firstSerializeMs: firstSerialize.ms,
+    otelSerializeMs: otelSerialize.ms,
+    renderMs: render.ms,
+    bodyBytes: Buffer.byteLength(otelSerialize.value),
+    identicalOutput:
+      firstSerialize.value === otelSerialize.value && serialize.value === otelSerialize.value && render.value === otelSerialize.value,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
   if (!result.identicalOutput) process.exitCode = 1;

@@ -1,15 +1,16 @@
 /**
  * The HTTP endpoint Prometheus scrapes: /metrics, plus /healthz and /readyz for
  * orchestrators. The PrometheusExporter is used only as a MetricReader (its own
- * server never starts); naming is fixed up by prometheus-names before its
- * serializer renders the text.
+ * server never starts); prometheus-view makes each collection Prometheus-ready and
+ * prometheus-text renders it.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
-import { toPrometheusView } from './prometheus-names';
+import { PrometheusTextSerializer } from './prometheus-text';
+import { PrometheusViewBuilder } from './prometheus-view';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -49,9 +50,9 @@ export class MetricsServer {
   readonly reader: PrometheusExporter;
 
   private readonly options: MetricsServerOptions;
-  private readonly serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
-  // The spec wants no target_info for an empty resource.
-  private readonly serializerWithoutTarget = new PrometheusSerializer(undefined, false, undefined, true, true);
+  // Both remember per-series work from one scrape to the next.
+  private readonly view: PrometheusViewBuilder;
+  private readonly text = new PrometheusTextSerializer();
   // Each distinct naming warning is logged once, not on every scrape.
   private readonly warned = new Set<string>();
   private server: Server | undefined;
@@ -60,6 +61,7 @@ export class MetricsServer {
 
   constructor(options: MetricsServerOptions) {
     this.options = options;
+    this.view = new PrometheusViewBuilder({ withoutScopeLabels: options.withoutScopeLabels });
     this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers: options.metricProducers });
   }
 
@@ -147,18 +149,20 @@ export class MetricsServer {
         this.send(response, 500, TEXT, `${message}\n`);
         return;
       }
-      const view = toPrometheusView(resourceMetrics, { withoutScopeLabels: this.options.withoutScopeLabels });
+      const view = this.view.build(resourceMetrics);
       for (const warning of view.warnings) this.warnOnce(warning);
-      const hasResource = Object.keys(view.resourceMetrics.resource.attributes).length > 0;
-      const serializer = hasResource ? this.serializer : this.serializerWithoutTarget;
-      this.send(response, 200, PROMETHEUS_CONTENT_TYPE, serializer.serialize(view.resourceMetrics));
+      // The spec wants no target_info for an empty resource.
+      const withoutTargetInfo = Object.keys(view.resourceMetrics.resource.attributes).length === 0;
+      const body = this.text.serialize(view.resourceMetrics, { withoutTargetInfo });
+      // Encoded once, where byteLength() and end() would each walk the string.
+      this.send(response, 200, PROMETHEUS_CONTENT_TYPE, Buffer.from(body, 'utf8'));
     } catch (error) {
       this.reportError('metrics collection failed', error);
       this.send(response, 500, TEXT, `metrics collection failed: ${errorText(error)}\n`);
     }
   }
 
-  private send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  private send(response: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
     if (response.headersSent || response.destroyed) return;
     response.writeHead(status, {
       'Content-Type': contentType,

@@ -2,13 +2,12 @@
  * OpenTelemetry -> Prometheus naming, per the OTel "Prometheus and OpenMetrics
  * Compatibility" spec (OTLP Metric points to Prometheus). The installed
  * exporter-prometheus only sanitizes names and appends `_total`; the unit
- * suffix, label-name collisions and duplicate families are handled here, so
- * that its PrometheusSerializer receives data that is already Prometheus-ready.
+ * suffix and label-name collisions are named here, and prometheus-view.ts
+ * applies these rules to a whole collection.
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { DataPoint, MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
 
 /** The OTel point kinds that decide the suffixes of a Prometheus name. */
 export type OtelPointKind =
@@ -192,108 +191,4 @@ export function toPrometheusLabels(attributes: Attributes): Attributes {
         : [...keys].sort().map((key) => attributeText(attributes[key])).join(';');
   }
   return labels;
-}
-
-export interface PrometheusViewOptions {
-  /** Omit the `otel_scope_name` / `otel_scope_version` labels (the spec makes them on by default). */
-  withoutScopeLabels?: boolean;
-}
-
-export interface PrometheusView {
-  /** One scope, one metric per Prometheus family; for PrometheusSerializer with scope info off. */
-  resourceMetrics: ResourceMetrics;
-  /** What had to be dropped to keep the exposition valid, one sentence each. */
-  warnings: string[];
-}
-
-interface Family {
-  type: PrometheusType;
-  metric: MetricData;
-  points: DataPoint<unknown>[];
-  seriesKeys: Set<string>;
-}
-
-const VIEW_SCOPE = { name: 'sockscope.export.prometheus' } as const;
-
-function seriesKey(attributes: Attributes): string {
-  return JSON.stringify(Object.keys(attributes).sort().map((key) => [key, attributes[key]]));
-}
-
-function scopeLabels(scope: ScopeMetrics['scope']): Attributes {
-  return scope.version ? { otel_scope_name: scope.name, otel_scope_version: scope.version } : { otel_scope_name: scope.name };
-}
-
-/** Why a metric cannot be exposed as-is; undefined when it can. */
-function unexposableReason(metric: MetricData, family: string): string | undefined {
-  const name = metric.descriptor.name;
-  if (family === '') return `metric "${name}" has no valid Prometheus name`;
-  if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
-    return `metric "${name}" is an exponential histogram, which the text format cannot carry`;
-  }
-  if (metric.dataPointType !== DataPointType.GAUGE && metric.aggregationTemporality !== AggregationTemporality.CUMULATIVE) {
-    return `metric "${name}" has delta temporality; Prometheus needs cumulative`;
-  }
-  return undefined;
-}
-
-/**
- * A Prometheus-ready copy of an SDK collection: descriptors carry the full family name
- * (with unit and `_total`, so the serializer's own `_total` rule is a no-op) and no unit
- * (no `# UNIT` line, which text format 0.0.4 does not define); labels are valid and
- * scope labels are baked in; families with the same name are merged across scopes so no
- * HELP/TYPE line repeats. The SDK's objects are not modified.
- */
-export function toPrometheusView(input: ResourceMetrics, options: PrometheusViewOptions = {}): PrometheusView {
-  const warnings: string[] = [];
-  const families = new Map<string, Family>();
-  for (const scopeMetrics of input.scopeMetrics) {
-    const extraLabels = options.withoutScopeLabels ? {} : scopeLabels(scopeMetrics.scope);
-    for (const metric of scopeMetrics.metrics) {
-      const kind = pointKindOf(metric);
-      const name = prometheusMetricName(metric.descriptor.name, metric.descriptor.unit, kind);
-      const reason = unexposableReason(metric, name);
-      if (reason !== undefined) {
-        warnings.push(`${reason}; dropped`);
-        continue;
-      }
-      const type = prometheusTypeOf(kind);
-      let family = families.get(name);
-      if (family === undefined) {
-        family = { type, metric, points: [], seriesKeys: new Set() };
-        families.set(name, family);
-      } else if (family.type !== type) {
-        warnings.push(
-          `metric "${metric.descriptor.name}" maps to "${name}" as a ${type}, which is already a ${family.type}; dropped`,
-        );
-        continue;
-      }
-      let duplicates = 0;
-      for (const point of metric.dataPoints as DataPoint<unknown>[]) {
-        const attributes = toPrometheusLabels({ ...point.attributes, ...extraLabels });
-        const key = seriesKey(attributes);
-        if (family.seriesKeys.has(key)) {
-          duplicates += 1;
-          continue;
-        }
-        family.seriesKeys.add(key);
-        family.points.push({ ...point, attributes });
-      }
-      if (duplicates > 0) {
-        warnings.push(`metric "${metric.descriptor.name}" repeats ${duplicates} series of "${name}"; dropped the repeats`);
-      }
-    }
-  }
-  const metrics: MetricData[] = [];
-  for (const [name, family] of families) {
-    const descriptor = { ...family.metric.descriptor, name, unit: '' };
-    // The family keeps the first metric's shape; merged metrics share its Prometheus type.
-    metrics.push({ ...family.metric, descriptor, dataPoints: family.points } as MetricData);
-  }
-  return {
-    resourceMetrics: {
-      resource: resourceFromAttributes(toPrometheusLabels(input.resource.attributes)),
-      scopeMetrics: metrics.length > 0 ? [{ scope: VIEW_SCOPE, metrics }] : [],
-    },
-    warnings,
-  };
 }

@@ -20,7 +20,8 @@ export interface SeriesLimits {
 }
 
 export interface SeriesEntry<V> {
-  attributes: Attributes;
+  /** The same object for the life of the series, never modified: /metrics caches its label text per object. */
+  readonly attributes: Attributes;
   value: V;
   startTime: HrTime;
   lastUpdateMs: number;
