@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "flow_map_drainer.h"
 #include "ring_drainer.h"
 
 struct sockscope_bpf;
@@ -41,6 +42,9 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   size_t max_flows_ = 0;
   size_t max_conn_events_ = 0;
   std::map<std::string, bpf_link*> links_;
+  // Created at load (the programs need a live map before they attach), then
+  // handed to the drain thread.
+  std::unique_ptr<FlowMapDrainer> flow_maps_;
   std::unique_ptr<RingDrainer> drainer_;
 };
 

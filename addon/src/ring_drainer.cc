@@ -7,11 +7,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace sockscope {
 
-RingDrainer::RingDrainer(int ringbuf_map_fd, size_t max_flows, size_t max_conn_events)
-    : table_(max_flows), max_conn_events_(max_conn_events) {
+RingDrainer::RingDrainer(int ringbuf_map_fd, std::unique_ptr<FlowMapDrainer> flow_maps,
+                         size_t max_flows, size_t max_conn_events)
+    : flow_maps_(std::move(flow_maps)), table_(max_flows), max_conn_events_(max_conn_events) {
   ring_ = ring_buffer__new(ringbuf_map_fd, &RingDrainer::OnSample, this, nullptr);
 }
 
@@ -69,6 +71,11 @@ void RingDrainer::Run(int interval_ms) {
 }
 
 void RingDrainer::ConsumeLocked() {
+  if (flow_maps_) events_received_ += flow_maps_->Drain(table_);
+  ConsumeRingLocked();
+}
+
+void RingDrainer::ConsumeRingLocked() {
   if (ring_ != nullptr) ring_buffer__consume(ring_);
 }
 
@@ -76,10 +83,7 @@ int RingDrainer::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<RingDrainer*>(ctx);
   self->events_received_++;
   const __u8 type = size > 0 ? *static_cast<const __u8*>(data) : 0;
-  if (type == SS_EVENT_IO && size >= sizeof(ss_io_event)) {
-    self->table_.Add(*static_cast<const ss_io_event*>(data));
-  } else if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) &&
-             size >= sizeof(ss_conn_event)) {
+  if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) && size >= sizeof(ss_conn_event)) {
     if (self->conn_events_.size() < self->max_conn_events_) {
       self->conn_events_.push_back(*static_cast<const ss_conn_event*>(data));
     } else {
@@ -104,7 +108,7 @@ uint64_t RingDrainer::events_received() const {
 
 std::vector<ss_conn_event> RingDrainer::TakeConnEvents() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeLocked();
+  ConsumeRingLocked();  // no map swap: the thread's interval is soon enough for bytes
   std::vector<ss_conn_event> out;
   out.swap(conn_events_);
   return out;
@@ -113,6 +117,11 @@ std::vector<ss_conn_event> RingDrainer::TakeConnEvents() {
 uint64_t RingDrainer::conn_events_dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return conn_events_dropped_;
+}
+
+uint64_t RingDrainer::flow_map_errors() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return flow_maps_ ? flow_maps_->errors() : 0;
 }
 
 uint64_t RingDrainer::flow_table_dropped() const {

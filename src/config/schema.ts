@@ -297,19 +297,23 @@ export const configSchema: convict.Schema<Config> = {
   },
   ebpf: {
     ringBufferSize: {
-      doc: 'Size of the kernel-to-user ring buffer of socket events; a bigger ring loses fewer events in bursts.',
+      doc:
+        'Size of the kernel-to-user ring buffer of TCP state changes and retransmits (bytes are summed in the kernel); ' +
+        'a bigger ring loses fewer events in bursts of connection churn.',
       format: RING_BUFFER_SIZE.name,
-      default: 16 * 1024 ** 2,
+      default: 256 * 1024,
       env: 'SOCKSCOPE_EBPF_RINGBUFFERSIZE',
     },
     drainInterval: {
-      doc: 'How often the native thread drains the ring buffer.',
+      doc: 'How often the native thread reads the kernel\'s socket I/O sums and drains the ring buffer.',
       format: DRAIN_INTERVAL.name,
       default: 50,
       env: 'SOCKSCOPE_EBPF_DRAININTERVAL',
     },
     maxFlows: {
-      doc: 'Flows the addon aggregates between two drains (once a second); more are counted as map full.',
+      doc:
+        'Sockets per process the kernel sums between two native drains (two per-CPU maps of this size; a full one ' +
+        'is counted as events lost), and flows the addon aggregates between two drains (once a second; more are counted as map full).',
       format: MAP_ENTRIES.name,
       default: 65_536,
       env: 'SOCKSCOPE_EBPF_MAXFLOWS',
