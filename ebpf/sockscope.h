@@ -88,14 +88,15 @@ struct ss_io_counts {
 	__u64 rx_bytes;
 	__u64 tx_calls;
 	__u64 rx_calls;
-	__u32 srtt_us; /* TCP smoothed RTT at the last call on this CPU, 0 for UDP */
+	__u32 srtt_us; /* TCP smoothed RTT at the first call on this CPU in the interval, 0 for UDP */
 	__u32 _pad;
 };
 
 /*
- * One CPU's share of a socket's I/O in one interval. `flow` is filled at the
- * first call on that CPU in the interval (flow.family == 0 until then), so
- * comm, cgroup and addresses are read once per socket, CPU and interval.
+ * One CPU's share of a socket's I/O in one interval. `flow` and srtt_us are
+ * filled at the first call on that CPU in the interval (flow.family == 0 until
+ * then), so comm, cgroup, addresses and RTT are read once per socket, CPU and
+ * interval.
  */
 struct ss_io_value {
 	struct ss_flow_key flow;
