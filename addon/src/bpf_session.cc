@@ -177,7 +177,7 @@ Napi::Value BpfSession::StartDrain(const Napi::CallbackInfo& info) {
   if (!RequireState(env, true, "startDrain")) return env.Undefined();
   if (drainer_) return ThrowError(env, "startDrain: already draining");
   int interval_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 50;
-  drainer_ = std::make_unique<RingDrainer>(bpf_map__fd(skel_->maps.events), std::move(flow_maps_),
+  drainer_ = std::make_unique<KernelDrainer>(bpf_map__fd(skel_->maps.events), std::move(flow_maps_),
                                            max_flows_, max_conn_events_);
   std::string error = drainer_->Start(interval_ms);
   if (!error.empty()) {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "flow_map_drainer.h"
-#include "ring_drainer.h"
+#include "kernel_drainer.h"
 
 struct sockscope_bpf;
 struct bpf_link;
@@ -45,7 +45,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   // Created at load (the programs need a live map before they attach), then
   // handed to the drain thread.
   std::unique_ptr<FlowMapDrainer> flow_maps_;
-  std::unique_ptr<RingDrainer> drainer_;
+  std::unique_ptr<KernelDrainer> drainer_;
 };
 
 }  // namespace sockscope

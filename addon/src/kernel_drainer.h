@@ -17,13 +17,13 @@ struct ring_buffer;
 
 namespace sockscope {
 
-class RingDrainer {
+class KernelDrainer {
  public:
-  RingDrainer(int ringbuf_map_fd, std::unique_ptr<FlowMapDrainer> flow_maps, size_t max_flows,
+  KernelDrainer(int ringbuf_map_fd, std::unique_ptr<FlowMapDrainer> flow_maps, size_t max_flows,
               size_t max_conn_events);
-  ~RingDrainer();
-  RingDrainer(const RingDrainer&) = delete;
-  RingDrainer& operator=(const RingDrainer&) = delete;
+  ~KernelDrainer();
+  KernelDrainer(const KernelDrainer&) = delete;
+  KernelDrainer& operator=(const KernelDrainer&) = delete;
 
   // Starts the thread. It wakes every interval_ms, or earlier when the BPF
   // side forces a wake-up because the ring is filling. Returns "" or an error.

@@ -1,4 +1,4 @@
-#include "ring_drainer.h"
+#include "kernel_drainer.h"
 
 #include <bpf/libbpf.h>
 #include <sys/epoll.h>
@@ -11,18 +11,18 @@
 
 namespace sockscope {
 
-RingDrainer::RingDrainer(int ringbuf_map_fd, std::unique_ptr<FlowMapDrainer> flow_maps,
+KernelDrainer::KernelDrainer(int ringbuf_map_fd, std::unique_ptr<FlowMapDrainer> flow_maps,
                          size_t max_flows, size_t max_conn_events)
     : flow_maps_(std::move(flow_maps)), table_(max_flows), max_conn_events_(max_conn_events) {
-  ring_ = ring_buffer__new(ringbuf_map_fd, &RingDrainer::OnSample, this, nullptr);
+  ring_ = ring_buffer__new(ringbuf_map_fd, &KernelDrainer::OnSample, this, nullptr);
 }
 
-RingDrainer::~RingDrainer() {
+KernelDrainer::~KernelDrainer() {
   Stop();
   if (ring_ != nullptr) ring_buffer__free(ring_);
 }
 
-std::string RingDrainer::Start(int interval_ms) {
+std::string KernelDrainer::Start(int interval_ms) {
   if (ring_ == nullptr) return std::string("ring_buffer__new failed: ") + strerror(errno);
   if (thread_.joinable()) return "drain thread already running";
   stop_fd_ = eventfd(0, EFD_CLOEXEC);
@@ -36,11 +36,11 @@ std::string RingDrainer::Start(int interval_ms) {
   // kernel wakes the ring (only on fill level, see maps.bpf.h).
   ev.data.fd = ring_buffer__epoll_fd(ring_);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.data.fd, &ev);
-  thread_ = std::thread(&RingDrainer::Run, this, interval_ms);
+  thread_ = std::thread(&KernelDrainer::Run, this, interval_ms);
   return "";
 }
 
-void RingDrainer::Stop() {
+void KernelDrainer::Stop() {
   if (thread_.joinable()) {
     uint64_t one = 1;
     ssize_t ignored = write(stop_fd_, &one, sizeof(one));
@@ -52,7 +52,7 @@ void RingDrainer::Stop() {
   epoll_fd_ = stop_fd_ = -1;
 }
 
-void RingDrainer::Run(int interval_ms) {
+void KernelDrainer::Run(int interval_ms) {
   epoll_event events[2];
   for (;;) {
     int n = epoll_wait(epoll_fd_, events, 2, interval_ms);
@@ -70,17 +70,17 @@ void RingDrainer::Run(int interval_ms) {
   }
 }
 
-void RingDrainer::ConsumeLocked() {
+void KernelDrainer::ConsumeLocked() {
   if (flow_maps_) events_received_ += flow_maps_->Drain(table_);
   ConsumeRingLocked();
 }
 
-void RingDrainer::ConsumeRingLocked() {
+void KernelDrainer::ConsumeRingLocked() {
   if (ring_ != nullptr) ring_buffer__consume(ring_);
 }
 
-int RingDrainer::OnSample(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<RingDrainer*>(ctx);
+int KernelDrainer::OnSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<KernelDrainer*>(ctx);
   self->events_received_++;
   const __u8 type = size > 0 ? *static_cast<const __u8*>(data) : 0;
   if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) && size >= sizeof(ss_conn_event)) {
@@ -95,18 +95,18 @@ int RingDrainer::OnSample(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-std::vector<FlowRecord> RingDrainer::Take() {
+std::vector<FlowRecord> KernelDrainer::Take() {
   std::lock_guard<std::mutex> lock(mutex_);
   ConsumeLocked();
   return table_.TakeRecords();
 }
 
-uint64_t RingDrainer::events_received() const {
+uint64_t KernelDrainer::events_received() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return events_received_;
 }
 
-std::vector<ss_conn_event> RingDrainer::TakeConnEvents() {
+std::vector<ss_conn_event> KernelDrainer::TakeConnEvents() {
   std::lock_guard<std::mutex> lock(mutex_);
   ConsumeRingLocked();  // no map swap: the thread's interval is soon enough for bytes
   std::vector<ss_conn_event> out;
@@ -114,17 +114,17 @@ std::vector<ss_conn_event> RingDrainer::TakeConnEvents() {
   return out;
 }
 
-uint64_t RingDrainer::conn_events_dropped() const {
+uint64_t KernelDrainer::conn_events_dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return conn_events_dropped_;
 }
 
-uint64_t RingDrainer::flow_map_errors() const {
+uint64_t KernelDrainer::flow_map_errors() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return flow_maps_ ? flow_maps_->errors() : 0;
 }
 
-uint64_t RingDrainer::flow_table_dropped() const {
+uint64_t KernelDrainer::flow_table_dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return table_.dropped_events();
 }
