@@ -62,10 +62,9 @@ static __always_inline bool io_wanted(__u16 family, __u16 protocol, int ret, int
 }
 
 /*
- * The flow key and the RTT: once per socket, CPU and drain interval, so their
- * reads stay off the per-call cost (the RTT read alone was 25 ns of 160 per
- * call on tp_btf). The addon keeps the newest interval's RTT, so the sample
- * is at most one drain interval older than the flow's last call.
+ * The flow key and the RTT: once per socket, CPU and interval, so their reads
+ * stay off the per-call cost (the RTT read alone was 25 ns of 160 per call on
+ * tp_btf): the RTT is the one at the interval's first call.
  */
 static __always_inline void fill_flow(struct ss_io_value *v, struct sock *sk, __u32 tgid,
 				      __u16 family, __u16 protocol)

@@ -76,7 +76,7 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     const char* what;
   } sizes[] = {{skel_->maps.sockets, max_sockets, "socket-owner map"},
                {skel_->maps.listeners, max_listeners, "listener map"},
-               // Each holds the sockets active in one drain interval. The slot's
+               // Each holds the (socket, process) pairs active in one interval. The slot's
                // inner-map template keeps its size: since 5.10 a hash map's size
                // need not match it.
                {skel_->maps.io_socks_a, static_cast<uint32_t>(max_flows_), "socket I/O map A"},

@@ -20,6 +20,7 @@ FlowMapDrainer::FlowMapDrainer(int live_slot_fd, int map_a_fd, int map_b_fd, uin
 }
 
 std::string FlowMapDrainer::Activate() {
+  std::lock_guard<std::mutex> lock(mutex_);
   __u32 zero = 0;
   live_ = 0;
   if (bpf_map_update_elem(slot_fd_, &zero, &map_fd_[live_], BPF_ANY) != 0) {
@@ -36,16 +37,28 @@ int FlowMapDrainer::Swap() {
   return 0;
 }
 
-uint64_t FlowMapDrainer::Drain(FlowTable& table) {
+uint64_t FlowMapDrainer::Drain(std::vector<ss_io_value>& out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  last_drain_ = std::chrono::steady_clock::now();
   if (Swap() != 0) {
     // The programs still add to the live map: reading it now could race them.
     errors_++;
     return 0;
   }
-  return ReadAndDelete(map_fd_[1 - live_], table);
+  return ReadAndDelete(map_fd_[1 - live_], out);
 }
 
-uint64_t FlowMapDrainer::ReadAndDelete(int map_fd, FlowTable& table) {
+std::chrono::steady_clock::duration FlowMapDrainer::SinceLastDrain() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::chrono::steady_clock::now() - last_drain_;
+}
+
+uint64_t FlowMapDrainer::errors() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return errors_;
+}
+
+uint64_t FlowMapDrainer::ReadAndDelete(int map_fd, std::vector<ss_io_value>& out) {
   uint64_t calls = 0;
   __u32 token = 0;
   void* in = nullptr;
@@ -71,7 +84,7 @@ uint64_t FlowMapDrainer::ReadAndDelete(int map_fd, FlowTable& table) {
         // Not used on this CPU in the interval (other CPUs' copies start zeroed).
         if (v.flow.family == 0) continue;
         calls += v.counts.tx_calls + v.counts.rx_calls;
-        table.Add(v.flow, v.counts);
+        out.push_back(v);
       }
     }
     if (err == -ENOENT) return calls;  // read to the end

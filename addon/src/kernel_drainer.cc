@@ -6,10 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
 namespace sockscope {
+
+namespace {
+constexpr std::chrono::seconds kFlowMapPeriod{1};
+}  // namespace
 
 KernelDrainer::KernelDrainer(int ringbuf_map_fd, std::unique_ptr<FlowMapDrainer> flow_maps,
                          size_t max_flows, size_t max_conn_events)
@@ -64,15 +69,20 @@ void KernelDrainer::Run(int interval_ms) {
     wakeups_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      ConsumeLocked();
+      ConsumeRingLocked();
     }
+    // TypeScript drains once a second; this is the backstop when it does not.
+    if (flow_maps_ && (stopping || flow_maps_->SinceLastDrain() >= kFlowMapPeriod)) DrainFlowMaps();
     if (stopping) break;
   }
 }
 
-void KernelDrainer::ConsumeLocked() {
-  if (flow_maps_) events_received_ += flow_maps_->Drain(table_);
-  ConsumeRingLocked();
+void KernelDrainer::DrainFlowMaps() {
+  std::vector<ss_io_value> values;
+  uint64_t calls = flow_maps_->Drain(values);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const ss_io_value& v : values) table_.Add(v.flow, v.counts);
+  events_received_ += calls;
 }
 
 void KernelDrainer::ConsumeRingLocked() {
@@ -96,8 +106,9 @@ int KernelDrainer::OnSample(void* ctx, void* data, size_t size) {
 }
 
 std::vector<FlowRecord> KernelDrainer::Take() {
+  if (flow_maps_) DrainFlowMaps();
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeLocked();
+  ConsumeRingLocked();
   return table_.TakeRecords();
 }
 
@@ -108,7 +119,7 @@ uint64_t KernelDrainer::events_received() const {
 
 std::vector<ss_conn_event> KernelDrainer::TakeConnEvents() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeRingLocked();  // no map swap: the thread's interval is soon enough for bytes
+  ConsumeRingLocked();  // no map swap: bytes come with Take()
   std::vector<ss_conn_event> out;
   out.swap(conn_events_);
   return out;
@@ -119,10 +130,7 @@ uint64_t KernelDrainer::conn_events_dropped() const {
   return conn_events_dropped_;
 }
 
-uint64_t KernelDrainer::flow_map_errors() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return flow_maps_ ? flow_maps_->errors() : 0;
-}
+uint64_t KernelDrainer::flow_map_errors() const { return flow_maps_ ? flow_maps_->errors() : 0; }
 
 uint64_t KernelDrainer::flow_table_dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);

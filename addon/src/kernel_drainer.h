@@ -1,6 +1,6 @@
-// The native drain thread: every interval it reads the kernel's socket I/O
-// sums (FlowMapDrainer) into a FlowTable and consumes the ring buffer of
-// connection events.
+// The native drain thread: every interval it consumes the ring buffer of
+// connection events; once a second it also reads the kernel's socket I/O sums
+// (FlowMapDrainer) into a FlowTable, as does every Take().
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -45,8 +45,9 @@ class KernelDrainer {
  private:
   static int OnSample(void* ctx, void* data, size_t size);
   void Run(int interval_ms);
-  // Both the flow maps and the ring.
-  void ConsumeLocked();
+  // Swaps and reads the flow maps without holding mutex_ (the swap waits for
+  // an RCU grace period; the ring must not wait for it), then adds to table_.
+  void DrainFlowMaps();
   void ConsumeRingLocked();
 
   ring_buffer* ring_ = nullptr;
@@ -54,7 +55,7 @@ class KernelDrainer {
   int stop_fd_ = -1;
   int epoll_fd_ = -1;
   std::thread thread_;
-  mutable std::mutex mutex_;  // guards table_, flow_maps_ and ring_ consumption
+  mutable std::mutex mutex_;  // guards table_, the counters and ring_ consumption
   FlowTable table_;
   // Connection events are few (per connection, not per call): they go to
   // TypeScript one by one, up to a bound between two drains.

@@ -8,7 +8,7 @@
  * Two configurations: the defaults, and a small young generation (node
  * --max-semi-space-size=2), which shows how much of the RSS is V8's young-generation
  * headroom rather than state. (Bytes are summed in the kernel, so the ring buffer only
- * carries connection events and its default is already small: 256 KiB, mapped twice.)
+ * carries connection events and its default is already small: 1 MiB, mapped twice.)
  */
 import { SockscopeDaemon } from '../lib/daemon';
 import { sumOf } from '../lib/exposition';
