@@ -29,7 +29,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* max_entries is set by the loader (ebpf.maxFlows), for both maps and the slot's template. */
+/* The loader sizes both maps (ebpf.maxFlows); a hash inner map need not match the slot's template. */
 struct io_sock_map {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
