@@ -6,7 +6,8 @@
         "src/addon.cc",
         "src/bpf_session.cc",
         "src/flow_table.cc",
-        "src/ring_drainer.cc",
+        "src/flow_map_drainer.cc",
+        "src/kernel_drainer.cc",
         "src/libbpf_log.cc",
         "src/capabilities.cc"
       ],

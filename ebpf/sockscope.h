@@ -11,7 +11,7 @@
 #define SS_ADDR_LEN 16 /* IPv6-sized; IPv4 uses the first 4 bytes */
 
 enum ss_event_type {
-	SS_EVENT_IO = 1,
+	SS_EVENT_IO = 1,         /* bench/proto's ring-buffer variant only: bytes no longer go on the ring */
 	SS_EVENT_STATE = 2,      /* a TCP state change */
 	SS_EVENT_RETRANSMIT = 3, /* a TCP segment was retransmitted */
 };
@@ -27,6 +27,7 @@ enum ss_stat {
 	SS_STAT_SOCKETS_FULL = 1,   /* socket-owner map update failed */
 	SS_STAT_LISTENERS_FULL = 2, /* listener-owner map update failed */
 	SS_STAT_PENDING_FULL = 3,   /* kprobe entry->return map update failed */
+	SS_STAT_IO_MAP_FULL = 4,    /* socket I/O map full: that call's bytes are lost */
 	SS_STAT_MAX,
 };
 
@@ -54,7 +55,11 @@ struct ss_flow_key {
 	char comm[SS_COMM_LEN];
 };
 
-/* Ring-buffer record for one successful send or receive. */
+/*
+ * Ring-buffer record for one send or receive. The daemon sums socket I/O in
+ * the kernel now (ss_io_key/ss_io_value below); bench/proto's ring-buffer
+ * variant still uses this record as the comparison.
+ */
 struct ss_io_event {
 	__u8 type;      /* SS_EVENT_IO */
 	__u8 direction; /* enum ss_direction */
@@ -63,6 +68,39 @@ struct ss_io_event {
 	__u32 pid;      /* thread id */
 	__u32 srtt_us;  /* TCP smoothed RTT at this call, 0 for UDP */
 	struct ss_flow_key key;
+};
+
+/*
+ * Socket I/O is summed in the kernel, per CPU, in a hash keyed by socket and
+ * process. The ports are in the key so that a socket address reused by a new
+ * socket within one interval is a new entry. Only identity, not meaning:
+ * lport is skc_num (host order), rport skc_dport (network order).
+ */
+struct ss_io_key {
+	__u64 sk;   /* struct sock address */
+	__u32 tgid;
+	__u16 lport;
+	__u16 rport;
+};
+
+struct ss_io_counts {
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 tx_calls;
+	__u64 rx_calls;
+	__u32 srtt_us; /* TCP smoothed RTT at the first call on this CPU in the interval, 0 for UDP */
+	__u32 _pad;
+};
+
+/*
+ * One CPU's share of a socket's I/O in one interval. `flow` and srtt_us are
+ * filled at the first call on that CPU in the interval (flow.family == 0 until
+ * then), so comm, cgroup, addresses and RTT are read once per socket, CPU and
+ * interval.
+ */
+struct ss_io_value {
+	struct ss_flow_key flow;
+	struct ss_io_counts counts;
 };
 
 /*

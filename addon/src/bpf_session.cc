@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "libbpf_log.h"
@@ -74,7 +75,12 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     uint32_t entries;
     const char* what;
   } sizes[] = {{skel_->maps.sockets, max_sockets, "socket-owner map"},
-               {skel_->maps.listeners, max_listeners, "listener map"}};
+               {skel_->maps.listeners, max_listeners, "listener map"},
+               // Each holds the (socket, process) pairs active in one interval. The slot's
+               // inner-map template keeps its size: since 5.10 a hash map's size
+               // need not match it.
+               {skel_->maps.io_socks_a, static_cast<uint32_t>(max_flows_), "socket I/O map A"},
+               {skel_->maps.io_socks_b, static_cast<uint32_t>(max_flows_), "socket I/O map B"}};
   for (const auto& size : sizes) {
     err = bpf_map__set_max_entries(size.map, size.entries);
     if (err != 0) {
@@ -89,6 +95,7 @@ BpfSession::~BpfSession() { Release(); }
 
 void BpfSession::Release() {
   drainer_.reset();  // joins the thread before the maps go away
+  flow_maps_.reset();
   for (auto& [name, link] : links_) bpf_link__destroy(link);
   links_.clear();
   if (skel_ != nullptr) sockscope_bpf__destroy(skel_);
@@ -143,6 +150,11 @@ Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
   int err = sockscope_bpf__load(skel_);
   if (err != 0) return ThrowError(env, "loading BPF programs failed", err);
   loaded_ = true;
+  flow_maps_ = std::make_unique<FlowMapDrainer>(
+      bpf_map__fd(skel_->maps.io_socks_live), bpf_map__fd(skel_->maps.io_socks_a),
+      bpf_map__fd(skel_->maps.io_socks_b), static_cast<uint32_t>(max_flows_));
+  std::string error = flow_maps_->Activate();
+  if (!error.empty()) return ThrowError(env, error);
   return env.Undefined();
 }
 
@@ -165,8 +177,8 @@ Napi::Value BpfSession::StartDrain(const Napi::CallbackInfo& info) {
   if (!RequireState(env, true, "startDrain")) return env.Undefined();
   if (drainer_) return ThrowError(env, "startDrain: already draining");
   int interval_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 50;
-  drainer_ = std::make_unique<RingDrainer>(bpf_map__fd(skel_->maps.events), max_flows_,
-                                           max_conn_events_);
+  drainer_ = std::make_unique<KernelDrainer>(bpf_map__fd(skel_->maps.events), std::move(flow_maps_),
+                                           max_flows_, max_conn_events_);
   std::string error = drainer_->Start(interval_ms);
   if (!error.empty()) {
     drainer_.reset();
@@ -211,11 +223,14 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   auto set = [&](const char* name, uint64_t v) {
     out.Set(name, Napi::Number::New(env, static_cast<double>(v)));
   };
-  set("eventsLost", KernelStat(SS_STAT_RINGBUF_LOST));
+  // Both lose a call's bytes: the ring was full, or the socket I/O map was.
+  set("eventsLost", KernelStat(SS_STAT_RINGBUF_LOST) + KernelStat(SS_STAT_IO_MAP_FULL));
   set("socketsMapFull", KernelStat(SS_STAT_SOCKETS_FULL));
   set("listenersMapFull", KernelStat(SS_STAT_LISTENERS_FULL));
   set("pendingMapFull", KernelStat(SS_STAT_PENDING_FULL));
   set("connEventsDropped", drainer_ ? drainer_->conn_events_dropped() : 0);
+  // Swaps or batch reads of the socket I/O maps that failed (retried next interval).
+  set("flowMapErrors", drainer_ ? drainer_->flow_map_errors() : 0);
   // Runs the kernel skipped because a BPF program was already running on that
   // CPU (e.g. softirq interrupting one): events that never reached us.
   Napi::Object misses = Napi::Object::New(env);

@@ -8,7 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "ring_drainer.h"
+#include "flow_map_drainer.h"
+#include "kernel_drainer.h"
 
 struct sockscope_bpf;
 struct bpf_link;
@@ -41,7 +42,10 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   size_t max_flows_ = 0;
   size_t max_conn_events_ = 0;
   std::map<std::string, bpf_link*> links_;
-  std::unique_ptr<RingDrainer> drainer_;
+  // Created at load (the programs need a live map before they attach), then
+  // handed to the drain thread.
+  std::unique_ptr<FlowMapDrainer> flow_maps_;
+  std::unique_ptr<KernelDrainer> drainer_;
 };
 
 }  // namespace sockscope

@@ -1,5 +1,5 @@
 // Dropping capabilities after the probes are attached. Linux keeps capabilities per
-// thread, and Node runs several (V8 platform workers, the libuv pool, the ring drainer),
+// thread, and Node runs several (V8 platform workers, the libuv pool, the kernel drainer),
 // so a capset() on the JavaScript thread alone would leave the others privileged. The
 // drop runs on every thread: directly on the caller, through a real-time signal on the
 // others. Raw capset/prctl syscalls, no libcap.

@@ -17,29 +17,22 @@ size_t FlowKeyHash::operator()(const ss_flow_key& key) const noexcept {
   return static_cast<size_t>(h);
 }
 
-void FlowTable::Add(const ss_io_event& event) {
-  Counters* counters = last_counters_;
-  if (counters == nullptr || !FlowKeyEqual()(last_key_, event.key)) {
-    auto it = flows_.find(event.key);
-    if (it == flows_.end()) {
-      if (flows_.size() >= max_flows_) {
-        ++dropped_events_;
-        return;
-      }
-      it = flows_.emplace(event.key, Counters{}).first;
+void FlowTable::Add(const ss_flow_key& key, const ss_io_counts& counts) {
+  auto it = flows_.find(key);
+  if (it == flows_.end()) {
+    if (flows_.size() >= max_flows_) {
+      dropped_events_ += counts.tx_calls + counts.rx_calls;
+      return;
     }
-    counters = &it->second;
-    last_counters_ = counters;
-    last_key_ = event.key;
+    it = flows_.emplace(key, Counters{}).first;
   }
-  if (event.srtt_us != 0) counters->srtt_us = event.srtt_us;
-  if (event.direction == SS_DIR_TRANSMIT) {
-    counters->tx_bytes += event.bytes;
-    counters->tx_messages += 1;
-  } else {
-    counters->rx_bytes += event.bytes;
-    counters->rx_messages += 1;
-  }
+  Counters& c = it->second;
+  // Any CPU's last RTT will do: the CPUs' values carry no order between them.
+  if (counts.srtt_us != 0) c.srtt_us = counts.srtt_us;
+  c.tx_bytes += counts.tx_bytes;
+  c.rx_bytes += counts.rx_bytes;
+  c.tx_messages += counts.tx_calls;
+  c.rx_messages += counts.rx_calls;
 }
 
 std::vector<FlowRecord> FlowTable::TakeRecords() {
@@ -49,7 +42,6 @@ std::vector<FlowRecord> FlowTable::TakeRecords() {
     records.push_back(FlowRecord{key, c.tx_bytes, c.rx_bytes, c.tx_messages, c.rx_messages, c.srtt_us, 0});
   }
   flows_.clear();
-  last_counters_ = nullptr;
   return records;
 }
 

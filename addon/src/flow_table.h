@@ -1,4 +1,5 @@
-// Per-flow aggregation of I/O events: the only per-event work in user space.
+// Per-flow totals between two hand-overs to JavaScript, folded from the
+// kernel's per-socket, per-CPU sums (FlowMapDrainer).
 #pragma once
 #include <linux/types.h>
 
@@ -38,14 +39,15 @@ class FlowTable {
  public:
   explicit FlowTable(size_t max_flows) : max_flows_(max_flows) {}
 
-  // Adds one event. When the table is full, traffic of a new flow is folded
-  // into nothing and counted, so memory stays bounded.
-  void Add(const ss_io_event& event);
+  // Adds one socket's counts on one CPU. When the table is full, the calls of
+  // a new flow are dropped and counted, so memory stays bounded.
+  void Add(const ss_flow_key& key, const ss_io_counts& counts);
 
   // Moves all records out (the table is left empty).
   std::vector<FlowRecord> TakeRecords();
 
   size_t size() const { return flows_.size(); }
+  // Calls whose flow found the table full.
   uint64_t dropped_events() const { return dropped_events_; }
 
  private:
@@ -60,9 +62,6 @@ class FlowTable {
 
   size_t max_flows_;
   Map flows_;
-  // Bulk transfers hit the same flow back to back: skip the hash then.
-  Counters* last_counters_ = nullptr;
-  ss_flow_key last_key_{};
   uint64_t dropped_events_ = 0;
 };
 

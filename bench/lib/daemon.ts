@@ -44,7 +44,7 @@ export class SockscopeDaemon {
     return this.child.pid!;
   }
 
-  /** The /metrics body (a scrape also drains the ring, so it is up to date). */
+  /** The /metrics body (a scrape also drains the kernel's sums, so it is up to date). */
   async scrapeText(): Promise<string> {
     const response = await fetch(`http://127.0.0.1:${this.port}/metrics`);
     if (response.status !== 200) throw new Error(`/metrics answered ${response.status}: ${await response.text()}`);
@@ -62,7 +62,7 @@ export class SockscopeDaemon {
     return { txBytes: of('transmit'), rxBytes: of('receive') };
   }
 
-  /** Everything counted as lost or skipped: ring full, recursion misses, full tables. */
+  /** Everything counted as lost or skipped: ring or socket I/O map full (events_lost), recursion misses, full tables. */
   static losses(samples: readonly Sample[]): { ringFull: number; missed: number; mapFull: number } {
     return {
       ringFull: sumOf(samples, 'sockscope_ebpf_events_lost_total'),

@@ -72,7 +72,7 @@ async function tracedRun(tools: NativeTools, senders: number, seconds: number, u
     const before = await daemon.scrape();
     const cpuBefore = sampler.cpuSeconds();
     const runs = await flood(tools, senders, seconds);
-    // The scrape drains the ring and the native table: everything sent is in it.
+    // The scrape drains the kernel's sums and the native table: everything sent is in it.
     const after = await daemon.scrape();
     const cpu = sampler.cpuSeconds() - cpuBefore;
     const memory = sampler.memory();

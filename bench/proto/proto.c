@@ -6,7 +6,7 @@
  *   proto ringbuf|percpu|percpu_direct|percpu_sock tracepoint|tp_btf
  *
  * ringbuf: a thread waits up to 50 ms on the ring (woken early at a quarter
- * full, like the addon's RingDrainer) and consumes every record, summing bytes.
+ * full, like the addon's KernelDrainer) and consumes every record, summing bytes.
  * percpu*: once a second, swap the active flow (or socket) map (the
  * array-of-maps update waits for running BPF programs, so the idle map is
  * quiescent) and read and delete the idle one in batches.

@@ -8,11 +8,14 @@ export interface NativeProgramInfo {
 }
 
 export interface NativeStats {
+  /** Calls the kernel could not count: ring buffer full, or socket I/O map full. */
   eventsLost: number;
   eventsReceived: number;
   drainWakeups: number;
   flowTableDropped: number;
   connEventsDropped: number;
+  /** Failed swaps or reads of the kernel's socket I/O maps; their data is read at the next drain. */
+  flowMapErrors: number;
   socketsMapFull: number;
   listenersMapFull: number;
   pendingMapFull: number;
@@ -24,7 +27,10 @@ export interface NativeSessionOptions {
   ringBufferSize: number;
   /** Ring fill level (bytes) above which the kernel wakes the drain thread early. */
   wakeupDataSize: number;
-  /** Flows the native table holds between two drains. */
+  /**
+   * Flows the native table holds between two drains, and entries of each of the two
+   * per-CPU socket I/O maps in the kernel.
+   */
   maxFlows: number;
   /** Connection events held between two drains. */
   maxConnEvents?: number;

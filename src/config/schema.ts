@@ -297,19 +297,23 @@ export const configSchema: convict.Schema<Config> = {
   },
   ebpf: {
     ringBufferSize: {
-      doc: 'Size of the kernel-to-user ring buffer of socket events; a bigger ring loses fewer events in bursts.',
+      doc:
+        'Size of the kernel-to-user ring buffer of TCP state changes and retransmits (bytes are summed in the kernel); ' +
+        'a bigger ring loses fewer events in bursts of connection churn.',
       format: RING_BUFFER_SIZE.name,
-      default: 16 * 1024 ** 2,
+      default: 1024 * 1024,
       env: 'SOCKSCOPE_EBPF_RINGBUFFERSIZE',
     },
     drainInterval: {
-      doc: 'How often the native thread drains the ring buffer.',
+      doc: 'How often the native thread drains the ring buffer of connection events (byte sums are read once a second).',
       format: DRAIN_INTERVAL.name,
       default: 50,
       env: 'SOCKSCOPE_EBPF_DRAININTERVAL',
     },
     maxFlows: {
-      doc: 'Flows the addon aggregates between two drains (once a second); more are counted as map full.',
+      doc:
+        'Flows aggregated between two drains (once a second): entries of each of the kernel\'s two per-CPU socket I/O maps ' +
+        '(a full one is counted as events lost) and of the addon\'s flow table (counted as map full).',
       format: MAP_ENTRIES.name,
       default: 65_536,
       env: 'SOCKSCOPE_EBPF_MAXFLOWS',

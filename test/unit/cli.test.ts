@@ -67,7 +67,7 @@ test('the help lists every command and every setting with flag, env var, default
   }
   // Defaults are shown as a person writes them.
   assert.ok(help.includes('env SOCKSCOPE_PROMETHEUS_PORT, default 9464'));
-  assert.ok(help.includes('default 16MiB'));
+  assert.ok(help.includes('default 1MiB'));
   assert.ok(help.includes('env SOCKSCOPE_EBPF_DRAININTERVAL (or SOCKSCOPE_EBPF_DRAIN_INTERVAL), default 50ms'));
   assert.ok(help.includes('env SOCKSCOPE_OTLP_INTERVAL, default 10s'));
 });

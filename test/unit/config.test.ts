@@ -22,7 +22,7 @@ const DEFAULTS: Config = {
   prometheus: { enabled: true, host: '0.0.0.0', port: 9464 },
   otlp: { endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit' },
   log: { level: 'info' },
-  ebpf: { ringBufferSize: 16 * 1024 * 1024, drainInterval: 50, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
+  ebpf: { ringBufferSize: 1024 * 1024, drainInterval: 50, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
   probes: { mode: 'auto' },
   events: { file: '' },
   metrics: {

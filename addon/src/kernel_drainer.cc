@@ -1,4 +1,4 @@
-#include "ring_drainer.h"
+#include "kernel_drainer.h"
 
 #include <bpf/libbpf.h>
 #include <sys/epoll.h>
@@ -6,21 +6,28 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <utility>
 
 namespace sockscope {
 
-RingDrainer::RingDrainer(int ringbuf_map_fd, size_t max_flows, size_t max_conn_events)
-    : table_(max_flows), max_conn_events_(max_conn_events) {
-  ring_ = ring_buffer__new(ringbuf_map_fd, &RingDrainer::OnSample, this, nullptr);
+namespace {
+constexpr std::chrono::seconds kFlowMapPeriod{1};
+}  // namespace
+
+KernelDrainer::KernelDrainer(int ringbuf_map_fd, std::unique_ptr<FlowMapDrainer> flow_maps,
+                         size_t max_flows, size_t max_conn_events)
+    : flow_maps_(std::move(flow_maps)), table_(max_flows), max_conn_events_(max_conn_events) {
+  ring_ = ring_buffer__new(ringbuf_map_fd, &KernelDrainer::OnSample, this, nullptr);
 }
 
-RingDrainer::~RingDrainer() {
+KernelDrainer::~KernelDrainer() {
   Stop();
   if (ring_ != nullptr) ring_buffer__free(ring_);
 }
 
-std::string RingDrainer::Start(int interval_ms) {
+std::string KernelDrainer::Start(int interval_ms) {
   if (ring_ == nullptr) return std::string("ring_buffer__new failed: ") + strerror(errno);
   if (thread_.joinable()) return "drain thread already running";
   stop_fd_ = eventfd(0, EFD_CLOEXEC);
@@ -34,11 +41,11 @@ std::string RingDrainer::Start(int interval_ms) {
   // kernel wakes the ring (only on fill level, see maps.bpf.h).
   ev.data.fd = ring_buffer__epoll_fd(ring_);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.data.fd, &ev);
-  thread_ = std::thread(&RingDrainer::Run, this, interval_ms);
+  thread_ = std::thread(&KernelDrainer::Run, this, interval_ms);
   return "";
 }
 
-void RingDrainer::Stop() {
+void KernelDrainer::Stop() {
   if (thread_.joinable()) {
     uint64_t one = 1;
     ssize_t ignored = write(stop_fd_, &one, sizeof(one));
@@ -50,7 +57,7 @@ void RingDrainer::Stop() {
   epoll_fd_ = stop_fd_ = -1;
 }
 
-void RingDrainer::Run(int interval_ms) {
+void KernelDrainer::Run(int interval_ms) {
   epoll_event events[2];
   for (;;) {
     int n = epoll_wait(epoll_fd_, events, 2, interval_ms);
@@ -62,24 +69,31 @@ void RingDrainer::Run(int interval_ms) {
     wakeups_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      ConsumeLocked();
+      ConsumeRingLocked();
     }
+    // TypeScript drains once a second; this is the backstop when it does not.
+    if (flow_maps_ && (stopping || flow_maps_->SinceLastDrain() >= kFlowMapPeriod)) DrainFlowMaps();
     if (stopping) break;
   }
 }
 
-void RingDrainer::ConsumeLocked() {
+void KernelDrainer::DrainFlowMaps() {
+  std::vector<ss_io_value> values;
+  uint64_t calls = flow_maps_->Drain(values);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const ss_io_value& v : values) table_.Add(v.flow, v.counts);
+  events_received_ += calls;
+}
+
+void KernelDrainer::ConsumeRingLocked() {
   if (ring_ != nullptr) ring_buffer__consume(ring_);
 }
 
-int RingDrainer::OnSample(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<RingDrainer*>(ctx);
+int KernelDrainer::OnSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<KernelDrainer*>(ctx);
   self->events_received_++;
   const __u8 type = size > 0 ? *static_cast<const __u8*>(data) : 0;
-  if (type == SS_EVENT_IO && size >= sizeof(ss_io_event)) {
-    self->table_.Add(*static_cast<const ss_io_event*>(data));
-  } else if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) &&
-             size >= sizeof(ss_conn_event)) {
+  if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) && size >= sizeof(ss_conn_event)) {
     if (self->conn_events_.size() < self->max_conn_events_) {
       self->conn_events_.push_back(*static_cast<const ss_conn_event*>(data));
     } else {
@@ -91,31 +105,34 @@ int RingDrainer::OnSample(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-std::vector<FlowRecord> RingDrainer::Take() {
+std::vector<FlowRecord> KernelDrainer::Take() {
+  if (flow_maps_) DrainFlowMaps();
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeLocked();
+  ConsumeRingLocked();
   return table_.TakeRecords();
 }
 
-uint64_t RingDrainer::events_received() const {
+uint64_t KernelDrainer::events_received() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return events_received_;
 }
 
-std::vector<ss_conn_event> RingDrainer::TakeConnEvents() {
+std::vector<ss_conn_event> KernelDrainer::TakeConnEvents() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeLocked();
+  ConsumeRingLocked();  // no map swap: bytes come with Take()
   std::vector<ss_conn_event> out;
   out.swap(conn_events_);
   return out;
 }
 
-uint64_t RingDrainer::conn_events_dropped() const {
+uint64_t KernelDrainer::conn_events_dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return conn_events_dropped_;
 }
 
-uint64_t RingDrainer::flow_table_dropped() const {
+uint64_t KernelDrainer::flow_map_errors() const { return flow_maps_ ? flow_maps_->errors() : 0; }
+
+uint64_t KernelDrainer::flow_table_dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return table_.dropped_events();
 }
