@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { kernelAtLeast } from './collector/kernel-release';
 import { loadNativeAddon } from './collector/native-addon';
 
 /** capability(7) numbers, as in linux/capability.h. */
@@ -130,13 +131,6 @@ export function readKernelFacts(): KernelFacts {
     unprivilegedBpfDisabled = undefined;
   }
   return { release: os.release(), unprivilegedBpfDisabled };
-}
-
-function kernelAtLeast(release: string, major: number, minor: number): boolean {
-  const match = /^(\d+)\.(\d+)/.exec(release);
-  if (!match) return false;
-  const [have, haveMinor] = [Number(match[1]), Number(match[2])];
-  return have > major || (have === major && haveMinor >= minor);
 }
 
 /**

@@ -30,6 +30,11 @@ uint32_t OptionU32(const Napi::Object& opts, const char* key, uint32_t fallback)
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
 }
 
+bool OptionBool(const Napi::Object& opts, const char* key, bool fallback) {
+  Napi::Value v = opts.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+}
+
 }  // namespace
 
 Napi::Function BpfSession::Init(Napi::Env env) {
@@ -86,6 +91,19 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     if (err != 0) {
       ThrowError(env, std::string("sizing the ") + size.what, err);
       return;
+    }
+  }
+  // Allocated on use, the per-CPU maps hold what is active, not max_entries on every
+  // CPU. The slot's inner-map template must carry the same flags as the maps put in it.
+  if (!OptionBool(opts, "preallocateFlowMaps", true)) {
+    bpf_map* flow_maps[] = {skel_->maps.io_socks_a, skel_->maps.io_socks_b,
+                            bpf_map__inner_map(skel_->maps.io_socks_live)};
+    for (bpf_map* map : flow_maps) {
+      err = map == nullptr ? -ENOENT : bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
+      if (err != 0) {
+        ThrowError(env, "setting the socket I/O maps to allocate on use", err);
+        return;
+      }
     }
   }
   skel_->rodata->wakeup_data_size = wakeup;

@@ -3,6 +3,7 @@
  * this kernel. Each candidate is tried with a real load + attach in a throwaway
  * session (no kernel-version guessing), then the winners are loaded together.
  */
+import { flowMapsNeedPreallocation } from './kernel-release';
 import { FAMILY_OF, type HookSpec, type Implementation, type ProbeFamily } from './hooks';
 import type { NativeAddon, NativeBpfSession } from './native-addon';
 
@@ -41,8 +42,15 @@ export interface PlanOptions {
   mode: ProbeMode;
 }
 
-/** Tiny maps are enough for a test attach: nothing reads them. */
-const PROBE_SESSION = { ringBufferSize: 4096, wakeupDataSize: 4096, maxFlows: 1, maxSockets: 64, maxListeners: 64 };
+/** Tiny maps are enough for a test attach (nothing reads them), set up as the real session's. */
+const probeSession = () => ({
+  ringBufferSize: 4096,
+  wakeupDataSize: 4096,
+  maxFlows: 1,
+  preallocateFlowMaps: flowMapsNeedPreallocation(),
+  maxSockets: 64,
+  maxListeners: 64,
+});
 
 export function candidatesFor(spec: HookSpec, mode: ProbeMode) {
   if (mode === 'auto') return spec.implementations;
@@ -79,7 +87,7 @@ function tryImplementation(
   let session: NativeBpfSession | undefined;
   let stage: 'load' | 'attach' = 'load';
   try {
-    session = new addon.BpfSession(PROBE_SESSION);
+    session = new addon.BpfSession(probeSession());
     const wanted = new Set(programs);
     for (const p of session.programs()) session.setAutoload(p.name, wanted.has(p.name));
     session.load();

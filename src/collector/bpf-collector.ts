@@ -1,4 +1,5 @@
 /** The kernel-facing collector: plans, loads and attaches the probes, then drains flow deltas and connection events. */
+import { flowMapsNeedPreallocation } from './kernel-release';
 import { planAttach, type AttachPlan, type PlanOptions } from './attach-plan';
 import { decodeConnEvents } from './conn-event-decoder';
 import { decodeFlowRecords } from './flow-decoder';
@@ -50,6 +51,7 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       // Wake the drain thread early once a quarter of the ring is used.
       wakeupDataSize: Math.floor(options.ringBufferSize / 4),
       maxFlows: options.maxFlows,
+      preallocateFlowMaps: flowMapsNeedPreallocation(),
       maxConnEvents: options.maxConnEvents,
       maxSockets: options.maxSockets,
       maxListeners: options.maxListeners,

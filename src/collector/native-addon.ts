@@ -32,6 +32,8 @@ export interface NativeSessionOptions {
    * per-CPU socket I/O maps in the kernel.
    */
   maxFlows: number;
+  /** Preallocate the socket I/O maps (kernels before 6.1 require it of tracing programs); default true. */
+  preallocateFlowMaps?: boolean;
   /** Connection events held between two drains. */
   maxConnEvents?: number;
   /** Entries of the kernel's socket-owner LRU map. */
