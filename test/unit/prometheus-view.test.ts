@@ -8,7 +8,7 @@ import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusTextSerializer } from '../../src/export/prometheus-text';
 import { PrometheusViewBuilder, type PrometheusViewOptions } from '../../src/export/prometheus-view';
 
-function toPrometheusView(input: ResourceMetrics, options: PrometheusViewOptions = {}) {
+function buildView(input: ResourceMetrics, options: PrometheusViewOptions = {}) {
   return new PrometheusViewBuilder(options).build(input);
 }
 
@@ -61,10 +61,10 @@ function collection(): ResourceMetrics {
   };
 }
 
-test('toPrometheusView renames, merges families across scopes and bakes in scope labels', () => {
+test('the view renames, merges families across scopes and bakes in scope labels', () => {
   const input = collection();
   const before = JSON.stringify(input.scopeMetrics);
-  const { resourceMetrics, warnings } = toPrometheusView(input);
+  const { resourceMetrics, warnings } = buildView(input);
   assert.deepEqual(warnings, []);
   assert.equal(JSON.stringify(input.scopeMetrics), before, 'input must not change');
 
@@ -88,7 +88,7 @@ test('toPrometheusView renames, merges families across scopes and bakes in scope
 });
 
 test('the view serializes to the documented exposition without # UNIT lines', () => {
-  const { resourceMetrics } = toPrometheusView(collection());
+  const { resourceMetrics } = buildView(collection());
   const text = new PrometheusTextSerializer().serialize(resourceMetrics);
   assert.equal(
     text,
@@ -108,15 +108,15 @@ test('the view serializes to the documented exposition without # UNIT lines', ()
   );
 });
 
-test('toPrometheusView can leave out scope labels', () => {
-  const { resourceMetrics } = toPrometheusView(collection(), { withoutScopeLabels: true });
+test('the view can leave out scope labels', () => {
+  const { resourceMetrics } = buildView(collection(), { withoutScopeLabels: true });
   assert.deepEqual(resourceMetrics.scopeMetrics[0]?.metrics[0]?.dataPoints.map((p) => p.attributes), [
     { network_transport: 'tcp', process_executable_name: 'curl' },
     { network_transport: 'udp' },
   ]);
 });
 
-test('toPrometheusView drops what would make the exposition invalid, with a warning each', () => {
+test('the view drops what would make the exposition invalid, with a warning each', () => {
   const exponential: MetricData = {
     descriptor: { name: 'latency', description: '', unit: 's', valueType: ValueType.DOUBLE },
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -142,7 +142,7 @@ test('toPrometheusView drops what would make the exposition invalid, with a warn
       },
     ]),
   };
-  const { resourceMetrics, warnings } = toPrometheusView(input);
+  const { resourceMetrics, warnings } = buildView(input);
   assert.deepEqual(warnings, [
     'metric "jobs.total" maps to "jobs_total" as a gauge, which is already a counter; dropped',
     'metric "jobs" repeats 1 series of "jobs_total"; dropped the repeats',
@@ -162,7 +162,7 @@ test('toPrometheusView drops what would make the exposition invalid, with a warn
 });
 
 test('an empty collection yields no scopes', () => {
-  const { resourceMetrics, warnings } = toPrometheusView({ resource: resourceFromAttributes({}), scopeMetrics: [] });
+  const { resourceMetrics, warnings } = buildView({ resource: resourceFromAttributes({}), scopeMetrics: [] });
   assert.deepEqual(resourceMetrics.scopeMetrics, []);
   assert.deepEqual(warnings, []);
 });
