@@ -71,6 +71,25 @@ class RandomDrop {
   }
 }
 
+/**
+ * Waits until no socket on `port` can still retransmit: every one is gone or in TIME-WAIT.
+ * A server socket in LAST-ACK retransmits its FIN when the drop rule ate the client's ACK,
+ * after the server process exited; reading the trace before that is a race.
+ */
+async function waitForQuiescence(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = execFileSync('ss', ['-Htan', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.split(/\s+/)[0]);
+    const live = states.filter((s) => s !== 'TIME-WAIT');
+    if (live.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`sockets on port ${port} still open after ${timeoutMs} ms: ${live.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('TCP retransmits', bpfTestOptions(), () => {
   const cleanups: Array<() => void> = [];
   before(() => requireBpf());
@@ -106,6 +125,7 @@ describe('TCP retransmits', bpfTestOptions(), () => {
     const { sent } = await client.reply<{ sent: number }>(120_000);
     assert.equal(sent, 8 << 20);
     await server.exit();
+    await waitForQuiescence(port);
 
     const traced = trace.read();
     const producer = testProducer(collector);
