@@ -9,7 +9,8 @@
 # and $RESULTS/running (the test file that was running when the guest stopped).
 # Needs a built tree (npm run build). Env: KERNEL_MATRIX_KERNELS, KERNEL_MATRIX_SUITE,
 # KERNEL_MATRIX_EXCLUDE (regex of integration test names the default suite skips; default
-# "cardinality"), KERNEL_MATRIX_TIMEOUT (per guest, default 15m), KERNEL_MATRIX_CACHE.
+# "cardinality"), KERNEL_MATRIX_TIMEOUT (per guest, default 15m),
+# KERNEL_MATRIX_FILE_TIMEOUT (per test file, default 300 s), KERNEL_MATRIX_CACHE.
 # CI defaults to true, so BPF tests fail instead of skipping on a kernel that cannot run them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,16 +18,16 @@ cd "$KM_REPO"
 
 # One `node --test` per file: the spec reporter prints a file's results only when it ends, so a
 # guest that times out still shows every finished file, and $RESULTS/running names the one that
-# did not finish. Files matching KERNEL_MATRIX_EXCLUDE are left out: cardinality.test.js runs
-# 10 000 processes, over 15 minutes under TCG, and exercises nothing kernel-specific.
+# did not finish; run-test-file.sh stops a file that hangs, printing its threads' kernel stacks.
+# Files matching KERNEL_MATRIX_EXCLUDE are left out: cardinality.test.js runs 10 000 processes,
+# over 15 minutes under TCG, and exercises nothing kernel-specific.
 exclude="${KERNEL_MATRIX_EXCLUDE-cardinality}"
 default_suite='node dist/src/cli.js check --output json > "$RESULTS/plan.json" || status=$?
 for f in dist/test/integration/*.test.js; do
   name=$(basename "$f" .test.js)
   if [ -n "$KERNEL_MATRIX_EXCLUDE" ] && [[ $name =~ $KERNEL_MATRIX_EXCLUDE ]]; then echo "excluded: $f"; continue; fi
   echo "$f" > "$RESULTS/running"
-  node --test --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$RESULTS/$name.tap" "$f" || status=1
+  bash test/kernel-matrix/run-test-file.sh "$f" "$RESULTS/$name.tap" || status=1
 done
 rm -f "$RESULTS/running"
 exit "${status:-0}"'
@@ -51,7 +52,7 @@ done
 # BPF tests must fail, not skip, when a kernel cannot run them (test/helpers/bpf-gate.ts).
 export CI="${CI:-true}"
 export KERNEL_MATRIX_EXCLUDE="$exclude"
-export KERNEL_MATRIX_PASS_ENV="${KERNEL_MATRIX_PASS_ENV:-} KERNEL_MATRIX_EXCLUDE"
+export KERNEL_MATRIX_PASS_ENV="${KERNEL_MATRIX_PASS_ENV:-} KERNEL_MATRIX_EXCLUDE KERNEL_MATRIX_FILE_TIMEOUT"
 
 results="$KM_DIR/results"
 mkdir -p "$results"
