@@ -20,6 +20,7 @@
  * slot and reads and deletes the map it swapped out; the swap returns only once
  * every program that could still hold the old map has finished (the kernel's
  * synchronize_rcu() on map-in-map updates), so nothing is lost or counted twice.
+ * A call the live map cannot take goes on the ring buffer instead (spill_io).
  */
 #include "maps.bpf.h"
 #include "sock.bpf.h"
@@ -104,6 +105,35 @@ static __always_inline struct ss_io_value *io_entry(const struct ss_io_key *key)
 }
 
 /*
+ * The live map could not take the socket: it is full, or, allocating on use,
+ * the kernel's per-CPU allocator ran dry in a burst of new sockets (thousands
+ * of connections opened at once do that). The call's bytes go to the addon as
+ * a ring record instead, and are lost only if the ring is full too.
+ */
+static __always_inline int spill_io(struct sock *sk, __u32 tgid, __u16 family, __u16 protocol,
+				    int ret, __u8 direction)
+{
+	struct ss_io_spill *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		ss_stat_inc(SS_STAT_IO_LOST);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e)); /* reserved ring memory is not zeroed */
+	e->type = SS_EVENT_IO_SPILL;
+	fill_flow(&e->value, sk, tgid, family, protocol);
+	if (direction == SS_DIR_TRANSMIT) {
+		e->value.counts.tx_bytes = ret;
+		e->value.counts.tx_calls = 1;
+	} else {
+		e->value.counts.rx_bytes = ret;
+		e->value.counts.rx_calls = 1;
+	}
+	bpf_ringbuf_submit(e, ss_submit_flags());
+	return 0;
+}
+
+/*
  * One call. lport/rport only tell sockets apart (see ss_io_key); each hook
  * reads them the cheapest way it can.
  */
@@ -118,10 +148,8 @@ static __always_inline int count_io(struct sock *sk, __u16 family, __u16 protoco
 	};
 	struct ss_io_value *v = io_entry(&key);
 
-	if (!v) {
-		ss_stat_inc(SS_STAT_IO_MAP_FULL);
-		return 0;
-	}
+	if (!v)
+		return spill_io(sk, key.tgid, family, protocol, ret, direction);
 	if (v->flow.family == 0)
 		fill_flow(v, sk, key.tgid, family, protocol);
 	/*

@@ -14,6 +14,7 @@ enum ss_event_type {
 	SS_EVENT_IO = 1,         /* bench/proto's ring-buffer variant only: bytes no longer go on the ring */
 	SS_EVENT_STATE = 2,      /* a TCP state change */
 	SS_EVENT_RETRANSMIT = 3, /* a TCP segment was retransmitted */
+	SS_EVENT_IO_SPILL = 4,   /* one call's bytes the socket I/O map could not take */
 };
 
 enum ss_direction {
@@ -27,7 +28,7 @@ enum ss_stat {
 	SS_STAT_SOCKETS_FULL = 1,   /* socket-owner map update failed */
 	SS_STAT_LISTENERS_FULL = 2, /* listener-owner map update failed */
 	SS_STAT_PENDING_FULL = 3,   /* kprobe entry->return map update failed */
-	SS_STAT_IO_MAP_FULL = 4,    /* socket I/O map full: that call's bytes are lost */
+	SS_STAT_IO_LOST = 4,        /* socket I/O map and ring both refused a call: its bytes are lost */
 	SS_STAT_MAX,
 };
 
@@ -101,6 +102,17 @@ struct ss_io_counts {
 struct ss_io_value {
 	struct ss_flow_key flow;
 	struct ss_io_counts counts;
+};
+
+/*
+ * Ring-buffer record for one call whose socket the live I/O map could not take
+ * (full, or its allocator ran dry in a burst of new sockets): the addon adds
+ * it to its flow table like a map entry.
+ */
+struct ss_io_spill {
+	__u8 type; /* SS_EVENT_IO_SPILL */
+	__u8 _pad[7];
+	struct ss_io_value value;
 };
 
 /*

@@ -52,8 +52,8 @@ Napi::Function BpfSession::Init(Napi::Env env) {
                      });
 }
 
-// new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, maxConnEvents,
-//                  maxSockets, maxListeners })
+// new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, ioMapEntries, maxConnEvents,
+//                  maxSockets, maxListeners, preallocateFlowMaps })
 BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
@@ -61,6 +61,7 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   uint32_t ring_size = OptionU32(opts, "ringBufferSize", 16u << 20);
   uint32_t wakeup = OptionU32(opts, "wakeupDataSize", ring_size / 4);
   max_flows_ = OptionU32(opts, "maxFlows", 65536);
+  uint32_t io_map_entries = OptionU32(opts, "ioMapEntries", static_cast<uint32_t>(max_flows_));
   max_conn_events_ = OptionU32(opts, "maxConnEvents", 65536);
   uint32_t max_sockets = OptionU32(opts, "maxSockets", 65536);
   uint32_t max_listeners = OptionU32(opts, "maxListeners", 8192);
@@ -84,8 +85,8 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
                // Each holds the (socket, process) pairs active in one interval. The slot's
                // inner-map template keeps its size: since 5.10 a hash map's size
                // need not match it.
-               {skel_->maps.io_socks_a, static_cast<uint32_t>(max_flows_), "socket I/O map A"},
-               {skel_->maps.io_socks_b, static_cast<uint32_t>(max_flows_), "socket I/O map B"}};
+               {skel_->maps.io_socks_a, io_map_entries, "socket I/O map A"},
+               {skel_->maps.io_socks_b, io_map_entries, "socket I/O map B"}};
   for (const auto& size : sizes) {
     err = bpf_map__set_max_entries(size.map, size.entries);
     if (err != 0) {
@@ -241,8 +242,9 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   auto set = [&](const char* name, uint64_t v) {
     out.Set(name, Napi::Number::New(env, static_cast<double>(v)));
   };
-  // Both lose a call's bytes: the ring was full, or the socket I/O map was.
-  set("eventsLost", KernelStat(SS_STAT_RINGBUF_LOST) + KernelStat(SS_STAT_IO_MAP_FULL));
+  // The ring was full: a connection event, or a call the socket I/O map could not take.
+  set("eventsLost", KernelStat(SS_STAT_RINGBUF_LOST) + KernelStat(SS_STAT_IO_LOST));
+  set("ioCallsSpilled", drainer_ ? drainer_->io_spilled() : 0);
   set("socketsMapFull", KernelStat(SS_STAT_SOCKETS_FULL));
   set("listenersMapFull", KernelStat(SS_STAT_LISTENERS_FULL));
   set("pendingMapFull", KernelStat(SS_STAT_PENDING_FULL));

@@ -93,7 +93,11 @@ int KernelDrainer::OnSample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<KernelDrainer*>(ctx);
   self->events_received_++;
   const __u8 type = size > 0 ? *static_cast<const __u8*>(data) : 0;
-  if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) && size >= sizeof(ss_conn_event)) {
+  if (type == SS_EVENT_IO_SPILL && size >= sizeof(ss_io_spill)) {
+    const auto* spill = static_cast<const ss_io_spill*>(data);
+    self->table_.Add(spill->value.flow, spill->value.counts);
+    self->io_spilled_++;
+  } else if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) && size >= sizeof(ss_conn_event)) {
     if (self->conn_events_.size() < self->max_conn_events_) {
       self->conn_events_.push_back(*static_cast<const ss_conn_event*>(data));
     } else {
@@ -128,6 +132,11 @@ std::vector<ss_conn_event> KernelDrainer::TakeConnEvents() {
 uint64_t KernelDrainer::conn_events_dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return conn_events_dropped_;
+}
+
+uint64_t KernelDrainer::io_spilled() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return io_spilled_;
 }
 
 uint64_t KernelDrainer::flow_map_errors() const { return flow_maps_ ? flow_maps_->errors() : 0; }

@@ -40,6 +40,7 @@ class KernelDrainer {
   uint64_t wakeups() const { return wakeups_.load(); }
   uint64_t flow_table_dropped() const;
   uint64_t conn_events_dropped() const;
+  uint64_t io_spilled() const;
   uint64_t flow_map_errors() const;
 
  private:
@@ -66,6 +67,8 @@ class KernelDrainer {
   uint64_t events_received_ = 0;
   std::atomic<uint64_t> wakeups_{0};
   uint64_t malformed_ = 0;
+  // Calls the socket I/O map could not take, received as ring records instead.
+  uint64_t io_spilled_ = 0;
 };
 
 }  // namespace sockscope

@@ -62,7 +62,7 @@ export class SockscopeDaemon {
     return { txBytes: of('transmit'), rxBytes: of('receive') };
   }
 
-  /** Everything counted as lost or skipped: ring or socket I/O map full (events_lost), recursion misses, full tables. */
+  /** Everything counted as lost or skipped: ring full (events_lost), recursion misses, full tables. */
   static losses(samples: readonly Sample[]): { ringFull: number; missed: number; mapFull: number } {
     return {
       ringFull: sumOf(samples, 'sockscope_ebpf_events_lost_total'),

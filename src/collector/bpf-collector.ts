@@ -12,6 +12,8 @@ export interface BpfCollectorOptions extends PlanOptions {
   drainIntervalMillis: number;
   /** Flows the native table holds between two drains. */
   maxFlows: number;
+  /** Entries of each kernel socket I/O map, if not maxFlows (tests: a tiny map sends calls to the ring). */
+  ioMapEntries?: number;
   /** Connection events the addon holds between two drains. */
   maxConnEvents?: number;
   /** Kernel LRU map sizes: socket owners and listener owners. */
@@ -51,6 +53,7 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       // Wake the drain thread early once a quarter of the ring is used.
       wakeupDataSize: Math.floor(options.ringBufferSize / 4),
       maxFlows: options.maxFlows,
+      ioMapEntries: options.ioMapEntries,
       preallocateFlowMaps: flowMapsNeedPreallocation(),
       maxConnEvents: options.maxConnEvents,
       maxSockets: options.maxSockets,
@@ -86,6 +89,7 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       eventsLost: s.eventsLost,
       eventsReceived: s.eventsReceived,
       drainWakeups: s.drainWakeups,
+      ioCallsSpilled: s.ioCallsSpilled,
       mapFull: {
         sockets: s.socketsMapFull,
         listeners: s.listenersMapFull,

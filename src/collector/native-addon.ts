@@ -8,12 +8,14 @@ export interface NativeProgramInfo {
 }
 
 export interface NativeStats {
-  /** Calls the kernel could not count: ring buffer full, or socket I/O map full. */
+  /** Events the ring buffer could not take: connection events, and calls the socket I/O map could not take. */
   eventsLost: number;
   eventsReceived: number;
   drainWakeups: number;
   flowTableDropped: number;
   connEventsDropped: number;
+  /** Calls the socket I/O map could not take, counted from ring records instead. */
+  ioCallsSpilled: number;
   /** Failed swaps or reads of the kernel's socket I/O maps; their data is read at the next drain. */
   flowMapErrors: number;
   socketsMapFull: number;
@@ -32,6 +34,8 @@ export interface NativeSessionOptions {
    * per-CPU socket I/O maps in the kernel.
    */
   maxFlows: number;
+  /** Entries of each kernel socket I/O map alone, when not maxFlows (tests: a tiny map forces the ring fallback). */
+  ioMapEntries?: number;
   /** Preallocate the socket I/O maps (kernels before 6.1 require it of tracing programs); default true. */
   preallocateFlowMaps?: boolean;
   /** Connection events held between two drains. */

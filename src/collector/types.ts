@@ -26,12 +26,14 @@ export interface FlowDelta {
 
 /** Cumulative counters about the collector itself. */
 export interface CollectorStats {
-  /** Records the kernel could not put on the ring buffer (it was full). */
+  /** Records the kernel could not put on the ring buffer (it was full): connection events and spilled calls. */
   eventsLost: number;
   /** Records the addon consumed from the ring buffer. */
   eventsReceived: number;
   /** Drain-thread wake-ups (timer or kernel fill-level wake-up). */
   drainWakeups: number;
+  /** Socket I/O calls the kernel's per-CPU map could not take, counted from ring records instead. */
+  ioCallsSpilled: number;
   /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
   mapFull: { sockets: number; listeners: number; pending_calls: number; flow_table: number; connection_events: number };
   /** Per hook: kernel events whose BPF program did not run (recursion protection). */

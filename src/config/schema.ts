@@ -313,7 +313,7 @@ export const configSchema: convict.Schema<Config> = {
     maxFlows: {
       doc:
         'Flows aggregated between two drains (once a second): entries of each of the kernel\'s two per-CPU socket I/O maps ' +
-        '(a full one is counted as events lost) and of the addon\'s flow table (counted as map full). ' +
+        '(calls a full one cannot take go on the ring buffer) and of the addon\'s flow table (counted as map full). ' +
         'The kernel maps allocate on use on Linux >= 6.1; before, each holds this many 112-byte values on every CPU.',
       format: MAP_ENTRIES.name,
       default: 65_536,

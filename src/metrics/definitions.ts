@@ -227,7 +227,7 @@ export const EVENTS_LOST: MetricDefinition = {
   prometheusName: 'sockscope_ebpf_events_lost_total',
   kind: 'counter',
   unit: '{event}',
-  description: 'Events the kernel could not hand to sockscope: socket I/O calls while the per-CPU socket I/O map was full, connection events while the ring buffer was full. What they carried is missing from the other metrics.',
+  description: 'Events lost because the ring buffer was full: connection events, and socket I/O calls the per-CPU socket I/O map could not take (full, or out of memory in a burst of new sockets). What they carried is missing from the other metrics.',
   attributes: [],
 };
 

@@ -80,5 +80,27 @@ for (const mode of MODES) {
         });
       }
     }
+
+    test('calls the socket I/O map cannot take go on the ring buffer: bytes still exact', async () => {
+      requireBpf();
+      // One entry per map: of the child's two TCP sockets (and every other socket on the
+      // host), all but one per interval spill, as when the kernel's allocator runs dry.
+      const collector = BpfCollector.start({ mode, ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536, ioMapEntries: 1 });
+      try {
+        const name = uniqueProcessName('ssspill');
+        const result = await runTraffic({ name, transport: 'tcp', family: 'ipv4', messageSize: 1000 + 37, messages: 300 });
+        const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
+        assert.deepEqual(
+          { tx: mine.reduce((n, f) => n + f.txBytes, 0), rx: mine.reduce((n, f) => n + f.rxBytes, 0) },
+          result.tcp.ipv4,
+        );
+        for (const f of mine) assert.ok(f.srttMicros > 0, 'a spilled TCP call carries the RTT too');
+        const stats = collector.stats();
+        assert.ok(stats.ioCallsSpilled > 0, 'calls went on the ring buffer');
+        assert.equal(stats.eventsLost, 0);
+      } finally {
+        collector.close();
+      }
+    });
   });
 }

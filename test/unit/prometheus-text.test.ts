@@ -202,6 +202,7 @@ const STATS: CollectorStats = {
   eventsLost: 0,
   eventsReceived: 0,
   drainWakeups: 0,
+  ioCallsSpilled: 0,
   mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
   missedByHook: {},
 };
