@@ -1,5 +1,9 @@
 #include "bpf_session.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -167,6 +171,10 @@ Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
   if (!RequireState(env, false, "load")) return env.Undefined();
   TakeLibbpfLog();  // report only this load's diagnostics
   int err = sockscope_bpf__load(skel_);
+#ifdef __GLIBC__
+  // Loading parses the kernel's BTF (megabytes) and frees it; glibc keeps the pages unless asked.
+  malloc_trim(0);
+#endif
   if (err != 0) return ThrowError(env, "loading BPF programs failed", err);
   loaded_ = true;
   flow_maps_ = std::make_unique<FlowMapDrainer>(
@@ -211,8 +219,15 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!drainer_) return Napi::Buffer<uint8_t>::New(env, 0);
   std::vector<FlowRecord> records = drainer_->Take();
-  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(records.data()),
-                                     records.size() * sizeof(FlowRecord));
+  size_t bytes = records.size() * sizeof(FlowRecord);
+  if (drain_buffer_.IsEmpty() || drain_buffer_.Value().ByteLength() < bytes) {
+    // A quarter more than needed: flow counts creep up, and each new buffer is garbage.
+    drain_buffer_ = Napi::Persistent(Napi::ArrayBuffer::New(env, bytes + bytes / 4));
+  }
+  Napi::ArrayBuffer buffer = drain_buffer_.Value();
+  if (bytes > 0) memcpy(buffer.Data(), records.data(), bytes);
+  // Valid until the next drain(), which overwrites it.
+  return Napi::Uint8Array::New(env, bytes, buffer, 0);
 }
 
 // -> Buffer of ss_conn_event structs (layout: see addon.cc connEventLayout)
@@ -279,6 +294,7 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
 
 Napi::Value BpfSession::Close(const Napi::CallbackInfo& info) {
   Release();
+  drain_buffer_.Reset();
   return info.Env().Undefined();
 }
 

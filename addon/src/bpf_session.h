@@ -46,6 +46,9 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   // handed to the drain thread.
   std::unique_ptr<FlowMapDrainer> flow_maps_;
   std::unique_ptr<KernelDrainer> drainer_;
+  // drain()'s records are copied into this one ArrayBuffer, grown when too small: a
+  // megabyte a second at 10k flows would otherwise wait for V8's GC as external memory.
+  Napi::Reference<Napi::ArrayBuffer> drain_buffer_;
 };
 
 }  // namespace sockscope

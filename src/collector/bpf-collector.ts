@@ -2,7 +2,7 @@
 import { flowMapsNeedPreallocation } from './kernel-release';
 import { planAttach, type AttachPlan, type PlanOptions } from './attach-plan';
 import { decodeConnEvents } from './conn-event-decoder';
-import { decodeFlowRecords } from './flow-decoder';
+import { decodeFlowRecords, forEachFlowRecord } from './flow-decoder';
 import { HOOKS } from './hooks';
 import { loadNativeAddon, type NativeAddon, type NativeBpfSession } from './native-addon';
 import type { CollectorStats, ConnectionEvent, ConnectionEventSource, FlowDelta, FlowSource } from './types';
@@ -72,9 +72,21 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
     return new BpfCollector(addon, session, plan);
   }
 
+  drainInto(visit: (flow: FlowDelta) => void): void {
+    if (this.finalStats) return;
+    forEachFlowRecord(this.drainedRecords(), this.addon.recordLayout, visit);
+  }
+
+  /** drainInto() as an array, for tests and tools. */
   drain(): FlowDelta[] {
     if (this.finalStats) return [];
-    return decodeFlowRecords(this.session.drain(), this.addon.recordLayout);
+    return decodeFlowRecords(this.drainedRecords(), this.addon.recordLayout);
+  }
+
+  /** The addon's records as a Buffer view, decoded before the next drain overwrites them. */
+  private drainedRecords(): Buffer {
+    const records = this.session.drain();
+    return Buffer.from(records.buffer, records.byteOffset, records.byteLength);
   }
 
   drainConnectionEvents(): ConnectionEvent[] {

@@ -16,11 +16,17 @@ const IPPROTO_UDP = 17;
 const littleEndian = os.endianness() === 'LE';
 
 export function decodeFlowRecords(buffer: Buffer, layout: RecordLayout): FlowDelta[] {
+  const flows: FlowDelta[] = [];
+  forEachFlowRecord(buffer, layout, (f) => flows.push(f));
+  return flows;
+}
+
+/** Decodes the records one at a time, each into a new FlowDelta handed to `visit`. */
+export function forEachFlowRecord(buffer: Buffer, layout: RecordLayout, visit: (flow: FlowDelta) => void): void {
   if (buffer.length % layout.size !== 0) {
     throw new Error(`flow buffer of ${buffer.length} bytes is not a multiple of the ${layout.size}-byte record`);
   }
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  const flows: FlowDelta[] = [];
   for (let base = 0; base < buffer.length; base += layout.size) {
     const rawFamily = view.getUint16(base + layout.family, littleEndian);
     const protocol = view.getUint8(base + layout.protocol);
@@ -28,7 +34,7 @@ export function decodeFlowRecords(buffer: Buffer, layout: RecordLayout): FlowDel
     if (!transport || (rawFamily !== AF_INET && rawFamily !== AF_INET6)) continue;
     const local = base + layout.localAddress;
     const remote = base + layout.remoteAddress;
-    flows.push({
+    visit({
       tgid: view.getUint32(base + layout.tgid, littleEndian),
       comm: readCString(buffer, base + layout.comm, layout.commLength),
       cgroupId: readCgroupId(view, base + layout.cgroupId),
@@ -45,7 +51,6 @@ export function decodeFlowRecords(buffer: Buffer, layout: RecordLayout): FlowDel
       srttMicros: view.getUint32(base + layout.srttMicros, littleEndian),
     });
   }
-  return flows;
 }
 
 /** A u64 counter as a number without a BigInt in between (exact below 2^53). */

@@ -52,8 +52,11 @@ export interface NativeBpfSession {
   load(): void;
   attach(program: string): void;
   startDrain(intervalMillis: number): void;
-  /** Aggregated flow records since the last call, packed as `recordLayout` describes. */
-  drain(): Buffer;
+  /**
+   * Aggregated flow records since the last call, packed as `recordLayout` describes. The
+   * addon reuses the memory: read it before the next drain().
+   */
+  drain(): Uint8Array;
   /** Connection events since the last call, packed as `connEventLayout` describes. */
   drainEvents(): Buffer;
   stats(): NativeStats;

@@ -42,8 +42,13 @@ export interface CollectorStats {
 
 /** The seam between the collector and the metrics layer. */
 export interface FlowSource {
-  /** Returns everything aggregated since the last call and resets it. */
-  drain(): FlowDelta[];
+  /**
+   * Hands over everything aggregated since the last call, one flow at a time, and resets
+   * it. `visit` must not keep the object: one at a time, each dies young, where an array
+   * of one interval's flows outlives V8's young generation and is promoted (at 10k flows,
+   * ~15 MB of RSS in dead flows).
+   */
+  drainInto(visit: (flow: FlowDelta) => void): void;
   stats(): CollectorStats;
 }
 

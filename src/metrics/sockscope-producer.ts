@@ -121,8 +121,7 @@ export class SockscopeProducer implements MetricProducer {
 
   /** Folds everything the collector has gathered into the series. */
   ingest(): void {
-    const flows = this.source.drain();
-    if (flows.length > 0) this.flows.add(flows);
+    this.source.drainInto(this.flows.addOne);
     const events = this.source.drainConnectionEvents();
     if (events.length > 0) {
       this.connections.apply(events);

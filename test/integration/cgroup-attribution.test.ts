@@ -346,7 +346,7 @@ describe('attribution of real traffic in real cgroups', realCgroupOptions(), () 
   async function assertExported(flows: FlowDelta[], resolver: CgroupResolver, expected: Attributes): Promise<void> {
     let pending = flows;
     const source = {
-      drain: () => [pending, (pending = [])][0]!,
+      drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)),
       drainConnectionEvents: () => [],
       stats: () => collector.stats(),
     };

@@ -72,7 +72,7 @@ async function exposition(): Promise<string> {
   let flows = FLOWS;
   let events = EVENTS;
   const source = {
-    drain: () => [flows, (flows = [])][0]!,
+    drainInto: (visit: (f: FlowDelta) => void) => [flows, (flows = [])][0]!.forEach((f) => visit(f)),
     drainConnectionEvents: () => [events, (events = [])][0]!,
     stats: () => STATS,
   };

@@ -224,7 +224,7 @@ test('an expired series leaves the exposition, and the caches do not keep it ali
   const clock = { ms: 1_000_000 };
   let pending: FlowDelta[] = [flow('gone'), flow('stays')];
   const producer = new SockscopeProducer(
-    { drain: () => [pending, (pending = [])][0]!, drainConnectionEvents: () => [], stats: () => STATS },
+    { drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)), drainConnectionEvents: () => [], stats: () => STATS },
     {
       buildInfo: { version: 'test', nodeVersion: '20' },
       plan: { hooks: [] } as unknown as AttachPlan,
