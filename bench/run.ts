@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--quick]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--quick] [--out FILE]
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
  * (`npm run build`). Writes bench/results/<date>.json and prints the tables.
@@ -27,6 +27,8 @@ interface Args {
   phases: Set<Phase>;
   rounds: number;
   quick: boolean;
+  /** Results file; default bench/results/<date>[-quick].json. */
+  out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,6 +43,9 @@ function parseArgs(argv: string[]): Args {
       args.rounds = Number(argv[++i]);
     } else if (a === '--quick') {
       args.quick = true;
+    } else if (a === '--out') {
+      args.out = argv[++i];
+      if (!args.out) throw new Error('--out needs a file name');
     } else {
       throw new Error(`unknown argument ${a}`);
     }
@@ -173,9 +178,10 @@ async function main(): Promise<void> {
 
   results.environment.loadAtEnd = loadAverage();
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
-  const dir = path.join(REPO_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${results.environment.date.slice(0, 10)}${args.quick ? '-quick' : ''}.json`);
+  const file = args.out
+    ? path.resolve(args.out)
+    : path.join(REPO_ROOT, 'bench', 'results', `${results.environment.date.slice(0, 10)}${args.quick ? '-quick' : ''}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(renderReport(results));
   log(`wrote ${path.relative(REPO_ROOT, file)} in ${results.durationSeconds} s; load average now ${results.environment.loadAtEnd.join(' ')}`);
