@@ -59,5 +59,5 @@ EXPOSE 9464
 # /healthz answers once the daemon serves; Kubernetes uses its own probes (/healthz, /readyz).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.SOCKSCOPE_PROMETHEUS_PORT || 9464}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=2", "/opt/sockscope/dist/src/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "/opt/sockscope/dist/src/cli.js"]
 CMD ["run"]

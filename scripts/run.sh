@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 # The memory settings every launcher passes: see src/runtime-settings.ts.
-MALLOC_ARENA_MAX=2 exec node --max-semi-space-size=2 dist/src/cli.js run "$@"
+MALLOC_ARENA_MAX=2 exec node --max-semi-space-size=2 --optimize-for-size dist/src/cli.js run "$@"

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --optimize-for-size
 /** The command line: `sockscope [run|help] [options]`. */
 import { readBuildInfo } from './build-info.js';
 import { ConfigError, loadConfig } from './config/load.js';

@@ -9,11 +9,15 @@
  * - `--max-semi-space-size=2`: the daemon's young objects are one interval's flows, a
  *   few MB; V8's default lets the young generation grow to 2 × 16 MB, which at 10k flows
  *   was ~30 MB of RSS that bought nothing.
+ * - `--optimize-for-size`: V8 grows the old generation in smaller steps and collects it
+ *   sooner. Each interval's flows outlive a 2 MB young generation and are promoted, so
+ *   without it the old generation carried ~15 MB of dead flows at 10k flows (RSS 89–101
+ *   MiB against 77–79); the daemon's CPU is far from mattering (docs/performance.md).
  * - `MALLOC_ARENA_MAX=2`: glibc gives each thread that mallocs its own arena (V8's GC and
  *   compiler workers, libuv's pool, the ring-buffer drain thread), ~2–5 MB resident each
  *   once used; two arenas measured ~14 MB less at 10k flows.
  */
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--optimize-for-size'];
 export const NODE_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 /** The settings this process was started without, to say so in the log. */
