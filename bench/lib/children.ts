@@ -105,7 +105,8 @@ export async function runChild(command: string, args: readonly string[], options
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': the output pipes may still hold data when the process has exited.
+  const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`);
   return { code, stdout, stderr };
 }
