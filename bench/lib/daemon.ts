@@ -3,15 +3,16 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { spawnChild, stopChild, waitForLine } from './children';
 import { parseSamples, sumOf, type Sample } from './exposition';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../src/runtime-settings';
 
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
 
 export interface DaemonOptions {
   /** Extra `sockscope run` flags, e.g. ['--probes.mode', 'tracepoint']. */
   args?: string[];
-  /** Extra node flags, e.g. ['--cpu-prof']. */
+  /** Node flags; default the launchers' (src/runtime-settings.ts): the daemon as users run it. */
   nodeArgs?: string[];
-  /** Extra environment variables. */
+  /** Environment variables over the bench's own; default the launchers'. */
   env?: Record<string, string>;
 }
 
@@ -28,8 +29,8 @@ export class SockscopeDaemon {
   }
 
   static async start(options: DaemonOptions = {}): Promise<SockscopeDaemon> {
-    const args = [...(options.nodeArgs ?? []), CLI, 'run', '--prometheus.host', '127.0.0.1', '--prometheus.port', '0', ...(options.args ?? [])];
-    const child = spawnChild(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const args = [...(options.nodeArgs ?? NODE_FLAGS), CLI, 'run', '--prometheus.host', '127.0.0.1', '--prometheus.port', '0', ...(options.args ?? [])];
+    const child = spawnChild(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(options.env ?? NODE_ENVIRONMENT) } });
     child.stderr!.resume();
     try {
       const match = await waitForLine(child, /"port":(\d+),"msg":"serving Prometheus metrics/, 30_000, 'sockscope daemon');

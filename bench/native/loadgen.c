@@ -12,7 +12,8 @@
  *       The same loop for a fixed time, as one of several senders.
  *   loadgen series COMMS ROUNDS
  *       COMMS distinct process names (prctl PR_SET_NAME "sbNNNNNN"), each doing one
- *       64-byte UDP send and receive per round: 4 counter series per name.
+ *       64-byte UDP send and receive per round on a socket pair of its own: 4 counter
+ *       series per name.
  *   loadgen flows CONNECTIONS SECONDS
  *       CONNECTIONS loopback TCP connections (2 sockets, 2 flows each), each moving
  *       64 bytes each way once a second, for SECONDS.
@@ -265,12 +266,18 @@ static int series(long comms, long rounds)
 	struct counts c = { 0 };
 	char name[16];
 
-	udp_pair(fds);
 	for (long r = 0; r < rounds; r++) {
 		for (long i = 0; i < comms; i++) {
 			snprintf(name, sizeof(name), "sb%06d", (int)(i % 1000000));
 			prctl(PR_SET_NAME, name);
+			/*
+			 * A socket pair per name: sockscope reads a socket's process name once per
+			 * interval, so one pair renamed in a loop would be one flow, not COMMS.
+			 */
+			udp_pair(fds);
 			exchange(fds, 64, 0, &c);
+			close(fds[0]);
+			close(fds[1]);
 		}
 	}
 	prctl(PR_SET_NAME, "ssb-series");

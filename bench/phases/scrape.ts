@@ -1,9 +1,10 @@
 /**
  * Scrape cost by number of active series, through the real daemon: loadgen renames
- * itself (prctl PR_SET_NAME "sbNNNNNN") before each 64-byte UDP send + recv, so every
- * name is a real process name seen by the kernel and becomes 4 series (bytes and
- * messages, transmit and receive). The daemon runs with --metrics.maxSeries raised so
- * 50k series are not folded into the overflow series. Series grow 1k -> 10k -> 50k in
+ * itself (prctl PR_SET_NAME "sbNNNNNN") before each 64-byte UDP send + recv on a new
+ * socket pair, so every name is a real process name seen by the kernel and becomes 4
+ * series (bytes and messages, transmit and receive). The daemon runs with
+ * --metrics.maxSeries and --ebpf.maxFlows raised so 50k names are neither folded into the
+ * overflow series nor over the flows one interval holds. Series grow 1k -> 10k -> 50k in
  * one daemon; each level is scraped sequentially over a keep-alive connection, the
  * latency being request start to last body byte, as Prometheus would see it.
  *
@@ -76,7 +77,8 @@ export async function measureScrape(
   options: { seriesCounts: number[]; scrapes: number; log: (line: string) => void },
 ): Promise<ScrapeResult> {
   const maxSeries = 100_000;
-  const daemon = await SockscopeDaemon.start({ args: ['--metrics.maxSeries', String(maxSeries)] });
+  // 50k names are 100k sockets within a second or two: more flows per interval than the default.
+  const daemon = await SockscopeDaemon.start({ args: ['--metrics.maxSeries', String(maxSeries), '--ebpf.maxFlows', '262144'] });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const levels: ScrapeLevel[] = [];
   try {
