@@ -231,6 +231,16 @@ export const EVENTS_LOST: MetricDefinition = {
   attributes: [],
 };
 
+export const IO_SPILLED: MetricDefinition = {
+  name: 'sockscope.ebpf.io.spilled',
+  prometheusName: 'sockscope_ebpf_io_spilled_total',
+  kind: 'counter',
+  unit: '{call}',
+  description:
+    'Socket I/O calls the per-CPU socket I/O map could not take (full, or out of memory in a burst of new sockets), sent on the ring buffer instead and still counted. A steady rate means more sockets are active per second than ebpf.maxFlows.',
+  attributes: [],
+};
+
 export const EVENTS_MISSED: MetricDefinition = {
   name: 'sockscope.ebpf.events.missed',
   prometheusName: 'sockscope_ebpf_events_missed_total',
@@ -308,6 +318,7 @@ export const METRICS: readonly MetricDefinition[] = [
   CONNECT_DURATION,
   CONNECTION_DURATION,
   EVENTS_LOST,
+  IO_SPILLED,
   EVENTS_MISSED,
   MAP_FULL,
   PROGRAM_ATTACHED,
