@@ -12,6 +12,7 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { pointKindOf, prometheusTypeOf } from './prometheus-names';
 
 export interface PrometheusTextOptions {
   /** Leave out `target_info` (the spec wants none for an empty resource). */
@@ -42,19 +43,6 @@ function valueText(value: number): string {
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   return `${value}`;
-}
-
-function typeText(metric: MetricData): string {
-  switch (metric.dataPointType) {
-    case DataPointType.SUM:
-      return metric.isMonotonic ? 'counter' : 'gauge';
-    case DataPointType.GAUGE:
-      return 'gauge';
-    case DataPointType.HISTOGRAM:
-      return 'histogram';
-    default:
-      return 'untyped';
-  }
 }
 
 /** The family name, or '' when nothing valid is left of it. */
@@ -115,7 +103,7 @@ export class PrometheusTextSerializer {
     const { description, unit } = metric.descriptor;
     let text = `# HELP ${name} ${escapeString(description || 'description missing')}\n`;
     if (unit) text += `# UNIT ${name} ${escapeString(unit)}\n`;
-    text += `# TYPE ${name} ${typeText(metric)}\n`;
+    text += `# TYPE ${name} ${prometheusTypeOf(pointKindOf(metric))}\n`;
     switch (metric.dataPointType) {
       case DataPointType.SUM:
       case DataPointType.GAUGE:
