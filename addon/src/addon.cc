@@ -72,10 +72,11 @@ Napi::Value SetLibbpfVerbose(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef __GLIBC__
-  // Every drain hands over a buffer of about a megabyte at 10k flows. glibc serves such
-  // blocks from mmap, but its threshold rises to the largest block freed, after which they
-  // come from the heap and fragment it (~15 MB more RSS at 10k flows). A fixed threshold
-  // keeps them mapped and returned to the kernel when freed.
+  // Every drain allocates and frees blocks of a megabyte or more at 10k flows (the kernel
+  // maps' per-CPU values, the records for JavaScript). glibc serves such blocks from mmap,
+  // but its threshold rises to the largest block freed, after which they come from the
+  // heap and fragment it (~15 MB more RSS at 10k flows). A fixed threshold keeps them
+  // mapped and returned to the kernel when freed.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
   InstallLibbpfLog(false);
