@@ -52,11 +52,18 @@ export function renderReport(r: BenchResults): string {
   );
   if (r.overhead) out.push(overheadTables('Traced-path overhead per event', r.overhead));
   if (r.programs) {
-    out.push('### BPF program run time per invocation (kernel.bpf_stats_enabled)', '');
-    out.push('| tracer | ns per run (all socket-I/O programs) | per program |', '| --- | --- | --- |');
+    const rounds = r.programs.rounds ?? 1;
+    out.push(`### BPF program run time per invocation (kernel.bpf_stats_enabled; median of ${rounds} rounds)`, '');
+    out.push('| tracer | ns per run (all socket-I/O programs) | per round | per program |', '| --- | --- | --- | --- |');
     for (const t of r.programs.tracers) {
       const parts = Object.entries(t.programs).map(([name, p]) => `${name.replace(/#\d+$/, '')} ${p.nsPerRun}`);
-      out.push(`| ${t.tracer} | ${t.nsPerRun} | ${parts.join(', ')} |`);
+      out.push(`| ${t.tracer} | ${t.nsPerRun} | ${(t.perRound ?? []).join(', ')} | ${parts.join(', ')} |`);
+    }
+    if (r.programs.ratios?.length) {
+      out.push('', '| same-round ratio of run time | median of per-round ratios | per round |', '| --- | --- | --- |');
+      for (const q of r.programs.ratios) {
+        out.push(`| ${q.numerator} / ${q.denominator} | ${q.medianOfRounds} | ${q.perRound.join(', ')} |`);
+      }
     }
     out.push('');
   }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--quick] [--out FILE]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--program-rounds N]
+ *                          [--quick] [--out FILE]
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
  * (`npm run build`). Writes bench/results/<date>.json and prints the tables.
@@ -26,13 +27,15 @@ type Phase = (typeof ALL_PHASES)[number];
 interface Args {
   phases: Set<Phase>;
   rounds: number;
+  /** Rounds of the programs phase (each runs every tracer once). */
+  programRounds: number;
   quick: boolean;
   /** Results file; default bench/results/<date>[-quick].json. */
   out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { phases: new Set(ALL_PHASES), rounds: 16, quick: false };
+  const args: Args = { phases: new Set(ALL_PHASES), rounds: 16, programRounds: 9, quick: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--phases') {
@@ -41,6 +44,8 @@ function parseArgs(argv: string[]): Args {
       args.phases = new Set(list as Phase[]);
     } else if (a === '--rounds') {
       args.rounds = Number(argv[++i]);
+    } else if (a === '--program-rounds') {
+      args.programRounds = Number(argv[++i]);
     } else if (a === '--quick') {
       args.quick = true;
     } else if (a === '--out') {
@@ -50,7 +55,13 @@ function parseArgs(argv: string[]): Args {
       throw new Error(`unknown argument ${a}`);
     }
   }
-  if (args.quick) args.rounds = Math.min(args.rounds, 2);
+  for (const [flag, n] of [['--rounds', args.rounds], ['--program-rounds', args.programRounds]] as const) {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer`);
+  }
+  if (args.quick) {
+    args.rounds = Math.min(args.rounds, 2);
+    args.programRounds = Math.min(args.programRounds, 3);
+  }
   return args;
 }
 
@@ -160,7 +171,13 @@ async function main(): Promise<void> {
   }
   if (args.phases.has('programs')) {
     log('phase programs: BPF program run time per event (kernel.bpf_stats_enabled)');
-    results.programs = await measurePrograms(tools, { iterations, log });
+    results.programs = await measurePrograms(tools, {
+      iterations,
+      rounds: args.programRounds,
+      withPrototypes: args.phases.has('protos'),
+      ratios: [...SAME_RUN_RATIOS, ['proto-sock_cache/tp_btf', 'floor/tp_btf'], ['proto-sock_cache/tracepoint', 'floor/tracepoint']],
+      log,
+    });
   }
   if (args.phases.has('max-rate')) {
     log('phase max-rate: several UDP senders as fast as they go, daemon attached');

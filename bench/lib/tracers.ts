@@ -183,7 +183,7 @@ export class FloorTracer extends ChildTracer {
   }
 }
 
-export type ProtoVariant = 'ringbuf' | 'percpu' | 'percpu_direct' | 'percpu_sock';
+export type ProtoVariant = 'ringbuf' | 'percpu' | 'percpu_direct' | 'percpu_sock' | 'sock_cache';
 
 /** A hot-path prototype (bench/proto): sockscope's flow key, different data path. */
 export class ProtoTracer extends ChildTracer {

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { onBenchExit, runChild } from '../lib/children';
 import type { NativeTools } from '../lib/native-build';
-import { round } from '../lib/stats';
+import { median, round } from '../lib/stats';
 import { BpftraceTracer, FloorTracer, ProtoTracer, SockscopeTracer, type Tracer } from '../lib/tracers';
 import { PINGPONG_COMM, pingpong, type Transport } from '../lib/workload';
 
@@ -25,15 +25,27 @@ interface ProgStat {
 
 export interface ProgramCost {
   tracer: string;
-  /** Program name -> mean run time (ns) over its runs during the workload. */
+  /** Program name -> median over rounds of its mean run time (ns) and its runs in one round. */
   programs: Record<string, { nsPerRun: number; runs: number }>;
-  /** All of the tracer's socket-I/O programs together: total run time / total runs. */
+  /** All of the tracer's socket-I/O programs together (total run time / total runs): median over rounds. */
   nsPerRun: number;
+  /** The same per round, in round order. */
+  perRound: number[];
+}
+
+export interface ProgramRatio {
+  numerator: string;
+  denominator: string;
+  /** Median over rounds of numerator ns/run / denominator ns/run in the same round. */
+  medianOfRounds: number;
+  perRound: number[];
 }
 
 export interface ProgramsResult {
   note: string;
+  rounds: number;
   tracers: ProgramCost[];
+  ratios: ProgramRatio[];
 }
 
 async function programStats(): Promise<Map<number, ProgStat>> {
@@ -42,7 +54,12 @@ async function programStats(): Promise<Map<number, ProgStat>> {
   return new Map(list.map((p) => [p.id, { id: p.id, name: p.name ?? '', runTimeNs: p.run_time_ns ?? 0, runCount: p.run_cnt ?? 0 }]));
 }
 
-async function measureOne(tools: NativeTools, tracer: Tracer, iterations: Record<Transport, number>): Promise<ProgramCost> {
+interface RoundCost {
+  programs: Record<string, { nsPerRun: number; runs: number }>;
+  nsPerRun: number;
+}
+
+async function measureOne(tools: NativeTools, tracer: Tracer, iterations: Record<Transport, number>): Promise<RoundCost> {
   const before = await programStats();
   await tracer.start();
   await new Promise((r) => setTimeout(r, tracer.settleMs));
@@ -57,7 +74,7 @@ async function measureOne(tools: NativeTools, tracer: Tracer, iterations: Record
     await tracer.stop(PINGPONG_COMM);
   }
   // The tracer's programs: loaded after `before`, and run on socket I/O during the workload.
-  const programs: ProgramCost['programs'] = {};
+  const programs: RoundCost['programs'] = {};
   let time = 0;
   let runs = 0;
   for (const [id, end] of after) {
@@ -67,16 +84,27 @@ async function measureOne(tools: NativeTools, tracer: Tracer, iterations: Record
     const dTime = end.runTimeNs - start.runTimeNs;
     // Only the send/recv programs: state-change programs barely run here.
     if (dRuns < iterations.udp) continue;
-    programs[`${end.name}#${id}`] = { nsPerRun: round(dTime / dRuns), runs: dRuns };
+    programs[end.name] = { nsPerRun: round(dTime / dRuns), runs: dRuns };
     time += dTime;
     runs += dRuns;
   }
-  return { tracer: tracer.id, programs, nsPerRun: round(time / runs) };
+  return { programs, nsPerRun: round(time / runs) };
 }
 
+/**
+ * Rounds of every tracer in turn (A B C … A B C …), rotated so none is always first:
+ * the run time of one program drifts with the machine between runs, so the ratios
+ * are taken within a round and their median reported.
+ */
 export async function measurePrograms(
   tools: NativeTools,
-  options: { iterations: Record<Transport, number>; log: (line: string) => void },
+  options: {
+    iterations: Record<Transport, number>;
+    rounds: number;
+    withPrototypes: boolean;
+    ratios: Array<[string, string]>;
+    log: (line: string) => void;
+  },
 ): Promise<ProgramsResult> {
   const previous = readFileSync(STATS_SYSCTL, 'utf8').trim();
   const restore = (): void => writeFileSync(STATS_SYSCTL, previous);
@@ -88,24 +116,51 @@ export async function measurePrograms(
     new BpftraceTracer(),
     new FloorTracer(tools, 'tp_btf'),
     new FloorTracer(tools, 'tracepoint'),
-    new ProtoTracer(tools, 'ringbuf', 'tp_btf'),
-    new ProtoTracer(tools, 'percpu', 'tp_btf'),
-    new ProtoTracer(tools, 'percpu_direct', 'tp_btf'),
-    new ProtoTracer(tools, 'percpu_sock', 'tp_btf'),
-    new ProtoTracer(tools, 'percpu_sock', 'tracepoint'),
   ];
-  const results: ProgramCost[] = [];
+  if (options.withPrototypes) {
+    for (const variant of ['ringbuf', 'percpu', 'percpu_direct', 'percpu_sock', 'sock_cache'] as const) {
+      tracers.push(new ProtoTracer(tools, variant, 'tp_btf'));
+    }
+    tracers.push(new ProtoTracer(tools, 'percpu_sock', 'tracepoint'), new ProtoTracer(tools, 'sock_cache', 'tracepoint'));
+  }
+  const rounds = new Map<string, RoundCost[]>(tracers.map((t) => [t.id, []]));
   try {
-    for (const tracer of tracers) {
-      const cost = await measureOne(tools, tracer, options.iterations);
-      options.log(`programs ${tracer.id.padEnd(28)} ${cost.nsPerRun} ns/run  ${JSON.stringify(cost.programs)}`);
-      results.push(cost);
+    for (let r = 0; r < options.rounds; r++) {
+      const order = tracers.map((_, i) => tracers[(i + r) % tracers.length]!);
+      for (const tracer of order) {
+        const cost = await measureOne(tools, tracer, options.iterations);
+        options.log(`programs round ${r} ${tracer.id.padEnd(28)} ${cost.nsPerRun} ns/run  ${JSON.stringify(cost.programs)}`);
+        rounds.get(tracer.id)!.push(cost);
+      }
     }
   } finally {
     restore();
   }
+  const costs: ProgramCost[] = tracers.map((t) => {
+    const own = rounds.get(t.id)!;
+    const names = [...new Set(own.flatMap((c) => Object.keys(c.programs)))];
+    const programs = Object.fromEntries(
+      names.map((name) => {
+        const seen = own.map((c) => c.programs[name]).filter((p) => p !== undefined);
+        return [name, { nsPerRun: round(median(seen.map((p) => p.nsPerRun))), runs: seen[0]!.runs }];
+      }),
+    );
+    const perRound = own.map((c) => c.nsPerRun);
+    return { tracer: t.id, programs, nsPerRun: round(median(perRound)), perRound };
+  });
+  const ratios: ProgramRatio[] = options.ratios
+    .filter(([a, b]) => rounds.has(a) && rounds.has(b))
+    .map(([numerator, denominator]) => {
+      const a = rounds.get(numerator)!;
+      const b = rounds.get(denominator)!;
+      const perRound = a.map((c, i) => round(c.nsPerRun / b[i]!.nsPerRun, 3));
+      return { numerator, denominator, medianOfRounds: round(median(perRound), 3), perRound };
+    });
+  for (const q of ratios) options.log(`programs ratio ${q.numerator} / ${q.denominator}: ${q.medianOfRounds} (rounds ${q.perRound.join(', ')})`);
   return {
-    note: 'mean BPF program body run time per invocation (kernel.bpf_stats_enabled), excluding tracepoint dispatch',
-    tracers: results,
+    note: 'mean BPF program body run time per invocation (kernel.bpf_stats_enabled), excluding tracepoint dispatch; medians over rounds',
+    rounds: options.rounds,
+    tracers: costs,
+    ratios,
   };
 }

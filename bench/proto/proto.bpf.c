@@ -25,6 +25,17 @@
  *                 helper (pid_tgid) and two map lookups. A process name or
  *                 cgroup change takes effect at the next interval, and the RTT
  *                 is the first of the interval instead of the last.
+ *  sock_cache     percpu_sock's key and value, but in a direct-mapped cache
+ *                 per CPU: one mmapable array of [half][cpu][slot], the slot
+ *                 picked by a multiplicative hash of socket and process. No
+ *                 hash-map lookup and no map-in-map: the array lookup is
+ *                 inlined by the verifier. A slot held by another socket is
+ *                 evicted (here: its sums are added to global counters; the
+ *                 daemon would put them on the ring). User space flips `half`
+ *                 and waits for running programs with an array-of-maps update
+ *                 (synchronize_rcu), then reads and zeroes the idle half
+ *                 through mmap. Tracepoints run with preemption disabled, so a
+ *                 program owns its CPU's slots while it runs.
  *
  * The loader (proto.c) picks one variant and one hook type with autoload.
  */
@@ -346,6 +357,103 @@ static __always_inline int percpu_core_io(struct sock *sk, int ret, int flags, _
 		return handler(sk, ret, flags, SS_DIR_RECEIVE);                                    \
 	}
 
+/* ---- sock_cache ---- */
+
+#define PROTO_MAP_ARRAY 2
+#define PROTO_F_MMAPABLE (1U << 10)
+
+/* Key and counts share the first cache line: a call touches only that line. */
+struct proto_cache_slot {
+	struct proto_sock_key key;
+	struct proto_flow_counts counts;
+	__u64 _pad;
+	struct ss_flow_key flow;
+};
+
+struct {
+	__uint(type, PROTO_MAP_ARRAY);
+	__uint(map_flags, PROTO_F_MMAPABLE);
+	__uint(max_entries, 1); /* the loader sets 2 * cpus << cache_slots_log2 */
+	__type(key, __u32);
+	__type(value, struct proto_cache_slot);
+} sock_cache SEC(".maps");
+
+const volatile __u32 cache_slots_log2 = 10;
+const volatile __u32 cache_cpus = 1;
+__u32 cache_half SEC(".bss");
+__u64 evicted_tx_bytes SEC(".bss");
+__u64 evicted_rx_bytes SEC(".bss");
+__u64 evicted_calls SEC(".bss");
+__u64 evictions SEC(".bss");
+
+static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protocol, __u16 lport,
+				    __u16 rport, int ret, int flags, __u8 direction, bool direct)
+{
+	struct proto_cache_slot *s;
+	__u32 tgid, idx;
+	__u64 h;
+
+	if (!wanted(family, protocol, ret, flags, direction))
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	/* The verifier allows no arithmetic on a BTF socket pointer: hash what tells sockets apart. */
+	h = (((__u64)tgid << 32) | ((__u32)lport << 16) | rport) * 0x9E3779B97F4A7C15ull;
+	idx = (((cache_half & 1) * cache_cpus + bpf_get_smp_processor_id()) << cache_slots_log2) |
+	      (__u32)(h >> (64 - cache_slots_log2));
+	s = bpf_map_lookup_elem(&sock_cache, &idx);
+	if (!s)
+		return 0;
+	if (s->key.sk != (__u64)sk || s->key.tgid != tgid || s->key.lport != lport ||
+	    s->key.rport != rport) {
+		__u64 calls = s->counts.tx_calls + s->counts.rx_calls;
+
+		if (calls) {
+			__sync_fetch_and_add(&evicted_tx_bytes, s->counts.tx_bytes);
+			__sync_fetch_and_add(&evicted_rx_bytes, s->counts.rx_bytes);
+			__sync_fetch_and_add(&evicted_calls, calls);
+			__sync_fetch_and_add(&evictions, 1);
+		}
+		__builtin_memset(&s->counts, 0, sizeof(s->counts));
+		s->key.sk = (__u64)sk;
+		s->key.tgid = tgid;
+		s->key.lport = lport;
+		s->key.rport = rport;
+		fill_key_process(&s->flow, family, protocol);
+		if (direct)
+			fill_tuple_direct(sk, family, &s->flow);
+		else
+			ss_read_tuple(sk, family, s->flow.laddr, s->flow.raddr, &s->flow.lport,
+				      &s->flow.rport);
+		if (protocol == IPPROTO_TCP)
+			s->counts.srtt_us = ss_srtt_us(sk);
+	}
+	if (direction == SS_DIR_TRANSMIT) {
+		s->counts.tx_bytes += ret;
+		s->counts.tx_calls += 1;
+	} else {
+		s->counts.rx_bytes += ret;
+		s->counts.rx_calls += 1;
+	}
+	return 0;
+}
+
+static __always_inline int sock_cache_btf_io(struct sock *sk, int ret, int flags, __u8 direction)
+{
+	if (!sk)
+		return 0;
+	return cache_io(sk, sk->__sk_common.skc_family, sk->sk_protocol, sk->__sk_common.skc_num,
+			sk->__sk_common.skc_dport, ret, flags, direction, true);
+}
+
+static __always_inline int sock_cache_tp_io(struct sock *sk, __u16 family, __u16 protocol, int ret,
+					    int flags, __u8 direction)
+{
+	if (!wanted(family, protocol, ret, flags, direction))
+		return 0;
+	return cache_io(sk, family, protocol, BPF_CORE_READ(sk, __sk_common.skc_num),
+			BPF_CORE_READ(sk, __sk_common.skc_dport), ret, flags, direction, false);
+}
+
 TP_PROGS(ringbuf, ring_io)
 BTF_PROGS(ringbuf, ring_sock_io)
 TP_PROGS(percpu, percpu_io)
@@ -353,3 +461,5 @@ BTF_PROGS(percpu, percpu_core_io)
 BTF_PROGS(percpu_direct, percpu_direct_io)
 BTF_PROGS(percpu_sock, percpu_sock_io)
 TP_PROGS(percpu_sock, percpu_sock_tp_io)
+BTF_PROGS(sock_cache, sock_cache_btf_io)
+TP_PROGS(sock_cache, sock_cache_tp_io)

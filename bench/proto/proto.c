@@ -3,13 +3,16 @@
  * Loads one hot-path prototype (proto.bpf.c) on one hook type and drains it the
  * way the daemon would, until SIGTERM/SIGINT (or its parent's death):
  *
- *   proto ringbuf|percpu|percpu_direct|percpu_sock tracepoint|tp_btf
+ *   proto ringbuf|percpu|percpu_direct|percpu_sock|sock_cache tracepoint|tp_btf
  *
  * ringbuf: a thread waits up to 50 ms on the ring (woken early at a quarter
  * full, like the addon's KernelDrainer) and consumes every record, summing bytes.
  * percpu*: once a second, swap the active flow (or socket) map (the
  * array-of-maps update waits for running BPF programs, so the idle map is
  * quiescent) and read and delete the idle one in batches.
+ * sock_cache: once a second, flip the cache half the programs write, wait for
+ * running programs the same way (an array-of-maps update), then read and zero
+ * the idle half through mmap.
  *
  * Prints "ready", then at the end one JSON line: bytes counted per direction,
  * records or flows read, this process's CPU time, and losses.
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -54,6 +58,17 @@ static int map_in_use; /* 0 = the _a map is active, 1 = the _b map */
 /* The aggregation maps of this variant: flows_* (flow key) or socks_* (socket key). */
 static struct bpf_map *map_a, *map_b, *map_active;
 static size_t value_size;
+static int cache_mode;
+static unsigned char *cache; /* the mmapped sock_cache array */
+static size_t cache_half_slots;
+
+enum { CACHE_SLOTS_LOG2 = 10 };
+struct cache_slot {
+	unsigned char key[16];
+	struct flow_counts counts;
+	__u64 _pad;
+	struct ss_flow_key flow;
+};
 
 static void on_signal(int sig)
 {
@@ -119,6 +134,38 @@ static void drain_map(struct bpf_map *map)
 	totals.drains++;
 }
 
+/* Reads and zeroes one half of the socket cache. */
+static void drain_cache_half(unsigned half)
+{
+	struct cache_slot *slots = (struct cache_slot *)cache + (size_t)half * cache_half_slots;
+
+	for (size_t i = 0; i < cache_half_slots; i++) {
+		const struct flow_counts *c = &slots[i].counts;
+
+		if (!(c->tx_calls | c->rx_calls))
+			continue;
+		totals.tx_bytes += c->tx_bytes;
+		totals.rx_bytes += c->rx_bytes;
+		totals.records += c->tx_calls + c->rx_calls;
+		totals.flows_read++;
+	}
+	memset(slots, 0, cache_half_slots * sizeof(*slots));
+	totals.drains++;
+}
+
+/* Programs that may still write the old half: an array-of-maps update waits for them. */
+static void flip_cache(void)
+{
+	__u32 zero = 0;
+	unsigned old = skel->bss->cache_half & 1;
+	int fd = bpf_map__fd(skel->maps.socks_a);
+
+	__atomic_store_n(&skel->bss->cache_half, !old, __ATOMIC_RELEASE);
+	if (bpf_map__update_elem(skel->maps.active_socks, &zero, sizeof(zero), &fd, sizeof(fd), BPF_ANY))
+		fprintf(stderr, "proto: synchronize: %s\n", strerror(errno));
+	drain_cache_half(old);
+}
+
 /* Points the programs at the other map; returns the one that is now idle. */
 static struct bpf_map *swap_maps(void)
 {
@@ -145,7 +192,9 @@ static void *drain_thread(void *arg)
 			struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 			nanosleep(&ts, NULL);
-			if (++ticks % 20 == 0) {
+			if (++ticks % 20 == 0 && cache_mode) {
+				flip_cache();
+			} else if (ticks % 20 == 0) {
 				struct bpf_map *idle = swap_maps();
 
 				if (idle)
@@ -184,7 +233,7 @@ static unsigned long long lost_records(void)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: proto ringbuf|percpu|percpu_direct|percpu_sock tracepoint|tp_btf\n");
+		fprintf(stderr, "usage: proto ringbuf|percpu|percpu_direct|percpu_sock|sock_cache tracepoint|tp_btf\n");
 		return 2;
 	}
 	const char *variant = argv[1], *hook = argv[2];
@@ -195,7 +244,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	percpu_mode = strncmp(variant, "percpu", 6) == 0;
+	cache_mode = strcmp(variant, "sock_cache") == 0;
+	percpu_mode = strncmp(variant, "percpu", 6) == 0 || cache_mode;
 	snprintf(send_name, sizeof(send_name), "%s_%s_send", variant, suffix);
 	snprintf(recv_name, sizeof(recv_name), "%s_%s_recv", variant, suffix);
 
@@ -230,12 +280,28 @@ int main(int argc, char **argv)
 	}
 	if (percpu_mode)
 		bpf_map__set_max_entries(skel->maps.events, 4096); /* unused: keep it small */
+	if (cache_mode) {
+		int ncpu = libbpf_num_possible_cpus();
+
+		cache_half_slots = (size_t)ncpu << CACHE_SLOTS_LOG2;
+		skel->rodata->cache_slots_log2 = CACHE_SLOTS_LOG2;
+		skel->rodata->cache_cpus = (__u32)ncpu;
+		bpf_map__set_max_entries(skel->maps.sock_cache, (__u32)(2 * cache_half_slots));
+	}
 	int err = proto_bpf__load(skel);
 	if (!err)
 		err = proto_bpf__attach(skel);
 	if (err) {
 		fprintf(stderr, "proto: load/attach %s %s: %s\n", variant, hook, strerror(-err));
 		return 1;
+	}
+	if (cache_mode) {
+		cache = mmap(NULL, 2 * cache_half_slots * sizeof(struct cache_slot), PROT_READ | PROT_WRITE,
+			     MAP_SHARED, bpf_map__fd(skel->maps.sock_cache), 0);
+		if (cache == MAP_FAILED) {
+			fprintf(stderr, "proto: mmap sock_cache: %s\n", strerror(errno));
+			return 1;
+		}
 	}
 	struct ring_buffer *ring = NULL;
 	if (!percpu_mode) {
@@ -259,7 +325,14 @@ int main(int argc, char **argv)
 		sigsuspend(&old);
 	pthread_join(thread, NULL);
 	proto_bpf__detach(skel);
-	if (percpu_mode) {
+	if (cache_mode) {
+		drain_cache_half(0);
+		drain_cache_half(1);
+		totals.tx_bytes += skel->bss->evicted_tx_bytes;
+		totals.rx_bytes += skel->bss->evicted_rx_bytes;
+		totals.records += skel->bss->evicted_calls;
+		fprintf(stderr, "proto: %llu evictions\n", (unsigned long long)skel->bss->evictions);
+	} else if (percpu_mode) {
 		drain_map(map_a);
 		drain_map(map_b);
 	} else {
