@@ -7,6 +7,7 @@
         "src/bpf_session.cc",
         "src/flow_table.cc",
         "src/flow_map_drainer.cc",
+        "src/io_cache.cc",
         "src/kernel_drainer.cc",
         "src/libbpf_log.cc",
         "src/capabilities.cc"

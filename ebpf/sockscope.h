@@ -14,7 +14,7 @@ enum ss_event_type {
 	SS_EVENT_IO = 1,         /* bench/proto's ring-buffer variant only: bytes no longer go on the ring */
 	SS_EVENT_STATE = 2,      /* a TCP state change */
 	SS_EVENT_RETRANSMIT = 3, /* a TCP segment was retransmitted */
-	SS_EVENT_IO_SPILL = 4,   /* one call's bytes the socket I/O map could not take */
+	SS_EVENT_IO_SPILL = 4,   /* calls the socket I/O map could not take */
 };
 
 enum ss_direction {
@@ -29,6 +29,7 @@ enum ss_stat {
 	SS_STAT_LISTENERS_FULL = 2, /* listener-owner map update failed */
 	SS_STAT_PENDING_FULL = 3,   /* kprobe entry->return map update failed */
 	SS_STAT_IO_LOST = 4,        /* socket I/O map and ring both refused a call: its bytes are lost */
+	SS_STAT_IO_CACHE_EVICTED = 5, /* a socket took a cache slot from another; the holder moved to the map */
 	SS_STAT_MAX,
 };
 
@@ -105,9 +106,22 @@ struct ss_io_value {
 };
 
 /*
- * Ring-buffer record for one call whose socket the live I/O map could not take
- * (full, or its allocator ran dry in a burst of new sockets): the addon adds
- * it to its flow table like a map entry.
+ * One slot of the socket I/O cache the tracepoint programs add to (io.bpf.c):
+ * a direct-mapped cache per CPU, in one mmapable array of
+ * [half][cpu][slot] that the addon reads and zeroes half by half.
+ */
+struct ss_io_slot {
+	struct ss_io_key key;
+	__u32 busy;  /* a program is updating the slot: one that interrupts it uses the map */
+	__u32 _pad;
+	struct ss_io_value value; /* value.flow.family == 0: empty */
+};
+
+/*
+ * Ring-buffer record for calls the live I/O map could not take (full, or its
+ * allocator ran dry in a burst of new sockets): one call, or the sums of a
+ * cache slot evicted into a map that could not take them. The addon adds it
+ * to its flow table like a map entry.
  */
 struct ss_io_spill {
 	__u8 type; /* SS_EVENT_IO_SPILL */

@@ -16,6 +16,7 @@ export function collectorOptions(config: Config): BpfCollectorOptions {
     ringBufferSize: config.ebpf.ringBufferSize,
     drainIntervalMillis: config.ebpf.drainInterval,
     maxFlows: config.ebpf.maxFlows,
+    ioCacheSlots: config.ebpf.ioCacheSlots,
     maxSockets: config.ebpf.maxSockets,
     maxListeners: config.ebpf.maxListeners,
   };

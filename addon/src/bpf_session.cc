@@ -56,8 +56,8 @@ Napi::Function BpfSession::Init(Napi::Env env) {
                      });
 }
 
-// new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, ioMapEntries, maxConnEvents,
-//                  maxSockets, maxListeners, preallocateFlowMaps })
+// new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, ioMapEntries, ioCacheSlots,
+//                  maxConnEvents, maxSockets, maxListeners, preallocateFlowMaps })
 BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
@@ -69,6 +69,14 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   max_conn_events_ = OptionU32(opts, "maxConnEvents", 65536);
   uint32_t max_sockets = OptionU32(opts, "maxSockets", 65536);
   uint32_t max_listeners = OptionU32(opts, "maxListeners", 8192);
+  // Slots per CPU of the tracepoint programs' socket I/O cache: a power of two, 0 for none.
+  io_cache_slots_ = OptionU32(opts, "ioCacheSlots", 0);
+  if (io_cache_slots_ & (io_cache_slots_ - 1)) {
+    ThrowError(env, "ioCacheSlots must be 0 or a power of two, not " + std::to_string(io_cache_slots_));
+    return;
+  }
+  int ncpus = libbpf_num_possible_cpus();
+  io_cache_cpus_ = ncpus > 0 ? static_cast<uint32_t>(ncpus) : 1;
 
   skel_ = sockscope_bpf__open();
   if (skel_ == nullptr) {
@@ -112,6 +120,16 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     }
   }
   skel_->rodata->wakeup_data_size = wakeup;
+  if (io_cache_slots_ > 0) {
+    skel_->rodata->io_cache_enabled = true;
+    skel_->rodata->io_cache_cpus = io_cache_cpus_;
+    skel_->rodata->io_cache_slots_log2 = static_cast<uint32_t>(__builtin_ctz(io_cache_slots_));
+    err = bpf_map__set_max_entries(skel_->maps.io_cache, 2 * io_cache_cpus_ * io_cache_slots_);
+    if (err != 0) {
+      ThrowError(env, "sizing the socket I/O cache", err);
+      return;
+    }
+  }
 }
 
 BpfSession::~BpfSession() { Release(); }
@@ -177,9 +195,16 @@ Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
 #endif
   if (err != 0) return ThrowError(env, "loading BPF programs failed", err);
   loaded_ = true;
+  std::unique_ptr<IoCache> cache;
+  if (io_cache_slots_ > 0) {
+    std::string error;
+    cache = IoCache::Map(bpf_map__fd(skel_->maps.io_cache), &skel_->bss->io_cache_half, io_cache_cpus_,
+                         io_cache_slots_, error);
+    if (!cache) return ThrowError(env, error);
+  }
   flow_maps_ = std::make_unique<FlowMapDrainer>(
       bpf_map__fd(skel_->maps.io_socks_live), bpf_map__fd(skel_->maps.io_socks_a),
-      bpf_map__fd(skel_->maps.io_socks_b), static_cast<uint32_t>(max_flows_));
+      bpf_map__fd(skel_->maps.io_socks_b), static_cast<uint32_t>(max_flows_), std::move(cache));
   std::string error = flow_maps_->Activate();
   if (!error.empty()) return ThrowError(env, error);
   return env.Undefined();
@@ -260,6 +285,7 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   // The ring was full: a connection event, or a call the socket I/O map could not take.
   set("eventsLost", KernelStat(SS_STAT_RINGBUF_LOST) + KernelStat(SS_STAT_IO_LOST));
   set("ioCallsSpilled", drainer_ ? drainer_->io_spilled() : 0);
+  set("ioCacheEvictions", KernelStat(SS_STAT_IO_CACHE_EVICTED));
   set("socketsMapFull", KernelStat(SS_STAT_SOCKETS_FULL));
   set("listenersMapFull", KernelStat(SS_STAT_LISTENERS_FULL));
   set("pendingMapFull", KernelStat(SS_STAT_PENDING_FULL));

@@ -41,6 +41,8 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   bool loaded_ = false;
   size_t max_flows_ = 0;
   size_t max_conn_events_ = 0;
+  uint32_t io_cache_slots_ = 0;  // per CPU; 0: the tracepoints add to the maps directly
+  uint32_t io_cache_cpus_ = 1;
   std::map<std::string, bpf_link*> links_;
   // Created at load (the programs need a live map before they attach), then
   // handed to the drain thread.

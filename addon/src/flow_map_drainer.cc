@@ -6,14 +6,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace sockscope {
 
 // Per-CPU values come back one per possible CPU, each rounded up to 8 bytes.
 static_assert(sizeof(ss_io_value) % 8 == 0, "per-CPU value stride must equal its size");
 
-FlowMapDrainer::FlowMapDrainer(int live_slot_fd, int map_a_fd, int map_b_fd, uint32_t max_entries)
-    : slot_fd_(live_slot_fd), map_fd_{map_a_fd, map_b_fd} {
+FlowMapDrainer::FlowMapDrainer(int live_slot_fd, int map_a_fd, int map_b_fd, uint32_t max_entries,
+                               std::unique_ptr<IoCache> cache)
+    : slot_fd_(live_slot_fd), cache_(std::move(cache)), map_fd_{map_a_fd, map_b_fd} {
   int ncpus = libbpf_num_possible_cpus();
   ncpus_ = ncpus > 0 ? ncpus : 1;
   batch_ = std::clamp<size_t>(max_entries, 1, 1024);
@@ -40,12 +42,16 @@ int FlowMapDrainer::Swap() {
 uint64_t FlowMapDrainer::Drain(std::vector<ss_io_value>& out) {
   std::lock_guard<std::mutex> lock(mutex_);
   last_drain_ = std::chrono::steady_clock::now();
+  if (cache_) cache_->Flip();
   if (Swap() != 0) {
-    // The programs still add to the live map: reading it now could race them.
+    // Programs may still add to the old map and cache half: reading them now could race.
+    // They are read after a later swap; the half flipped back to keeps its sums meanwhile.
     errors_++;
     return 0;
   }
-  return ReadAndDelete(map_fd_[1 - live_], out);
+  uint64_t calls = ReadAndDelete(map_fd_[1 - live_], out);
+  if (cache_) calls += cache_->ReadIdle(out);
+  return calls;
 }
 
 std::chrono::steady_clock::duration FlowMapDrainer::SinceLastDrain() const {

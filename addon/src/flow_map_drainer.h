@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "io_cache.h"
 #include "sockscope.h"
 
 namespace sockscope {
@@ -21,10 +22,13 @@ namespace sockscope {
 // programs run under RCU), so the swapped-out map is quiescent while it is
 // read: no call is lost or counted twice. That wait (milliseconds) and the
 // batch read's walk over every hash bucket are why this runs once a second
-// and at collections, not at every ring-buffer drain. Thread-safe.
+// and at collections, not at every ring-buffer drain. The tracepoint
+// programs' cache (IoCache), when there is one, is flipped just before the
+// swap, so the same wait makes its idle half quiescent too. Thread-safe.
 class FlowMapDrainer {
  public:
-  FlowMapDrainer(int live_slot_fd, int map_a_fd, int map_b_fd, uint32_t max_entries);
+  FlowMapDrainer(int live_slot_fd, int map_a_fd, int map_b_fd, uint32_t max_entries,
+                 std::unique_ptr<IoCache> cache);
   FlowMapDrainer(const FlowMapDrainer&) = delete;
   FlowMapDrainer& operator=(const FlowMapDrainer&) = delete;
 
@@ -47,6 +51,7 @@ class FlowMapDrainer {
 
   mutable std::mutex mutex_;  // one swap and read at a time
   int slot_fd_;
+  std::unique_ptr<IoCache> cache_;  // null when the loader sized none
   int map_fd_[2];
   int live_ = 0;  // index into map_fd_ of the map the programs add to
   int ncpus_;

@@ -96,7 +96,8 @@ int KernelDrainer::OnSample(void* ctx, void* data, size_t size) {
   if (type == SS_EVENT_IO_SPILL && size >= sizeof(ss_io_spill)) {
     const auto* spill = static_cast<const ss_io_spill*>(data);
     self->table_.Add(spill->value.flow, spill->value.counts);
-    self->io_spilled_++;
+    // One call, or an evicted cache slot's several.
+    self->io_spilled_ += spill->value.counts.tx_calls + spill->value.counts.rx_calls;
   } else if ((type == SS_EVENT_STATE || type == SS_EVENT_RETRANSMIT) && size >= sizeof(ss_conn_event)) {
     if (self->conn_events_.size() < self->max_conn_events_) {
       self->conn_events_.push_back(*static_cast<const ss_conn_event*>(data));

@@ -47,6 +47,7 @@ const probeSession = () => ({
   ringBufferSize: 4096,
   wakeupDataSize: 4096,
   maxFlows: 1,
+  ioCacheSlots: 1,
   preallocateFlowMaps: flowMapsNeedPreallocation(),
   maxSockets: 64,
   maxListeners: 64,

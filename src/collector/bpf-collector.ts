@@ -14,12 +14,17 @@ export interface BpfCollectorOptions extends PlanOptions {
   maxFlows: number;
   /** Entries of each kernel socket I/O map, if not maxFlows (tests: a tiny map sends calls to the ring). */
   ioMapEntries?: number;
+  /** Slots per CPU of the tracepoint probes' socket I/O cache (0: none); default DEFAULT_IO_CACHE_SLOTS. */
+  ioCacheSlots?: number;
   /** Connection events the addon holds between two drains. */
   maxConnEvents?: number;
   /** Kernel LRU map sizes: socket owners and listener owners. */
   maxSockets?: number;
   maxListeners?: number;
 }
+
+/** ebpf.ioCacheSlots' default: 272 KiB per CPU. */
+export const DEFAULT_IO_CACHE_SLOTS = 1024;
 
 export class AttachError extends Error {
   constructor(readonly plan: AttachPlan) {
@@ -54,6 +59,7 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       wakeupDataSize: Math.floor(options.ringBufferSize / 4),
       maxFlows: options.maxFlows,
       ioMapEntries: options.ioMapEntries,
+      ioCacheSlots: options.ioCacheSlots ?? DEFAULT_IO_CACHE_SLOTS,
       preallocateFlowMaps: flowMapsNeedPreallocation(),
       maxConnEvents: options.maxConnEvents,
       maxSockets: options.maxSockets,
@@ -102,6 +108,7 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       eventsReceived: s.eventsReceived,
       drainWakeups: s.drainWakeups,
       ioCallsSpilled: s.ioCallsSpilled,
+      ioCacheEvictions: s.ioCacheEvictions,
       mapFull: {
         sockets: s.socketsMapFull,
         listeners: s.listenersMapFull,

@@ -16,6 +16,8 @@ export interface NativeStats {
   connEventsDropped: number;
   /** Calls the socket I/O map could not take, counted from ring records instead. */
   ioCallsSpilled: number;
+  /** Times a socket took a slot of the tracepoints' socket I/O cache from another (the holder moved to the map). */
+  ioCacheEvictions: number;
   /** Failed swaps or reads of the kernel's socket I/O maps; their data is read at the next drain. */
   flowMapErrors: number;
   socketsMapFull: number;
@@ -36,6 +38,8 @@ export interface NativeSessionOptions {
   maxFlows: number;
   /** Entries of each kernel socket I/O map alone, when not maxFlows (tests: a tiny map forces the ring fallback). */
   ioMapEntries?: number;
+  /** Slots per CPU of the tracepoint probes' socket I/O cache, a power of two; 0 (default): none. */
+  ioCacheSlots?: number;
   /** Preallocate the socket I/O maps (kernels before 6.1 require it of tracing programs); default true. */
   preallocateFlowMaps?: boolean;
   /** Connection events held between two drains. */

@@ -34,6 +34,8 @@ export interface CollectorStats {
   drainWakeups: number;
   /** Socket I/O calls the kernel's per-CPU map could not take, counted from ring records instead. */
   ioCallsSpilled: number;
+  /** Times a socket took a slot of the tracepoints' socket I/O cache from another; the holder's sums moved to the map. */
+  ioCacheEvictions: number;
   /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
   mapFull: { sockets: number; listeners: number; pending_calls: number; flow_table: number; connection_events: number };
   /** Per hook: kernel events whose BPF program did not run (recursion protection). */

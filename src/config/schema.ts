@@ -4,6 +4,7 @@
  */
 import convict from 'convict';
 import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from './duration.js';
+import { DEFAULT_IO_CACHE_SLOTS } from '../collector/bpf-collector.js';
 import { AttributePolicy } from '../metrics/attribute-policy.js';
 import { METRICS } from '../metrics/definitions.js';
 import { DEFAULT_PEER_GROUPS, parseCidr } from '../metrics/peer-groups.js';
@@ -14,7 +15,7 @@ export interface Config {
   otlp: { endpoint: string; interval: number; timeout: number; histograms: 'explicit' | 'exponential' };
   log: { level: LogLevel };
   /** ringBufferSize in bytes, drainInterval in milliseconds. */
-  ebpf: { ringBufferSize: number; drainInterval: number; maxFlows: number; maxSockets: number; maxListeners: number };
+  ebpf: { ringBufferSize: number; drainInterval: number; maxFlows: number; ioCacheSlots: number; maxSockets: number; maxListeners: number };
   probes: { mode: ProbeMode };
   /** ttl in milliseconds; attributes: metric -> exported attributes; peerGroups: name -> CIDRs. */
   metrics: {
@@ -163,6 +164,20 @@ const count = (name: string, min: number, max: number): SettingFormat => ({
 });
 const MAX_SERIES = count('sockscope-max-series', 1, 10_000_000);
 const MAP_ENTRIES = count('sockscope-map-entries', 64, 16_777_216);
+const MAX_IO_CACHE_SLOTS = 65_536;
+
+const IO_CACHE_SLOTS: SettingFormat = {
+  name: 'sockscope-io-cache-slots',
+  placeholder: '<n>',
+  allowed: `must be 0 (no cache) or a power of two from 1 to ${MAX_IO_CACHE_SLOTS}`,
+  coerce: (text) => (/^\d+$/.test(text) ? Number(text) : text),
+  isValid: (value) =>
+    Number.isInteger(value) &&
+    (value as number) >= 0 &&
+    (value as number) <= MAX_IO_CACHE_SLOTS &&
+    ((value as number) & ((value as number) - 1)) === 0,
+  show: String,
+};
 const SERIES_TTL = durationFormat('sockscope-series-ttl', 1000, 7 * 24 * 3600 * 1000);
 
 /** A JSON object whose values are arrays of strings (given as JSON text in env and flags). */
@@ -221,7 +236,7 @@ const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOGRAM_KIN
 
 const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
-  FILE_PATH, MAX_SERIES, MAP_ENTRIES, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
+  FILE_PATH, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
 ];
 
 convict.addFormats(
@@ -318,6 +333,15 @@ export const configSchema: convict.Schema<Config> = {
       format: MAP_ENTRIES.name,
       default: 65_536,
       env: 'SOCKSCOPE_EBPF_MAXFLOWS',
+    },
+    ioCacheSlots: {
+      doc:
+        'Slots per CPU of the socket I/O cache the tracepoint probes add to before the per-CPU maps: a call whose socket ' +
+        'holds its slot costs no hash-map lookup. 136 bytes per slot, twice per CPU (1024: 272 KiB per CPU); ' +
+        'a socket that finds its slot taken moves the holder into the maps. 0 turns the cache off.',
+      format: IO_CACHE_SLOTS.name,
+      default: DEFAULT_IO_CACHE_SLOTS,
+      env: 'SOCKSCOPE_EBPF_IOCACHESLOTS',
     },
     maxSockets: {
       doc: 'Entries of the kernel LRU map of TCP socket owners.',

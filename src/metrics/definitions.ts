@@ -241,6 +241,16 @@ export const IO_SPILLED: MetricDefinition = {
   attributes: [],
 };
 
+export const IO_CACHE_EVICTIONS: MetricDefinition = {
+  name: 'sockscope.ebpf.io.cache.evictions',
+  prometheusName: 'sockscope_ebpf_io_cache_evictions_total',
+  kind: 'counter',
+  unit: '{eviction}',
+  description:
+    "Times a socket took a slot of the tracepoint probes' per-CPU socket I/O cache from another socket; the holder's sums moved to the per-CPU map, nothing is lost. A rate near the call rate means more sockets are busy per CPU than ebpf.ioCacheSlots.",
+  attributes: [],
+};
+
 export const EVENTS_MISSED: MetricDefinition = {
   name: 'sockscope.ebpf.events.missed',
   prometheusName: 'sockscope_ebpf_events_missed_total',
@@ -319,6 +329,7 @@ export const METRICS: readonly MetricDefinition[] = [
   CONNECTION_DURATION,
   EVENTS_LOST,
   IO_SPILLED,
+  IO_CACHE_EVICTIONS,
   EVENTS_MISSED,
   MAP_FULL,
   PROGRAM_ATTACHED,

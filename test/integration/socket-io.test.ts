@@ -85,7 +85,10 @@ for (const mode of MODES) {
       requireBpf();
       // One entry per map: of the child's two TCP sockets (and every other socket on the
       // host), all but one per interval spill, as when the kernel's allocator runs dry.
-      const collector = BpfCollector.start({ mode, ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536, ioMapEntries: 1 });
+      // No cache, so that the tracepoints' calls meet the map too.
+      const collector = BpfCollector.start({
+        mode, ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536, ioMapEntries: 1, ioCacheSlots: 0,
+      });
       try {
         const name = uniqueProcessName('ssspill');
         const result = await runTraffic({ name, transport: 'tcp', family: 'ipv4', messageSize: 1000 + 37, messages: 300 });
@@ -102,5 +105,42 @@ for (const mode of MODES) {
         collector.close();
       }
     });
+
+    // The socket I/O cache sits in front of the maps on the tracepoints only.
+    const cached = /tracepoint|tp_btf/.test(implementation.chosen ?? '');
+    const evictionCases = [
+      { what: 'a socket that finds its cache slot taken moves the holder into the map: bytes exact', ioMapEntries: undefined },
+      { what: 'an evicted cache slot the map cannot take goes on the ring buffer: bytes exact', ioMapEntries: 1 },
+    ];
+    for (const c of evictionCases) {
+      test(c.what, { skip: cached ? false : `${implementation.chosen} does not use the cache` }, async () => {
+        requireBpf();
+        // One slot per CPU: the child's client and server sockets (and every other busy
+        // socket on the host) keep taking it from each other.
+        const collector = BpfCollector.start({
+          mode, ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536, ioMapEntries: c.ioMapEntries, ioCacheSlots: 1,
+        });
+        try {
+          const name = uniqueProcessName('ssevict');
+          const result = await runTraffic({ name, transport: 'tcp', family: 'ipv6', messageSize: 1000 + 37, messages: 300 });
+          const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
+          assert.deepEqual(
+            { tx: mine.reduce((n, f) => n + f.txBytes, 0), rx: mine.reduce((n, f) => n + f.rxBytes, 0) },
+            result.tcp.ipv6,
+          );
+          for (const f of mine) {
+            assert.equal(f.tgid, result.pid);
+            assert.match(f.localAddress, /^::1$/);
+            assert.ok(f.srttMicros > 0, 'an evicted TCP slot carries the RTT');
+          }
+          const stats = collector.stats();
+          assert.ok(stats.ioCacheEvictions > 0, 'slots were evicted');
+          if (c.ioMapEntries === 1) assert.ok(stats.ioCallsSpilled > 0, 'evicted sums went on the ring buffer');
+          assert.equal(stats.eventsLost, 0);
+        } finally {
+          collector.close();
+        }
+      });
+    }
   });
 }

@@ -22,7 +22,7 @@ const DEFAULTS: Config = {
   prometheus: { enabled: true, host: '0.0.0.0', port: 9464 },
   otlp: { endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit' },
   log: { level: 'info' },
-  ebpf: { ringBufferSize: 1024 * 1024, drainInterval: 50, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
+  ebpf: { ringBufferSize: 1024 * 1024, drainInterval: 50, maxFlows: 65_536, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
   probes: { mode: 'auto' },
   events: { file: '' },
   metrics: {
@@ -78,7 +78,7 @@ test('a JSON file sets values, including duration and size text', () => {
     prometheus: { enabled: false, host: '127.0.0.1', port: 9000 },
     otlp: { endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000, histograms: 'explicit' },
     log: { level: 'debug' },
-    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
+    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100, maxFlows: 65_536, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'fentry' },
     events: { file: '/var/log/sockscope/events.jsonl' },
     metrics: DEFAULTS.metrics,
@@ -109,7 +109,7 @@ test('environment variables set values', () => {
     prometheus: { enabled: false, host: '::1', port: 9500 },
     otlp: { endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000, histograms: 'explicit' },
     log: { level: 'warn' },
-    ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
+    ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000, maxFlows: 65_536, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'kprobe' },
     events: { file: '-' },
     metrics: DEFAULTS.metrics,
@@ -148,7 +148,7 @@ test('flags set values in both --key value and --key=value forms', () => {
     prometheus: { enabled: true, host: '127.0.0.1', port: 9000 },
     otlp: { endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000, histograms: 'explicit' },
     log: { level: 'trace' },
-    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10, maxFlows: 65_536, maxSockets: 65_536, maxListeners: 8192 },
+    ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10, maxFlows: 65_536, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
     probes: { mode: 'tracepoint' },
     events: { file: 'events.jsonl' },
     metrics: DEFAULTS.metrics,
@@ -233,6 +233,8 @@ const BAD_VALUES: BadValue[] = [
   { name: 'ring not a power of two', argv: ['--ebpf.ringBufferSize=5000'], expect: ['ebpf.ringBufferSize = "5000"', 'power of two from 4096 (4KiB) to 1073741824 (1GiB)'] },
   { name: 'ring too small', env: { SOCKSCOPE_EBPF_RING_BUFFER_SIZE: '2048' }, expect: ['ebpf.ringBufferSize = "2048"', 'power of two', 'env SOCKSCOPE_EBPF_RING_BUFFER_SIZE'] },
   { name: 'ring too big', file: { ebpf: { ringBufferSize: '2GiB' } }, expect: ['ebpf.ringBufferSize = "2GiB"', 'to 1073741824 (1GiB)'] },
+  { name: 'cache slots not a power of two', argv: ['--ebpf.ioCacheSlots=1000'], expect: ['ebpf.ioCacheSlots = "1000"', 'must be 0 (no cache) or a power of two from 1 to 65536'] },
+  { name: 'cache slots too many', env: { SOCKSCOPE_EBPF_IOCACHESLOTS: '131072' }, expect: ['ebpf.ioCacheSlots = "131072"', 'env SOCKSCOPE_EBPF_IOCACHESLOTS'] },
   { name: 'ring decimal unit', argv: ['--ebpf.ringBufferSize', '16MB'], expect: ['ebpf.ringBufferSize = "16MB"', '"16MiB", "4096KiB"'] },
   { name: 'drain zero', argv: ['--ebpf.drainInterval=0'], expect: ['ebpf.drainInterval = "0"', 'duration from 1ms to 10s'] },
   { name: 'drain too long', env: { SOCKSCOPE_EBPF_DRAININTERVAL: '10001' }, expect: ['ebpf.drainInterval = "10001"', 'to 10s'] },
@@ -260,6 +262,8 @@ test('edge values that are allowed', () => {
   assert.equal(load(['--prometheus.port=65535']).prometheus.port, 65535);
   assert.equal(load(['--ebpf.ringBufferSize=4096']).ebpf.ringBufferSize, 4096);
   assert.equal(load(['--ebpf.ringBufferSize=1GiB']).ebpf.ringBufferSize, 1024 ** 3);
+  assert.equal(load(['--ebpf.ioCacheSlots=0']).ebpf.ioCacheSlots, 0);
+  assert.equal(load(['--ebpf.ioCacheSlots=65536']).ebpf.ioCacheSlots, 65536);
   assert.equal(load(['--ebpf.drainInterval=1']).ebpf.drainInterval, 1);
   assert.equal(load(['--ebpf.drainInterval=10s']).ebpf.drainInterval, 10_000);
   assert.equal(load(['--otlp.interval=24h', '--otlp.timeout=24h']).otlp.timeout, 24 * 3_600_000);
@@ -343,7 +347,7 @@ test('every setting has a doc, a flag and an environment variable named by the r
     'otlp.endpoint', 'otlp.interval', 'otlp.timeout', 'otlp.histograms',
     'log.level',
     'ebpf.ringBufferSize', 'ebpf.drainInterval',
-    'ebpf.maxFlows', 'ebpf.maxSockets', 'ebpf.maxListeners',
+    'ebpf.maxFlows', 'ebpf.ioCacheSlots', 'ebpf.maxSockets', 'ebpf.maxListeners',
     'metrics.maxSeries', 'metrics.ttl', 'metrics.maxConnections', 'metrics.attributes', 'metrics.peerGroups',
     'attribution.cgroupRoot', 'attribution.podLogRoot',
     'probes.mode',
