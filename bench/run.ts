@@ -175,7 +175,14 @@ async function main(): Promise<void> {
       iterations,
       rounds: args.programRounds,
       withPrototypes: args.phases.has('protos'),
-      ratios: [...SAME_RUN_RATIOS, ['proto-sock_cache/tp_btf', 'floor/tp_btf'], ['proto-sock_cache/tracepoint', 'floor/tracepoint']],
+      ratios: [
+        ...SAME_RUN_RATIOS,
+        // What the process id alone costs, and sockscope against a floor that makes that call too.
+        ['floor+pid/tp_btf', 'floor/tp_btf'],
+        ['sockscope/tp_btf', 'floor+pid/tp_btf'],
+        ['proto-sock_cache/tp_btf', 'floor/tp_btf'],
+        ['proto-sock_cache/tracepoint', 'floor/tracepoint'],
+      ],
       log,
     });
   }

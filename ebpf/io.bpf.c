@@ -300,19 +300,25 @@ static __always_inline int btf_sock_io(struct sock *sk, int ret, int flags, __u8
 	return count_io(sk, family, protocol, lport, rport, ret, direction);
 }
 
-/* Opaque socket pointer (classic tracepoint, kprobe): CO-RE probe reads. */
+/*
+ * Opaque socket pointer (classic tracepoint, kprobe): CO-RE probe reads. Both
+ * ports in one read: skc_dport and skc_num are the two halves of skc_portpair,
+ * and each probe read is a helper call.
+ */
 static __always_inline int core_sock_io(struct sock *sk, __u16 family, __u16 protocol, int ret,
 					int flags, __u8 direction, bool tracepoint)
 {
-	__u16 lport, rport;
+	struct {
+		__u16 dport;
+		__u16 num;
+	} ports = {};
 
 	if (!io_wanted(family, protocol, ret, flags, direction))
 		return 0;
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	rport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	bpf_core_read(&ports, sizeof(ports), &sk->__sk_common.skc_dport);
 	if (tracepoint)
-		return tp_count_io(sk, family, protocol, lport, rport, ret, direction);
-	return count_io(sk, family, protocol, lport, rport, ret, direction);
+		return tp_count_io(sk, family, protocol, ports.num, ports.dport, ret, direction);
+	return count_io(sk, family, protocol, ports.num, ports.dport, ret, direction);
 }
 
 /* For the kprobes: family and protocol come from the socket itself. */

@@ -5,6 +5,10 @@
  * TCP/UDP, ret > 0, no MSG_PEEK on receive), then one per-CPU array update: bytes
  * per direction. Nothing about the process or the socket is read.
  *
+ * With `pid` (floor.c's second argument) it also calls bpf_get_current_pid_tgid(),
+ * the one helper anything that attributes a call to a process must make: that
+ * variant measures what the process id alone costs on this host.
+ *
  * Two variants of the same program, chosen by the loader (floor.c):
  *  - classic tracepoint sock:sock_{send,recv}_length (family/protocol are
  *    fields of the tracepoint record);
@@ -30,6 +34,8 @@ struct {
 	__type(value, __u64);
 } bytes SEC(".maps");
 
+const volatile bool with_pid = false;
+
 static __always_inline int count(__u16 family, __u16 protocol, int ret, int flags, __u32 direction)
 {
 	__u64 *sum;
@@ -41,6 +47,9 @@ static __always_inline int count(__u16 family, __u16 protocol, int ret, int flag
 	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
 		return 0;
 	if (direction == 1 && (flags & MSG_PEEK))
+		return 0;
+	/* tgid 0 is the idle task, which makes no socket calls: the test only keeps the call. */
+	if (with_pid && (bpf_get_current_pid_tgid() >> 32) == 0)
 		return 0;
 	sum = bpf_map_lookup_elem(&bytes, &direction);
 	if (sum)

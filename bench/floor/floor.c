@@ -44,10 +44,11 @@ static unsigned long long sum_direction(struct floor_bpf *skel, __u32 direction)
 int main(int argc, char **argv)
 {
 	const char *variant = argc > 1 ? argv[1] : "";
+	const char *with_pid = argc > 2 ? argv[2] : "";
 	int btf = strcmp(variant, "tp_btf") == 0;
 
-	if (!btf && strcmp(variant, "tracepoint") != 0) {
-		fprintf(stderr, "usage: floor tracepoint|tp_btf\n");
+	if ((!btf && strcmp(variant, "tracepoint") != 0) || (*with_pid && strcmp(with_pid, "pid") != 0)) {
+		fprintf(stderr, "usage: floor tracepoint|tp_btf [pid]\n");
 		return 2;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
 	bpf_program__set_autoload(skel->progs.tp_recv, !btf);
 	bpf_program__set_autoload(skel->progs.btf_send, btf);
 	bpf_program__set_autoload(skel->progs.btf_recv, btf);
+	skel->rodata->with_pid = *with_pid != 0;
 	int err = floor_bpf__load(skel);
 	if (!err)
 		err = floor_bpf__attach(skel);

@@ -165,16 +165,18 @@ export class FloorTracer extends ChildTracer {
   protected readonly readyPattern = /^ready$/m;
   protected readonly stopSignal = 'SIGTERM' as const;
 
+  /** withPid: the floor plus the process-id helper call (`floor+pid/<hook>`). */
   constructor(
     private readonly tools: NativeTools,
     readonly hook: HookType,
+    readonly withPid = false,
   ) {
     super();
-    this.id = `floor/${hook}`;
+    this.id = `floor${withPid ? '+pid' : ''}/${hook}`;
   }
 
   protected command(): [string, string[]] {
-    return [this.tools.floor, [this.hook]];
+    return [this.tools.floor, this.withPid ? [this.hook, 'pid'] : [this.hook]];
   }
 
   protected parse(stdout: string): Counted {

@@ -116,6 +116,7 @@ export async function measurePrograms(
     new BpftraceTracer(),
     new FloorTracer(tools, 'tp_btf'),
     new FloorTracer(tools, 'tracepoint'),
+    new FloorTracer(tools, 'tp_btf', true),
   ];
   if (options.withPrototypes) {
     for (const variant of ['ringbuf', 'percpu', 'percpu_direct', 'percpu_sock', 'sock_cache'] as const) {
