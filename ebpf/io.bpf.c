@@ -30,9 +30,11 @@
  * is ~13 ns, which is what this saves. A slot wanted by another socket is
  * evicted into the live map. The cache has two halves; the addon flips
  * io_cache_half before each map swap, so the same grace period makes the idle
- * half quiescent, then reads and zeroes it through mmap. Tracepoints run with
- * preemption disabled, so a program owns its CPU's slots while it runs; only an
- * interrupt could cut in, and `busy` sends that one to the map.
+ * half quiescent, then reads and zeroes it through mmap. A program claims its
+ * slot with an atomic exchange of `busy`, so one that cuts in on the same CPU
+ * (an interrupt; or another task where tracepoint probes run preemptible, with
+ * only migration disabled, as fexit does) goes to the map instead; while the
+ * slot is claimed, its updates are plain.
  */
 #include "maps.bpf.h"
 #include "sock.bpf.h"
@@ -213,7 +215,7 @@ static __always_inline void evict_slot(struct ss_io_slot *s)
 	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		ss_stat_inc(SS_STAT_IO_LOST);
+		ss_stat_add(SS_STAT_IO_LOST, s->value.counts.tx_calls + s->value.counts.rx_calls);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -231,12 +233,12 @@ static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protoco
 		.lport = lport,
 		.rport = rport,
 	};
-	/* The key past the socket address as one word: tgid, lport, rport (little-endian layout). */
-	__u64 rest = key.tgid | ((__u64)lport << 32) | ((__u64)rport << 48);
 	struct ss_io_slot *s;
-	__u64 held;
+	__u64 rest, held;
 	__u32 idx;
 
+	/* The key past the socket address as one word: tgid and both ports. */
+	__builtin_memcpy(&rest, &key.tgid, sizeof(rest));
 	/*
 	 * No arithmetic on a BTF socket pointer is allowed: the slot is a hash of what
 	 * else tells sockets apart. An empty slot's key is zero, which no socket has.
@@ -245,10 +247,8 @@ static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protoco
 	       << io_cache_slots_log2) |
 	      ((__u32)((rest * 0x9E3779B97F4A7C15ull) >> 32) & ((1U << io_cache_slots_log2) - 1));
 	s = bpf_map_lookup_elem(&io_cache, &idx);
-	if (!s || s->busy)
+	if (!s || __sync_lock_test_and_set(&s->busy, 1))
 		return count_io(sk, family, protocol, lport, rport, ret, direction);
-	s->busy = 1;
-	barrier();
 	__builtin_memcpy(&held, &s->key.tgid, sizeof(held));
 	if (s->key.sk != key.sk || held != rest) {
 		if (s->value.flow.family != 0)
@@ -264,6 +264,7 @@ static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protoco
 		s->value.counts.rx_bytes += ret;
 		s->value.counts.rx_calls += 1;
 	}
+	/* Only this CPU contends for its slots (migration is disabled): a compiler barrier is enough. */
 	barrier();
 	s->busy = 0;
 	return 0;

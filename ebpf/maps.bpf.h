@@ -32,12 +32,17 @@ struct {
  */
 const volatile __u64 wakeup_data_size __weak = 4 * 1024 * 1024;
 
-static __always_inline void ss_stat_inc(__u32 stat)
+static __always_inline void ss_stat_add(__u32 stat, __u64 n)
 {
 	__u64 *val = bpf_map_lookup_elem(&ss_stats, &stat);
 
 	if (val)
-		*val += 1;
+		*val += n;
+}
+
+static __always_inline void ss_stat_inc(__u32 stat)
+{
+	ss_stat_add(stat, 1);
 }
 
 static __always_inline __u64 ss_submit_flags(void)

@@ -112,8 +112,7 @@ struct ss_io_value {
  */
 struct ss_io_slot {
 	struct ss_io_key key;
-	__u32 busy;  /* a program is updating the slot: one that interrupts it uses the map */
-	__u32 _pad;
+	__u64 busy; /* claimed by a program (atomic exchange): one that cuts in uses the map */
 	struct ss_io_value value; /* value.flow.family == 0: empty */
 };
 

@@ -71,12 +71,15 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   uint32_t max_listeners = OptionU32(opts, "maxListeners", 8192);
   // Slots per CPU of the tracepoint programs' socket I/O cache: a power of two, 0 for none.
   io_cache_slots_ = OptionU32(opts, "ioCacheSlots", 0);
-  if (io_cache_slots_ & (io_cache_slots_ - 1)) {
-    ThrowError(env, "ioCacheSlots must be 0 or a power of two, not " + std::to_string(io_cache_slots_));
-    return;
-  }
   int ncpus = libbpf_num_possible_cpus();
   io_cache_cpus_ = ncpus > 0 ? static_cast<uint32_t>(ncpus) : 1;
+  if ((io_cache_slots_ & (io_cache_slots_ - 1)) != 0 ||
+      2ull * io_cache_cpus_ * io_cache_slots_ > UINT32_MAX) {
+    ThrowError(env, "ioCacheSlots must be 0 or a power of two that fits 2 x " +
+                        std::to_string(io_cache_cpus_) + " CPUs in one array, not " +
+                        std::to_string(io_cache_slots_));
+    return;
+  }
 
   skel_ = sockscope_bpf__open();
   if (skel_ == nullptr) {

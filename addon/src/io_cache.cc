@@ -7,6 +7,9 @@
 
 namespace sockscope {
 
+// The kernel lays array elements out round_up(value_size, 8) apart.
+static_assert(sizeof(ss_io_slot) % 8 == 0, "slot stride must equal its size");
+
 std::unique_ptr<IoCache> IoCache::Map(int map_fd, __u32* half, size_t cpus, size_t slots_per_cpu,
                                       std::string& error) {
   size_t half_slots = cpus * slots_per_cpu;
@@ -28,11 +31,11 @@ uint64_t IoCache::ReadIdle(std::vector<ss_io_value>& out) {
   uint64_t calls = 0;
   for (size_t i = 0; i < half_slots_; i++) {
     const ss_io_value& v = idle[i].value;
-    if (v.flow.family == 0) continue;
+    if (v.flow.family == 0) continue;  // never used: already zero
     calls += v.counts.tx_calls + v.counts.rx_calls;
     out.push_back(v);
+    memset(&idle[i], 0, sizeof(ss_io_slot));
   }
-  memset(idle, 0, half_slots_ * sizeof(ss_io_slot));
   return calls;
 }
 

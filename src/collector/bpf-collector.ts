@@ -26,6 +26,12 @@ export interface BpfCollectorOptions extends PlanOptions {
 /** ebpf.ioCacheSlots' default: 272 KiB per CPU. */
 export const DEFAULT_IO_CACHE_SLOTS = 1024;
 
+function socketIoOnTracepoints(plan: AttachPlan): boolean {
+  return plan.hooks.some(
+    (h) => (h.hook === 'socket_send' || h.hook === 'socket_recv') && (h.chosen === 'tp_btf' || h.chosen === 'tracepoint'),
+  );
+}
+
 export class AttachError extends Error {
   constructor(readonly plan: AttachPlan) {
     super(
@@ -59,7 +65,8 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       wakeupDataSize: Math.floor(options.ringBufferSize / 4),
       maxFlows: options.maxFlows,
       ioMapEntries: options.ioMapEntries,
-      ioCacheSlots: options.ioCacheSlots ?? DEFAULT_IO_CACHE_SLOTS,
+      // Only the tracepoint programs use the cache: with fexit or kprobes it would be memory for nothing.
+      ioCacheSlots: socketIoOnTracepoints(plan) ? (options.ioCacheSlots ?? DEFAULT_IO_CACHE_SLOTS) : 0,
       preallocateFlowMaps: flowMapsNeedPreallocation(),
       maxConnEvents: options.maxConnEvents,
       maxSockets: options.maxSockets,

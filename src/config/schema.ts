@@ -338,7 +338,8 @@ export const configSchema: convict.Schema<Config> = {
       doc:
         'Slots per CPU of the socket I/O cache the tracepoint probes add to before the per-CPU maps: a call whose socket ' +
         'holds its slot costs no hash-map lookup. 136 bytes per slot, twice per CPU (1024: 272 KiB per CPU); ' +
-        'a socket that finds its slot taken moves the holder into the maps. 0 turns the cache off.',
+        'a socket that finds its slot taken moves the holder into the maps. Allocated only when socket I/O runs on ' +
+        'tracepoints (fexit and kprobes add to the maps directly). 0 turns the cache off.',
       format: IO_CACHE_SLOTS.name,
       default: DEFAULT_IO_CACHE_SLOTS,
       env: 'SOCKSCOPE_EBPF_IOCACHESLOTS',
