@@ -121,6 +121,11 @@ export class ConnectionTracker {
     return this.connections.size;
   }
 
+  /** The tracked connections by tuple key (see tupleKey), for diagnostics. */
+  *tracked(): IterableIterator<{ key: string; owner?: SocketOwner; direction: Direction }> {
+    for (const [key, t] of this.connections) yield { key, owner: t.owner, direction: t.direction };
+  }
+
   /**
    * Closes tracked connections the kernel no longer has. The kernel skips a BPF run
    * when the same program is already running on that CPU (counted as missed), so a

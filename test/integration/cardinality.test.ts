@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { BpfCollector } from '../../src/collector/bpf-collector';
 import { OVERFLOW_ATTRIBUTES } from '../../src/metrics/series-store';
 import { listTcpSockets } from '../../src/collector/proc-sockets';
+import { tupleKey } from '../../src/metrics/connection-tracker';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { testProducer } from '../helpers/producer';
 
@@ -62,7 +63,15 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
           .reduce((n, e) => n + e.value.value, 0);
       for (let i = 0; i < 150 && (producer.ingest(), oursOpen() !== 0); i++) await new Promise((r) => setTimeout(r, 100));
       t.diagnostic(`tcp_state runs missed by the kernel: ${collector.stats().missedByHook.tcp_state}; reconciled: ${producer.reconciled}`);
-      assert.equal(oursOpen(), 0, 'every connection of the exited processes was closed');
+      if (oursOpen() !== 0) {
+        // Say which connection stayed and what the kernel has for it, to tell a lost CLOSE from a slow one.
+        const kernel = new Map(listTcpSockets().map((s) => [tupleKey(s), s.state]));
+        const stuck = [...producer.connections.tracked()]
+          .filter((c) => c.owner?.comm.startsWith(prefix))
+          .map((c) => `${c.key} ${c.direction} ${c.owner?.comm}: kernel ${kernel.get(c.key) ?? 'none'}`);
+        const { eventsLost, mapFull } = collector.stats();
+        assert.fail(`connections of exited processes still open: ${stuck.join('; ')} (eventsLost ${eventsLost}, mapFull ${JSON.stringify(mapFull)})`);
+      }
       const kernelOpen = listTcpSockets().filter((s) => s.state !== 'LISTEN' && s.state !== 'TIME_WAIT').length;
       assert.ok(c.active.get(OVERFLOW_ATTRIBUTES) <= kernelOpen, 'the overflow gauge counts no more than the kernel has open');
       await producer.collect();
