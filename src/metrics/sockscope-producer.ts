@@ -48,7 +48,7 @@ export interface SockscopeProducerOptions {
   exponentialHistograms?: boolean;
   /** Clock for series TTLs, in ms (tests); Date.now by default. */
   now?: () => number;
-  /** Lists the kernel's TCP sockets now (for reconciling after missed state changes). */
+  /** Lists the kernel's TCP sockets now (for reconciling after lost state changes). */
   listSockets?: () => ReadonlyArray<ProcSocket>;
   /** TCP sockets that existed at start, from /proc. */
   bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
@@ -66,9 +66,9 @@ export class SockscopeProducer implements MetricProducer {
   readonly connections: ConnectionTracker;
   private readonly guarded: Array<[defs.MetricDefinition, SeriesView]>;
   private readonly startTime = hrTime();
-  private reconciledAtMisses = 0;
+  private reconciledAtLosses = 0;
   private lastReconcileMs = 0;
-  /** Connections closed by reconciliation because their CLOSE was missed. */
+  /** Connections closed by reconciliation because their CLOSE was lost. */
   reconciled = 0;
 
   /** Everything but the bootstrap list, which is used once: thousands of sockets must not stay referenced. */
@@ -127,16 +127,23 @@ export class SockscopeProducer implements MetricProducer {
       this.connections.apply(events);
       this.options.onConnectionEvents?.(events);
     }
-    this.reconcileIfMissed();
+    this.reconcileAfterLosses();
   }
 
-  /** After the kernel skipped state changes (counted), check the tracked connections against /proc. */
-  private reconcileIfMissed(): void {
+  /**
+   * After state changes may have been lost (counted), check the tracked connections against
+   * /proc: a lost CLOSE would otherwise keep a connection in the active gauge until restart.
+   * The kernel skips a program already running on that CPU (missed); the ring can be full
+   * (lost; that count includes socket I/O, which costs only a needless check); the addon
+   * bounds the events it holds between drains (connection_events).
+   */
+  private reconcileAfterLosses(): void {
     if (!this.options.listSockets) return;
-    const missed = this.source.stats().missedByHook.tcp_state ?? 0;
+    const stats = this.source.stats();
+    const losses = (stats.missedByHook.tcp_state ?? 0) + stats.eventsLost + stats.mapFull.connection_events;
     const now = Date.now();
-    if (missed === this.reconciledAtMisses || now - this.lastReconcileMs < RECONCILE_MIN_INTERVAL_MS) return;
-    this.reconciledAtMisses = missed;
+    if (losses === this.reconciledAtLosses || now - this.lastReconcileMs < RECONCILE_MIN_INTERVAL_MS) return;
+    this.reconciledAtLosses = losses;
     this.lastReconcileMs = now;
     this.reconciled += this.connections.reconcile(this.options.listSockets());
   }

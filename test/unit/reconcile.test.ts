@@ -1,0 +1,87 @@
+/**
+ * A CLOSE the collector lost must not keep a connection in the active gauge: whenever a
+ * loss that can hide one is counted, the producer checks its tracked connections against
+ * the kernel's socket list (/proc in the daemon; a fixed list here).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AttachPlan } from '../../src/collector/attach-plan';
+import type { ProcSocket } from '../../src/collector/proc-sockets';
+import type { CollectorStats, ConnectionEvent, FlowDelta } from '../../src/collector/types';
+import { ServerPorts } from '../../src/metrics/server-ports';
+import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
+
+const NO_LOSSES: CollectorStats = {
+  eventsLost: 0,
+  eventsReceived: 0,
+  drainWakeups: 0,
+  ioCallsSpilled: 0,
+  ioCacheEvictions: 0,
+  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
+  missedByHook: { tcp_state: 0 },
+};
+
+const OPENED: ConnectionEvent = {
+  kind: 'state', timestampNs: 1n, oldState: 'SYN_SENT', newState: 'ESTABLISHED', family: 'ipv4',
+  localAddress: '10.0.0.5', localPort: 40001, remoteAddress: '10.0.0.9', remotePort: 5432,
+  owner: { tgid: 100, pid: 100, comm: 'psql', cgroupId: 0n }, direction: 'active',
+  durationNs: 1000, error: 0, srttMicros: 0,
+};
+
+function producerWith(stats: { current: CollectorStats }, kernel: { sockets: ProcSocket[]; listed: number }) {
+  let events = [OPENED];
+  return new SockscopeProducer(
+    {
+      drainInto: (_visit: (f: FlowDelta) => void) => undefined,
+      drainConnectionEvents: () => [events, (events = [])][0]!,
+      stats: () => stats.current,
+    },
+    {
+      buildInfo: { version: 'test', nodeVersion: '20' },
+      plan: { hooks: [] } as unknown as AttachPlan,
+      limits: { maxSeries: 100, ttlMs: 60_000 },
+      serverPorts: new ServerPorts({ low: 32768, high: 60999 }),
+      listSockets: () => {
+        kernel.listed++;
+        return kernel.sockets;
+      },
+    },
+  );
+}
+
+const LOSSES: Array<[string, CollectorStats]> = [
+  ['the kernel skipped a tcp_state run', { ...NO_LOSSES, missedByHook: { tcp_state: 1 } }],
+  ['the ring buffer was full', { ...NO_LOSSES, eventsLost: 3 }],
+  ['the addon dropped connection events', { ...NO_LOSSES, mapFull: { ...NO_LOSSES.mapFull, connection_events: 2 } }],
+];
+
+for (const [loss, lossy] of LOSSES) {
+  test(`after ${loss}, a connection the kernel no longer has leaves the active gauge`, () => {
+    const stats = { current: NO_LOSSES };
+    const kernel = { sockets: [] as ProcSocket[], listed: 0 };
+    const producer = producerWith(stats, kernel);
+    producer.ingest();
+    assert.equal(producer.connections.trackedConnections, 1, 'the connection opened');
+    assert.equal(kernel.listed, 0, 'no loss, no need to list the sockets');
+
+    stats.current = lossy;
+    producer.ingest();
+    assert.equal(kernel.listed, 1);
+    assert.equal(producer.reconciled, 1);
+    assert.equal(producer.connections.trackedConnections, 0);
+  });
+}
+
+test('a connection the kernel still has stays after a loss', () => {
+  const stats = { current: NO_LOSSES };
+  const { family, localAddress, localPort, remoteAddress, remotePort } = OPENED;
+  const alive: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, state: 'ESTABLISHED', inode: 1 };
+  const kernel = { sockets: [alive], listed: 0 };
+  const producer = producerWith(stats, kernel);
+  producer.ingest();
+  stats.current = { ...NO_LOSSES, eventsLost: 1 };
+  producer.ingest();
+  assert.equal(kernel.listed, 1);
+  assert.equal(producer.reconciled, 0);
+  assert.equal(producer.connections.trackedConnections, 1);
+});
