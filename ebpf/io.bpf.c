@@ -118,6 +118,20 @@ static __always_inline struct ss_io_value *io_entry(const struct ss_io_key *key)
 	return bpf_map_lookup_elem(socks, key);
 }
 
+/* A zeroed spill record, or NULL with its `calls` counted as lost because the ring is full. */
+static __always_inline struct ss_io_spill *reserve_spill(__u64 calls)
+{
+	struct ss_io_spill *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		ss_stat_add(SS_STAT_IO_LOST, calls);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e)); /* reserved ring memory is not zeroed */
+	e->type = SS_EVENT_IO_SPILL;
+	return e;
+}
+
 /*
  * The live map could not take the socket: it is full, or, allocating on use,
  * the kernel's per-CPU allocator ran dry in a burst of new sockets (thousands
@@ -127,14 +141,10 @@ static __always_inline struct ss_io_value *io_entry(const struct ss_io_key *key)
 static __always_inline int spill_io(struct sock *sk, __u32 tgid, __u16 family, __u16 protocol,
 				    int ret, __u8 direction)
 {
-	struct ss_io_spill *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct ss_io_spill *e = reserve_spill(1);
 
-	if (!e) {
-		ss_stat_inc(SS_STAT_IO_LOST);
+	if (!e)
 		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e)); /* reserved ring memory is not zeroed */
-	e->type = SS_EVENT_IO_SPILL;
 	fill_flow(&e->value, sk, tgid, family, protocol);
 	if (direction == SS_DIR_TRANSMIT) {
 		e->value.counts.tx_bytes = ret;
@@ -148,11 +158,10 @@ static __always_inline int spill_io(struct sock *sk, __u32 tgid, __u16 family, _
 }
 
 /*
- * One call. lport/rport only tell sockets apart (see ss_io_key); each hook
- * reads them the cheapest way it can.
+ * The socket as used by the current process. lport/rport only tell sockets
+ * apart (see ss_io_key); each hook reads them the cheapest way it can.
  */
-static __always_inline int count_io(struct sock *sk, __u16 family, __u16 protocol, __u16 lport,
-				    __u16 rport, int ret, __u8 direction)
+static __always_inline struct ss_io_key io_key(struct sock *sk, __u16 lport, __u16 rport)
 {
 	struct ss_io_key key = {
 		.sk = (__u64)sk,
@@ -160,12 +169,20 @@ static __always_inline int count_io(struct sock *sk, __u16 family, __u16 protoco
 		.lport = lport,
 		.rport = rport,
 	};
-	struct ss_io_value *v = io_entry(&key);
+
+	return key;
+}
+
+/* One call of the socket and process in key, added to the live map. */
+static __always_inline int count_io(const struct ss_io_key *key, struct sock *sk, __u16 family,
+				    __u16 protocol, int ret, __u8 direction)
+{
+	struct ss_io_value *v = io_entry(key);
 
 	if (!v)
-		return spill_io(sk, key.tgid, family, protocol, ret, direction);
+		return spill_io(sk, key->tgid, family, protocol, ret, direction);
 	if (v->flow.family == 0)
-		fill_flow(v, sk, key.tgid, family, protocol);
+		fill_flow(v, sk, key->tgid, family, protocol);
 	/*
 	 * Atomic although the value is this CPU's: fexit programs run with only
 	 * migration disabled, so another task on this CPU may add in between.
@@ -178,6 +195,15 @@ static __always_inline int count_io(struct sock *sk, __u16 family, __u16 protoco
 		__sync_fetch_and_add(&v->counts.rx_calls, 1);
 	}
 	return 0;
+}
+
+/* One call, added to the live map directly: fexit, kprobes, and tracepoints without the cache. */
+static __always_inline int map_io(struct sock *sk, __u16 family, __u16 protocol, __u16 lport,
+				  __u16 rport, int ret, __u8 direction)
+{
+	struct ss_io_key key = io_key(sk, lport, rport);
+
+	return count_io(&key, sk, family, protocol, ret, direction);
 }
 
 /* The cache: 2 halves x io_cache_cpus CPUs x (1 << io_cache_slots_log2) slots; sized by the loader. */
@@ -213,13 +239,9 @@ static __always_inline void evict_slot(struct ss_io_slot *s)
 		__sync_fetch_and_add(&v->counts.rx_calls, s->value.counts.rx_calls);
 		return;
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		ss_stat_add(SS_STAT_IO_LOST, s->value.counts.tx_calls + s->value.counts.rx_calls);
+	e = reserve_spill(s->value.counts.tx_calls + s->value.counts.rx_calls);
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = SS_EVENT_IO_SPILL;
 	e->value = s->value;
 	bpf_ringbuf_submit(e, ss_submit_flags());
 }
@@ -227,12 +249,7 @@ static __always_inline void evict_slot(struct ss_io_slot *s)
 static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protocol, __u16 lport,
 				    __u16 rport, int ret, __u8 direction)
 {
-	struct ss_io_key key = {
-		.sk = (__u64)sk,
-		.tgid = bpf_get_current_pid_tgid() >> 32,
-		.lport = lport,
-		.rport = rport,
-	};
+	struct ss_io_key key = io_key(sk, lport, rport);
 	struct ss_io_slot *s;
 	__u64 rest, held;
 	__u32 idx;
@@ -248,7 +265,7 @@ static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protoco
 	      ((__u32)((rest * 0x9E3779B97F4A7C15ull) >> 32) & ((1U << io_cache_slots_log2) - 1));
 	s = bpf_map_lookup_elem(&io_cache, &idx);
 	if (!s || __sync_lock_test_and_set(&s->busy, 1))
-		return count_io(sk, family, protocol, lport, rport, ret, direction);
+		return count_io(&key, sk, family, protocol, ret, direction);
 	__builtin_memcpy(&held, &s->key.tgid, sizeof(held));
 	if (s->key.sk != key.sk || held != rest) {
 		if (s->value.flow.family != 0)
@@ -276,7 +293,7 @@ static __always_inline int tp_count_io(struct sock *sk, __u16 family, __u16 prot
 {
 	if (io_cache_enabled)
 		return cache_io(sk, family, protocol, lport, rport, ret, direction);
-	return count_io(sk, family, protocol, lport, rport, ret, direction);
+	return map_io(sk, family, protocol, lport, rport, ret, direction);
 }
 
 /*
@@ -298,7 +315,7 @@ static __always_inline int btf_sock_io(struct sock *sk, int ret, int flags, __u8
 	rport = sk->__sk_common.skc_dport;
 	if (tracepoint)
 		return tp_count_io(sk, family, protocol, lport, rport, ret, direction);
-	return count_io(sk, family, protocol, lport, rport, ret, direction);
+	return map_io(sk, family, protocol, lport, rport, ret, direction);
 }
 
 /*
@@ -319,7 +336,7 @@ static __always_inline int core_sock_io(struct sock *sk, __u16 family, __u16 pro
 	bpf_core_read(&ports, sizeof(ports), &sk->__sk_common.skc_dport);
 	if (tracepoint)
 		return tp_count_io(sk, family, protocol, ports.num, ports.dport, ret, direction);
-	return count_io(sk, family, protocol, ports.num, ports.dport, ret, direction);
+	return map_io(sk, family, protocol, ports.num, ports.dport, ret, direction);
 }
 
 /* For the kprobes: family and protocol come from the socket itself. */
