@@ -16,6 +16,10 @@ import { runTraffic, uniqueProcessName } from '../helpers/traffic';
 
 const MODES: ProbeMode[] = ['auto', 'fentry', 'kprobe', 'tracepoint'];
 
+function exportedBytes(flows: readonly FlowDelta[]): { tx: number; rx: number } {
+  return { tx: flows.reduce((n, f) => n + f.txBytes, 0), rx: flows.reduce((n, f) => n + f.rxBytes, 0) };
+}
+
 /** Which socket I/O implementation a mode gets here, or why it gets none. */
 function socketImplementation(mode: ProbeMode): { chosen?: string; reason?: string } {
   if (bpfUnavailableReason()) return { reason: 'BPF unavailable' };
@@ -60,10 +64,7 @@ for (const mode of MODES) {
             const expected = result[transport][family];
             assert.ok(expected.tx > 0 && expected.rx > 0, 'the child moved traffic');
             const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
-            assert.deepEqual(
-              { tx: mine.reduce((n, f) => n + f.txBytes, 0), rx: mine.reduce((n, f) => n + f.rxBytes, 0) },
-              expected,
-            );
+            assert.deepEqual(exportedBytes(mine), expected);
             for (const f of mine) {
               assert.equal(f.tgid, result.pid);
               assert.equal(f.transport, transport);
@@ -93,10 +94,7 @@ for (const mode of MODES) {
         const name = uniqueProcessName('ssspill');
         const result = await runTraffic({ name, transport: 'tcp', family: 'ipv4', messageSize: 1000 + 37, messages: 300 });
         const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
-        assert.deepEqual(
-          { tx: mine.reduce((n, f) => n + f.txBytes, 0), rx: mine.reduce((n, f) => n + f.rxBytes, 0) },
-          result.tcp.ipv4,
-        );
+        assert.deepEqual(exportedBytes(mine), result.tcp.ipv4);
         for (const f of mine) assert.ok(f.srttMicros > 0, 'a spilled TCP call carries the RTT too');
         const stats = collector.stats();
         assert.ok(stats.ioCallsSpilled > 0, 'calls went on the ring buffer');
@@ -124,10 +122,7 @@ for (const mode of MODES) {
           const name = uniqueProcessName('ssevict');
           const result = await runTraffic({ name, transport: 'tcp', family: 'ipv6', messageSize: 1000 + 37, messages: 300 });
           const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
-          assert.deepEqual(
-            { tx: mine.reduce((n, f) => n + f.txBytes, 0), rx: mine.reduce((n, f) => n + f.rxBytes, 0) },
-            result.tcp.ipv6,
-          );
+          assert.deepEqual(exportedBytes(mine), result.tcp.ipv6);
           for (const f of mine) {
             assert.equal(f.tgid, result.pid);
             assert.match(f.localAddress, /^::1$/);

@@ -14,12 +14,13 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { AttachPlan } from '../../src/collector/attach-plan';
-import type { CollectorStats, FlowDelta } from '../../src/collector/types';
+import type { FlowDelta } from '../../src/collector/types';
 import { PrometheusTextSerializer } from '../../src/export/prometheus-text';
 import { PrometheusViewBuilder } from '../../src/export/prometheus-view';
 import { NETWORK_IO } from '../../src/metrics/definitions';
 import { ServerPorts } from '../../src/metrics/server-ports';
 import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
+import { NO_COLLECTOR_STATS } from '../helpers/collector-stats';
 
 function otel(withoutTargetInfo: boolean): PrometheusSerializer {
   return new PrometheusSerializer(undefined, false, undefined, withoutTargetInfo, true);
@@ -198,16 +199,6 @@ test('the same attributes object under another scope gets that scope\'s labels',
   assert.match(text.serialize(builder.build(second).resourceMetrics), /jobs_total\{queue="q",otel_scope_name="other"\} 1/);
 });
 
-const STATS: CollectorStats = {
-  eventsLost: 0,
-  eventsReceived: 0,
-  drainWakeups: 0,
-  ioCallsSpilled: 0,
-  ioCacheEvictions: 0,
-  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
-  missedByHook: {},
-};
-
 function flow(comm: string): FlowDelta {
   return {
     tgid: 1, comm, cgroupId: 0n, family: 'ipv4', transport: 'udp', localAddress: '127.0.0.1', localPort: 40000,
@@ -225,7 +216,7 @@ test('an expired series leaves the exposition, and the caches do not keep it ali
   const clock = { ms: 1_000_000 };
   let pending: FlowDelta[] = [flow('gone'), flow('stays')];
   const producer = new SockscopeProducer(
-    { drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)), drainConnectionEvents: () => [], stats: () => STATS },
+    { drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)), drainConnectionEvents: () => [], stats: () => NO_COLLECTOR_STATS },
     {
       buildInfo: { version: 'test', nodeVersion: '20' },
       plan: { hooks: [] } as unknown as AttachPlan,

@@ -10,16 +10,7 @@ import type { ProcSocket } from '../../src/collector/proc-sockets';
 import type { CollectorStats, ConnectionEvent, FlowDelta } from '../../src/collector/types';
 import { ServerPorts } from '../../src/metrics/server-ports';
 import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
-
-const NO_LOSSES: CollectorStats = {
-  eventsLost: 0,
-  eventsReceived: 0,
-  drainWakeups: 0,
-  ioCallsSpilled: 0,
-  ioCacheEvictions: 0,
-  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
-  missedByHook: { tcp_state: 0 },
-};
+import { NO_COLLECTOR_STATS } from '../helpers/collector-stats';
 
 const OPENED: ConnectionEvent = {
   kind: 'state', timestampNs: 1n, oldState: 'SYN_SENT', newState: 'ESTABLISHED', family: 'ipv4',
@@ -50,14 +41,14 @@ function producerWith(stats: { current: CollectorStats }, kernel: { sockets: Pro
 }
 
 const LOSSES: Array<[string, CollectorStats]> = [
-  ['the kernel skipped a tcp_state run', { ...NO_LOSSES, missedByHook: { tcp_state: 1 } }],
-  ['the ring buffer was full', { ...NO_LOSSES, eventsLost: 3 }],
-  ['the addon dropped connection events', { ...NO_LOSSES, mapFull: { ...NO_LOSSES.mapFull, connection_events: 2 } }],
+  ['the kernel skipped a tcp_state run', { ...NO_COLLECTOR_STATS, missedByHook: { tcp_state: 1 } }],
+  ['the ring buffer was full', { ...NO_COLLECTOR_STATS, eventsLost: 3 }],
+  ['the addon dropped connection events', { ...NO_COLLECTOR_STATS, mapFull: { ...NO_COLLECTOR_STATS.mapFull, connection_events: 2 } }],
 ];
 
 for (const [loss, lossy] of LOSSES) {
   test(`after ${loss}, a connection the kernel no longer has leaves the active gauge`, () => {
-    const stats = { current: NO_LOSSES };
+    const stats = { current: NO_COLLECTOR_STATS };
     const kernel = { sockets: [] as ProcSocket[], listed: 0 };
     const producer = producerWith(stats, kernel);
     producer.ingest();
@@ -73,13 +64,13 @@ for (const [loss, lossy] of LOSSES) {
 }
 
 test('a connection the kernel still has stays after a loss', () => {
-  const stats = { current: NO_LOSSES };
+  const stats = { current: NO_COLLECTOR_STATS };
   const { family, localAddress, localPort, remoteAddress, remotePort } = OPENED;
   const alive: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, state: 'ESTABLISHED', inode: 1 };
   const kernel = { sockets: [alive], listed: 0 };
   const producer = producerWith(stats, kernel);
   producer.ingest();
-  stats.current = { ...NO_LOSSES, eventsLost: 1 };
+  stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
   producer.ingest();
   assert.equal(kernel.listed, 1);
   assert.equal(producer.reconciled, 0);

@@ -1,0 +1,12 @@
+/** Collector counters with nothing counted, for tests that feed a producer by hand. */
+import type { CollectorStats } from '../../src/collector/types';
+
+export const NO_COLLECTOR_STATS: Readonly<CollectorStats> = {
+  eventsLost: 0,
+  eventsReceived: 0,
+  drainWakeups: 0,
+  ioCallsSpilled: 0,
+  ioCacheEvictions: 0,
+  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
+  missedByHook: {},
+};
