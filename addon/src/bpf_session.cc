@@ -72,11 +72,11 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   // Slots per CPU of the tracepoint programs' socket I/O cache: a power of two, 0 for none.
   io_cache_slots_ = OptionU32(opts, "ioCacheSlots", 0);
   int ncpus = libbpf_num_possible_cpus();
-  io_cache_cpus_ = ncpus > 0 ? static_cast<uint32_t>(ncpus) : 1;
+  possible_cpus_ = ncpus > 0 ? static_cast<uint32_t>(ncpus) : 1;
   if ((io_cache_slots_ & (io_cache_slots_ - 1)) != 0 ||
-      2ull * io_cache_cpus_ * io_cache_slots_ > UINT32_MAX) {
+      2ull * possible_cpus_ * io_cache_slots_ > UINT32_MAX) {
     ThrowError(env, "ioCacheSlots must be 0 or a power of two that fits 2 x " +
-                        std::to_string(io_cache_cpus_) + " CPUs in one array, not " +
+                        std::to_string(possible_cpus_) + " CPUs in one array, not " +
                         std::to_string(io_cache_slots_));
     return;
   }
@@ -125,9 +125,9 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   skel_->rodata->wakeup_data_size = wakeup;
   if (io_cache_slots_ > 0) {
     skel_->rodata->io_cache_enabled = true;
-    skel_->rodata->io_cache_cpus = io_cache_cpus_;
+    skel_->rodata->io_cache_cpus = possible_cpus_;
     skel_->rodata->io_cache_slots_log2 = static_cast<uint32_t>(__builtin_ctz(io_cache_slots_));
-    err = bpf_map__set_max_entries(skel_->maps.io_cache, 2 * io_cache_cpus_ * io_cache_slots_);
+    err = bpf_map__set_max_entries(skel_->maps.io_cache, 2 * possible_cpus_ * io_cache_slots_);
     if (err != 0) {
       ThrowError(env, "sizing the socket I/O cache", err);
       return;
@@ -201,7 +201,7 @@ Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
   std::unique_ptr<IoCache> cache;
   if (io_cache_slots_ > 0) {
     std::string error;
-    cache = IoCache::Map(bpf_map__fd(skel_->maps.io_cache), &skel_->bss->io_cache_half, io_cache_cpus_,
+    cache = IoCache::Map(bpf_map__fd(skel_->maps.io_cache), &skel_->bss->io_cache_half, possible_cpus_,
                          io_cache_slots_, error);
     if (!cache) return ThrowError(env, error);
   }
@@ -269,8 +269,7 @@ Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
 
 uint64_t BpfSession::KernelStat(__u32 stat) const {
   if (!loaded_) return 0;
-  int ncpus = libbpf_num_possible_cpus();
-  std::vector<__u64> values(ncpus > 0 ? ncpus : 1);
+  std::vector<__u64> values(possible_cpus_);
   uint64_t sum = 0;
   if (bpf_map__lookup_elem(skel_->maps.ss_stats, &stat, sizeof(stat), values.data(),
                            values.size() * sizeof(__u64), 0) == 0) {

@@ -42,7 +42,7 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   size_t max_flows_ = 0;
   size_t max_conn_events_ = 0;
   uint32_t io_cache_slots_ = 0;  // per CPU; 0: the tracepoints add to the maps directly
-  uint32_t io_cache_cpus_ = 1;
+  uint32_t possible_cpus_ = 1;  // per-CPU values and cache sections come one per possible CPU
   std::map<std::string, bpf_link*> links_;
   // Created at load (the programs need a live map before they attach), then
   // handed to the drain thread.

@@ -124,6 +124,9 @@ function durationFormat(name: string, minMs: number, maxMs: number): SettingForm
 const OTLP_DURATION = durationFormat('sockscope-otlp-duration', 1, 24 * 3_600_000);
 const DRAIN_INTERVAL = durationFormat('sockscope-drain-interval', 1, 10_000);
 
+/** 0 or a power of two: at most one bit set. */
+const atMostOneBit = (value: number): boolean => (value & (value - 1)) === 0;
+
 const MIN_RING_BYTES = 4096;
 const MAX_RING_BYTES = 1024 ** 3;
 
@@ -139,7 +142,7 @@ const RING_BUFFER_SIZE: SettingFormat = {
     Number.isInteger(value) &&
     (value as number) >= MIN_RING_BYTES &&
     (value as number) <= MAX_RING_BYTES &&
-    ((value as number) & ((value as number) - 1)) === 0,
+    atMostOneBit(value as number),
   show: (value) => formatByteSize(value as number),
 };
 
@@ -166,17 +169,11 @@ const MAX_SERIES = count('sockscope-max-series', 1, 10_000_000);
 const MAP_ENTRIES = count('sockscope-map-entries', 64, 16_777_216);
 const MAX_IO_CACHE_SLOTS = 65_536;
 
+const IO_CACHE_SLOT_COUNT = count('sockscope-io-cache-slots', 0, MAX_IO_CACHE_SLOTS);
 const IO_CACHE_SLOTS: SettingFormat = {
-  name: 'sockscope-io-cache-slots',
-  placeholder: '<n>',
+  ...IO_CACHE_SLOT_COUNT,
   allowed: `must be 0 (no cache) or a power of two from 1 to ${MAX_IO_CACHE_SLOTS}`,
-  coerce: (text) => (/^\d+$/.test(text) ? Number(text) : text),
-  isValid: (value) =>
-    Number.isInteger(value) &&
-    (value as number) >= 0 &&
-    (value as number) <= MAX_IO_CACHE_SLOTS &&
-    ((value as number) & ((value as number) - 1)) === 0,
-  show: String,
+  isValid: (value) => IO_CACHE_SLOT_COUNT.isValid(value) && atMostOneBit(value as number),
 };
 const SERIES_TTL = durationFormat('sockscope-series-ttl', 1000, 7 * 24 * 3600 * 1000);
 
