@@ -6,6 +6,7 @@ import { SETTINGS, type Config } from './config/schema.js';
 import pino from 'pino';
 import { createLogger } from './log.js';
 import { missingRuntimeSettings } from './runtime-settings.js';
+import { SETTING_CHECKS } from './setting-checks.js';
 
 export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'help', string>> = {
   run: 'Run the exporter (the default command).',
@@ -98,7 +99,7 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv): Pro
 /** Loads the config or prints the one-line error; undefined means exit 2. */
 function configOrReport(options: readonly string[], env: NodeJS.ProcessEnv): Config | undefined {
   try {
-    return loadConfig({ argv: options, env });
+    return loadConfig({ argv: options, env, checks: SETTING_CHECKS });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -149,7 +150,7 @@ async function events(options: readonly string[], env: NodeJS.ProcessEnv): Promi
 async function run(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: Config;
   try {
-    config = loadConfig({ argv: options, env });
+    config = loadConfig({ argv: options, env, checks: SETTING_CHECKS });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);

@@ -16,10 +16,22 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A check that needs knowledge config does not have, such as which metrics and attributes
+ * exist: the layer that has it passes the check in, and a failure reads like any other.
+ */
+export interface SettingCheck {
+  /** The setting checked, e.g. "metrics.attributes". */
+  readonly key: string;
+  /** What is wrong with the setting's value, phrased to follow "is invalid: ", or undefined. */
+  problem(config: Config): string | undefined;
+}
+
 export interface LoadConfigOptions {
   /** The options after the command, e.g. ["--config", "sockscope.json", "--prometheus.port=9000"]. */
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
+  checks?: readonly SettingCheck[];
 }
 
 /** One value for one setting from one source. */
@@ -55,6 +67,11 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     }
   }
   reconcileOtlpTimeout(result, winners);
+  for (const check of opts.checks ?? []) {
+    const problem = check.problem(result);
+    const setting = SETTINGS.find((s) => s.key === check.key);
+    if (problem !== undefined && setting !== undefined) throw invalid(setting, winners.get(setting.key), problem);
+  }
 
   try {
     config.validate({ allowed: 'strict' });

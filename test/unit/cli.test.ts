@@ -108,6 +108,16 @@ test('a bad value from the environment exits 2 naming key, value and variable', 
   );
 });
 
+test('an unknown metric attribute exits 2 with one line: the command line passes the metrics checks to config', () => {
+  const result = runCli(['run', '--metrics.attributes', '[{"metric":"sockscope.network.io","attributes":["k8s.bogus"]}]']);
+  assert.equal(result.status, 2);
+  assert.equal(result.stdout, '');
+  assert.match(
+    result.stderr,
+    /^config: metrics\.attributes = "\[[^\n]* is invalid: sockscope\.network\.io has no attribute "k8s\.bogus" [^\n]*\(from flag --metrics\.attributes\)\n$/,
+  );
+});
+
 test('an unknown command exits 2 naming it and the commands', () => {
   const result = runCli(['frobnicate', '--prometheus.port=1']);
   assert.equal(result.status, 2);
