@@ -34,7 +34,7 @@ test('run takes the arguments after it as options', () => {
 });
 
 test('help, --help and -h ask for help wherever they stand', () => {
-  for (const args of [['help'], ['--help'], ['-h'], ['run', '--help'], ['--prometheus.port=1', '-h'], ['help', '--bogus']]) {
+  for (const args of [['help'], ['--help'], ['-h'], ['run', '--help'], ['--prometheus.port=1', '-h'], ['help', '--bogus'], ['run', '--prometheus.port', '-h'], ['check', '--bogus', '--help']]) {
     assert.deepEqual(parseCommandLine(args), { command: 'help' }, JSON.stringify(args));
   }
 });
@@ -116,6 +116,18 @@ test('an unknown metric attribute exits 2 with one line: the command line passes
     result.stderr,
     /^config: metrics\.attributes = "\[[^\n]* is invalid: sockscope\.network\.io has no attribute "k8s\.bogus" [^\n]*\(from flag --metrics\.attributes\)\n$/,
   );
+});
+
+test('check --output takes text or json; anything else exits 2 before any probe is loaded', () => {
+  const bad = runCli(['check', '--output', 'yaml']);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stdout, '');
+  assert.equal(bad.stderr, 'config: --output = "yaml" is invalid: must be text or json (from flag --output)\n');
+  const missing = runCli(['check', '--output']);
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr, 'config: flag --output needs a value: text or json\n');
+  // run has no --output.
+  assert.match(runCli(['run', '--output=json']).stderr, /^config: unknown flag --output[^\n]*\n$/);
 });
 
 test('an unknown command exits 2 naming it and the commands', () => {

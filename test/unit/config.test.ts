@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { ConfigError, loadCommandLine, loadConfig } from '../../src/config/load';
 import { SETTING_CHECKS } from '../../src/setting-checks';
 import { envVarName, SETTINGS, type Config } from '../../src/config/schema';
 import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from '../../src/config/duration';
@@ -453,6 +453,28 @@ test('config alone checks the shape of metrics.attributes; the metric names are 
   const unknownMetric = [{ metric: 'sockscope.nope', attributes: ['x'] }];
   assert.deepEqual(load(['--metrics.attributes', JSON.stringify(unknownMetric)]).metrics.attributes, unknownMetric);
   assertConfigError(() => load(['--metrics.attributes', '[{"metric":"m","attributes":[1]}]']), 'metrics.attributes = ', 'must be a JSON list of');
+});
+
+test('a command\'s own flag is read beside the settings and checked against its values', () => {
+  const commandFlags = [{ name: 'output', values: ['text', 'json'] }];
+  const loaded = loadCommandLine({ argv: ['--output', 'json', '--prometheus.port=1'], env: {}, commandFlags });
+  assert.equal(loaded.commandValues.get('output'), 'json');
+  assert.equal(loaded.config.prometheus.port, 1);
+  assert.equal(loadCommandLine({ argv: [], env: {}, commandFlags }).commandValues.get('output'), undefined);
+  assertConfigError(() => loadCommandLine({ argv: ['--output=yaml'], env: {}, commandFlags }), '--output = "yaml" is invalid: must be text or json');
+  assertConfigError(() => loadCommandLine({ argv: ['--output'], env: {}, commandFlags }), 'flag --output needs a value: text or json');
+  // Other commands do not take it.
+  assertConfigError(() => load(['--output', 'json']), 'unknown flag --output');
+});
+
+test('only the argv given is read: convict does not parse process.argv itself, though the schema declares each arg', () => {
+  const saved = process.argv;
+  process.argv = [...saved, '--prometheus.port=1', '--log.level=debug'];
+  try {
+    assert.deepEqual(load(), DEFAULTS);
+  } finally {
+    process.argv = saved;
+  }
 });
 
 test('flag values that start with a dash but are not flags are values', () => {
