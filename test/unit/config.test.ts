@@ -278,6 +278,10 @@ test('an unknown flag is named, with a suggestion for a near miss', () => {
   assertConfigError(() => load(['--prometheus.Port=1']), 'unknown flag --prometheus.Port', 'did you mean --prometheus.port?');
   assertConfigError(() => load(['--ebpf.ring-buffer-size', '4096']), 'did you mean --ebpf.ringBufferSize?');
   assertConfigError(() => load(['-p', '1']), 'unknown flag -p');
+  assertConfigError(() => load(['-abc']), 'unknown flag -a');
+  // Names of Object.prototype are not flags either.
+  assertConfigError(() => load(['--constructor']), 'unknown flag --constructor');
+  assertConfigError(() => load(['--__proto__=1']), 'unknown flag --__proto__');
 });
 
 test('a flag without its value is named with what it needs', () => {
