@@ -1,5 +1,5 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --optimize-for-size
-/** The command line: `sockscope [run|help] [options]`. */
+/** The command line: `sockscope [run|check|events|help] [options]`. */
 import { parseArgs } from 'node:util';
 import { readBuildInfo } from './build-info.js';
 import { ConfigError, loadCommandLine, type CommandFlag, type LoadedCommandLine } from './config/load.js';
