@@ -1,11 +1,13 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --optimize-for-size
-/** The command line: `sockscope [run|help] [options]`. */
+/** The command line: `sockscope [run|check|events|help] [options]`. */
+import { parseArgs } from 'node:util';
 import { readBuildInfo } from './build-info.js';
-import { ConfigError, loadConfig } from './config/load.js';
-import { SETTINGS, type Config } from './config/schema.js';
+import { ConfigError, loadCommandLine, type CommandFlag, type LoadedCommandLine } from './config/load.js';
+import { SETTINGS } from './config/schema.js';
 import pino from 'pino';
 import { createLogger } from './log.js';
 import { missingRuntimeSettings } from './runtime-settings.js';
+import { SETTING_CHECKS } from './setting-checks.js';
 
 export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'help', string>> = {
   run: 'Run the exporter (the default command).',
@@ -18,15 +20,22 @@ export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'help', stri
 
 /** What the command line asks for. */
 export type Invocation =
-  | { command: 'run' | 'check' | 'events'; /** Everything after the command, for loadConfig. */ options: string[] }
+  | { command: 'run' | 'check' | 'events'; /** Everything after the command, for loadCommandLine. */ options: string[] }
   | { command: 'help' }
   | { command: 'version' }
   | { command: 'unknown'; name: string };
 
 /** The command is the first argument; without one, or when it is a flag, the command is run. */
 export function parseCommandLine(args: readonly string[]): Invocation {
-  if (args.includes('--help') || args.includes('-h')) return { command: 'help' };
-  if (args.includes('--version')) return { command: 'version' };
+  // --help and --version win wherever they stand, even beside flags that are wrong.
+  const { values } = parseArgs({
+    args: [...args],
+    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+    strict: false,
+    allowPositionals: true,
+  });
+  if (values.help !== undefined) return { command: 'help' };
+  if (values.version !== undefined) return { command: 'version' };
   const [first, ...rest] = args;
   if (first === undefined || first.startsWith('-')) return { command: 'run', options: [...args] };
   if (first === 'run' || first === 'check' || first === 'events') return { command: first, options: rest };
@@ -95,10 +104,17 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 }
 
-/** Loads the config or prints the one-line error; undefined means exit 2. */
-function configOrReport(options: readonly string[], env: NodeJS.ProcessEnv): Config | undefined {
+/** check's own flag. */
+const OUTPUT_FLAG: CommandFlag = { name: 'output', values: ['text', 'json'] };
+
+/** Reads the settings and the command's own flags, or prints the one-line error; undefined means exit 2. */
+function commandLineOrReport(
+  options: readonly string[],
+  env: NodeJS.ProcessEnv,
+  commandFlags: readonly CommandFlag[] = [],
+): LoadedCommandLine | undefined {
   try {
-    return loadConfig({ argv: options, env });
+    return loadCommandLine({ argv: options, env, commandFlags, checks: SETTING_CHECKS });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -107,23 +123,14 @@ function configOrReport(options: readonly string[], env: NodeJS.ProcessEnv): Con
 }
 
 async function check(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const rest = [...options];
-  let output = 'text';
-  const at = rest.findIndex((a) => a === '--output' || a.startsWith('--output='));
-  if (at !== -1) {
-    const [flag] = rest.splice(at, 1);
-    output = flag!.includes('=') ? flag!.slice('--output='.length) : (rest.splice(at, 1)[0] ?? '');
-    if (output !== 'text' && output !== 'json') {
-      process.stderr.write(`sockscope check: --output = ${JSON.stringify(output)} is invalid: must be text or json\n`);
-      return 2;
-    }
-  }
-  const config = configOrReport(rest, env);
-  if (!config) return 2;
+  const loaded = commandLineOrReport(options, env, [OUTPUT_FLAG]);
+  if (!loaded) return 2;
+  const { config, commandValues } = loaded;
   const { checkReport, renderCheckText } = await import('./check.js');
   try {
     const { report, plan } = checkReport(config);
-    process.stdout.write(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderCheckText(report));
+    const json = commandValues.get(OUTPUT_FLAG.name) === 'json';
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderCheckText(report));
     return plan.missingRequired().length > 0 ? 1 : 0;
   } catch (err) {
     process.stderr.write(`sockscope check: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -132,7 +139,7 @@ async function check(options: readonly string[], env: NodeJS.ProcessEnv): Promis
 }
 
 async function events(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const config = configOrReport(options, env);
+  const config = commandLineOrReport(options, env)?.config;
   if (!config) return 2;
   // stdout carries the events: logs go to stderr.
   const log = createLogger(config.log.level, pino.destination({ dest: 2, sync: true }));
@@ -147,14 +154,8 @@ async function events(options: readonly string[], env: NodeJS.ProcessEnv): Promi
 }
 
 async function run(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig({ argv: options, env });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 2;
-  }
+  const config = commandLineOrReport(options, env)?.config;
+  if (!config) return 2;
   const log = createLogger(config.log.level);
   const missing = missingRuntimeSettings(process.execArgv, env);
   if (missing.length > 0) {

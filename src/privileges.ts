@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { kernelAtLeast } from './collector/kernel-release';
-import { loadNativeAddon } from './collector/native-addon';
+import { loadNativeAddon, type NativeAddon } from './collector/native-addon';
 
 /** capability(7) numbers, as in linux/capability.h. */
 export const CAPABILITY_NUMBERS = {
@@ -164,16 +164,8 @@ export interface DropResult {
   boundingSetReduced: boolean;
 }
 
-/** The addon's side, see addon/src/capabilities.h. */
-export interface CapabilitiesAddon {
-  dropCapabilities(keep: number[]): {
-    threadsDropped: number;
-    unreachableTids: number[];
-    unansweredThreads: number;
-    error: string | null;
-    boundingSetReduced: boolean;
-  };
-}
+/** The addon's side (declared with the rest of the addon), narrowed so that tests can stand in for it. */
+export type CapabilitiesAddon = Pick<NativeAddon, 'dropCapabilities'>;
 
 export class CapabilityDropError extends Error {
   override name = 'CapabilityDropError';
@@ -186,7 +178,7 @@ export class CapabilityDropError extends Error {
  */
 export function dropCapabilities(
   keep: readonly CapabilityName[],
-  addon: CapabilitiesAddon = loadNativeAddon() as unknown as CapabilitiesAddon,
+  addon: CapabilitiesAddon = loadNativeAddon(),
 ): DropResult {
   for (const name of keep) {
     if (!isCapabilityName(name)) throw new TypeError(`unknown capability ${JSON.stringify(name)}`);

@@ -2,7 +2,7 @@
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { BpfCollector, type BpfCollectorOptions } from './collector/bpf-collector';
 import { bootstrapTcpSockets, listTcpSockets, type BootstrapResult } from './collector/proc-sockets';
-import type { Config } from './config/schema';
+import { attributeSelection, type Config } from './config/schema';
 import type { Logger } from './log';
 import { dropCapabilities, readKernelFacts, runtimeCapabilities } from './privileges';
 import type { ConnectionEvent } from './collector/types';
@@ -75,7 +75,7 @@ export function createProducer(
     buildInfo: readBuildInfo(),
     plan: collector.plan,
     limits: { maxSeries: config.metrics.maxSeries, ttlMs: config.metrics.ttl },
-    attributes: Object.fromEntries(config.metrics.attributes.map((e) => [e.metric, e.attributes])),
+    attributes: attributeSelection(config),
     peerGroups: config.metrics.peerGroups,
     maxConnections: config.metrics.maxConnections,
     exponentialHistograms: config.otlp.histograms === 'exponential',

@@ -1,4 +1,5 @@
 /** The kernel-facing collector: plans, loads and attaches the probes, then drains flow deltas and connection events. */
+import { DEFAULT_IO_CACHE_SLOTS } from '../config/defaults';
 import { flowMapsNeedPreallocation } from './kernel-release';
 import { planAttach, type AttachPlan, type PlanOptions } from './attach-plan';
 import { decodeConnEvents } from './conn-event-decoder';
@@ -22,9 +23,6 @@ export interface BpfCollectorOptions extends PlanOptions {
   maxSockets?: number;
   maxListeners?: number;
 }
-
-/** ebpf.ioCacheSlots' default: 272 KiB per CPU. */
-export const DEFAULT_IO_CACHE_SLOTS = 1024;
 
 function socketIoOnTracepoints(plan: AttachPlan): boolean {
   return plan.hooks.some(

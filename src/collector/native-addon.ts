@@ -110,10 +110,21 @@ export interface ConnEventLayout {
   commLength: number;
 }
 
+/** What the addon's dropCapabilities did (addon/src/capabilities.h). */
+export interface NativeCapabilityDrop {
+  threadsDropped: number;
+  unreachableTids: number[];
+  unansweredThreads: number;
+  error: string | null;
+  boundingSetReduced: boolean;
+}
+
 export interface NativeAddon {
   BpfSession: new (options: NativeSessionOptions) => NativeBpfSession;
   recordLayout: RecordLayout;
   connEventLayout: ConnEventLayout;
+  /** Keeps only the capabilities `keep` (capability(7) numbers) in every thread of the process. */
+  dropCapabilities(keep: number[]): NativeCapabilityDrop;
   setLibbpfVerbose(verbose: boolean): void;
 }
 

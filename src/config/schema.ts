@@ -2,12 +2,13 @@
  * The settings of the daemon: one convict schema, from which the loader, the validation
  * messages and `sockscope --help` are all derived.
  */
-import convict from 'convict';
-import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from './duration.js';
-import { DEFAULT_IO_CACHE_SLOTS } from '../collector/bpf-collector.js';
-import { AttributePolicy } from '../metrics/attribute-policy.js';
-import { METRICS } from '../metrics/definitions.js';
-import { DEFAULT_PEER_GROUPS, parseCidr } from '../metrics/peer-groups.js';
+import type convict from 'convict';
+import { DEFAULT_IO_CACHE_SLOTS, DEFAULT_PEER_GROUPS } from './defaults.js';
+import {
+  BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
+  MAX_SERIES, METRIC_ATTRIBUTES, OTLP_DURATION, OTLP_ENDPOINT, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
+  SERIES_TTL, type LogLevel, type ProbeMode, type SettingFormat,
+} from './formats.js';
 
 export interface Config {
   prometheus: { enabled: boolean; host: string; port: number };
@@ -32,224 +33,11 @@ export interface Config {
   events: { file: string };
 }
 
-export const PROBE_MODES = ['auto', 'fentry', 'kprobe', 'tracepoint'] as const;
-export type ProbeMode = (typeof PROBE_MODES)[number];
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** How a setting's value is written as text, converted, checked and shown. */
-export interface SettingFormat {
-  /** The convict format name. */
-  readonly name: string;
-  /** The value placeholder shown after the flag in --help, e.g. "<port>". */
-  readonly placeholder: string;
-  /** What is allowed, phrased to follow the key: "must be an integer from 0 to 65535". */
-  readonly allowed: string;
-  /**
-   * Converts text (env, flags, strings in the file) to the setting's type. Text it cannot read
-   * is returned unchanged, so that validation rejects it and the message quotes it as given.
-   */
-  coerce(text: string): unknown;
-  isValid(value: unknown): boolean;
-  /** The value as a person would write it, e.g. 16777216 -> "16MiB". */
-  show(value: unknown): string;
-}
-
-const BOOLEAN: SettingFormat = {
-  name: 'sockscope-boolean',
-  placeholder: '<true|false>',
-  allowed: 'must be true or false',
-  // convict's own boolean coercion reads every text but "false" as true; this one is strict.
-  coerce: (text) => (text === 'true' ? true : text === 'false' ? false : text),
-  isValid: (value) => typeof value === 'boolean',
-  show: String,
-};
-
-const PORT: SettingFormat = {
-  name: 'sockscope-port',
-  placeholder: '<port>',
-  allowed: 'must be an integer from 0 to 65535',
-  coerce: (text) => (/^\d+$/.test(text) ? Number(text) : text),
-  isValid: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535,
-  show: String,
-};
-
-const LISTEN_HOST: SettingFormat = {
-  name: 'sockscope-listen-host',
-  placeholder: '<host>',
-  allowed: 'must be a host name or IP address without spaces or "/", e.g. 0.0.0.0 or ::1',
-  coerce: (text) => text,
-  isValid: (value) => typeof value === 'string' && /^[^\s/]+$/.test(value),
-  show: String,
-};
-
-const OTLP_ENDPOINT: SettingFormat = {
-  name: 'sockscope-otlp-endpoint',
-  placeholder: '<url>',
-  allowed: 'must be empty (OTLP push off) or an http:// or https:// URL, e.g. http://localhost:4317',
-  coerce: (text) => text,
-  isValid: (value) => typeof value === 'string' && (value === '' || isHttpUrl(value)),
-  show: (value) => (value === '' ? '"" (off)' : String(value)),
-};
-
-/** A setting that takes one of a few words. */
-function oneOf(name: string, placeholder: string, values: readonly string[]): SettingFormat {
-  return {
-    name,
-    placeholder,
-    allowed: `must be one of ${values.join(', ')}`,
-    coerce: (text) => text,
-    isValid: (value) => values.includes(value as string),
-    show: String,
-  };
-}
-
-const LOG_LEVEL = oneOf('sockscope-log-level', '<level>', LOG_LEVELS);
-
-function durationFormat(name: string, minMs: number, maxMs: number): SettingFormat {
-  return {
-    name,
-    placeholder: '<duration>',
-    allowed:
-      `must be a duration from ${formatDurationMs(minMs)} to ${formatDurationMs(maxMs)}: ` +
-      'integer milliseconds or text like "500ms", "10s", "1m"',
-    coerce: (text) => parseDurationMs(text) ?? text,
-    isValid: (value) => Number.isInteger(value) && (value as number) >= minMs && (value as number) <= maxMs,
-    show: (value) => formatDurationMs(value as number),
-  };
-}
-
-// A day bounds the push period well below the 2^31-1 ms at which Node timers misfire.
-const OTLP_DURATION = durationFormat('sockscope-otlp-duration', 1, 24 * 3_600_000);
-const DRAIN_INTERVAL = durationFormat('sockscope-drain-interval', 1, 10_000);
-
-/** 0 or a power of two: at most one bit set. */
-const atMostOneBit = (value: number): boolean => (value & (value - 1)) === 0;
-
-const MIN_RING_BYTES = 4096;
-const MAX_RING_BYTES = 1024 ** 3;
-
-const RING_BUFFER_SIZE: SettingFormat = {
-  name: 'sockscope-ring-buffer-size',
-  placeholder: '<size>',
-  // The kernel requires a BPF ring buffer to be a power of two and a multiple of the page size.
-  allowed:
-    `must be a power of two from ${MIN_RING_BYTES} (${formatByteSize(MIN_RING_BYTES)}) to ` +
-    `${MAX_RING_BYTES} (${formatByteSize(MAX_RING_BYTES)}) bytes: an integer or text like "16MiB", "4096KiB"`,
-  coerce: (text) => parseByteSize(text) ?? text,
-  isValid: (value) =>
-    Number.isInteger(value) &&
-    (value as number) >= MIN_RING_BYTES &&
-    (value as number) <= MAX_RING_BYTES &&
-    atMostOneBit(value as number),
-  show: (value) => formatByteSize(value as number),
-};
-
-const PROBE_MODE = oneOf('sockscope-probe-mode', '<mode>', PROBE_MODES);
-
-const FILE_PATH: SettingFormat = {
-  name: 'sockscope-file-path',
-  placeholder: '<path>',
-  allowed: 'must be a file path, "-" for standard output, or empty for off',
-  coerce: (text) => text,
-  isValid: (value) => typeof value === 'string' && !value.includes('\0'),
-  show: (value) => (value === '' ? '(off)' : String(value)),
-};
-
-const count = (name: string, min: number, max: number): SettingFormat => ({
-  name,
-  placeholder: '<n>',
-  allowed: `must be an integer from ${min} to ${max}`,
-  coerce: (text) => (/^\d+$/.test(text) ? Number(text) : text),
-  isValid: (value) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max,
-  show: String,
-});
-const MAX_SERIES = count('sockscope-max-series', 1, 10_000_000);
-const MAP_ENTRIES = count('sockscope-map-entries', 64, 16_777_216);
-const MAX_IO_CACHE_SLOTS = 65_536;
-
-const IO_CACHE_SLOT_COUNT = count('sockscope-io-cache-slots', 0, MAX_IO_CACHE_SLOTS);
-const IO_CACHE_SLOTS: SettingFormat = {
-  ...IO_CACHE_SLOT_COUNT,
-  allowed: `must be 0 (no cache) or a power of two from 1 to ${MAX_IO_CACHE_SLOTS}`,
-  isValid: (value) => IO_CACHE_SLOT_COUNT.isValid(value) && atMostOneBit(value as number),
-};
-const SERIES_TTL = durationFormat('sockscope-series-ttl', 1000, 7 * 24 * 3600 * 1000);
-
-/** A JSON object whose values are arrays of strings (given as JSON text in env and flags). */
-const stringListMap = (name: string, what: string, checkEntry: (key: string, values: string[]) => string | undefined): SettingFormat => ({
-  name,
-  placeholder: '<json>',
-  allowed: `must be a JSON object of ${what}`,
-  coerce: (text) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  },
-  isValid: (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    Object.entries(value).every(
-      ([k, v]) => Array.isArray(v) && v.every((x) => typeof x === 'string') && checkEntry(k, v as string[]) === undefined,
-    ),
-  show: (value) => JSON.stringify(value).replace(/,/g, ', '),
-});
-const METRIC_ATTRIBUTES: SettingFormat = {
-  name: 'sockscope-metric-attributes',
-  placeholder: '<json>',
-  allowed:
-    'must be a JSON list of {"metric": <OTel metric name>, "attributes": [<attribute names>]}, with the ' +
-    'attributes each metric lists in docs/metrics.md',
-  coerce: (text) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  },
-  isValid: (value) =>
-    Array.isArray(value) &&
-    value.every(
-      (e: unknown) =>
-        typeof e === 'object' &&
-        e !== null &&
-        typeof (e as { metric?: unknown }).metric === 'string' &&
-        Array.isArray((e as { attributes?: unknown }).attributes) &&
-        (e as { attributes: unknown[] }).attributes.every((a) => typeof a === 'string') &&
-        AttributePolicy.validate(METRICS, { [(e as { metric: string }).metric]: (e as { attributes: string[] }).attributes }).length === 0,
-    ),
-  show: (value) => JSON.stringify(value).replace(/,/g, ', '),
-};
-const PEER_GROUPS = stringListMap('sockscope-peer-groups', 'group name -> list of CIDRs, e.g. {"corp": ["10.0.0.0/8"]}', (_name, cidrs) =>
-  cidrs.find((c) => parseCidr(c) === undefined),
-);
-
-const HISTOGRAM_KINDS = ['explicit', 'exponential'] as const;
-const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOGRAM_KINDS);
-
-const FORMATS: readonly SettingFormat[] = [
-  BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
-  FILE_PATH, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
-];
-
-convict.addFormats(
-  Object.fromEntries(
-    FORMATS.map((format): [string, convict.Format] => [
-      format.name,
-      {
-        validate(value: unknown): void {
-          if (!format.isValid(value)) throw new Error(format.allowed);
-        },
-        coerce: (value: string) => format.coerce(value),
-      },
-    ]),
-  ),
-);
-
+/**
+ * Every setting's format, default, doc, environment variable (`env`) and flag (`arg`, the
+ * name after "--"). load.ts hands convict the environment; flags.ts reads the flags, since
+ * convict's own parser (yargs-parser) rewrites number-like text and joins repeated flags.
+ */
 export const configSchema: convict.Schema<Config> = {
   prometheus: {
     enabled: {
@@ -257,18 +45,21 @@ export const configSchema: convict.Schema<Config> = {
       format: BOOLEAN.name,
       default: true,
       env: 'SOCKSCOPE_PROMETHEUS_ENABLED',
+      arg: 'prometheus.enabled',
     },
     host: {
       doc: 'Address the metrics HTTP server listens on.',
       format: LISTEN_HOST.name,
       default: '0.0.0.0',
       env: 'SOCKSCOPE_PROMETHEUS_HOST',
+      arg: 'prometheus.host',
     },
     port: {
       doc: 'TCP port the metrics HTTP server listens on; 0 picks a free port.',
       format: PORT.name,
       default: 9464,
       env: 'SOCKSCOPE_PROMETHEUS_PORT',
+      arg: 'prometheus.port',
     },
   },
   otlp: {
@@ -277,18 +68,21 @@ export const configSchema: convict.Schema<Config> = {
       format: OTLP_ENDPOINT.name,
       default: '',
       env: 'SOCKSCOPE_OTLP_ENDPOINT',
+      arg: 'otlp.endpoint',
     },
     interval: {
       doc: 'How often metrics are pushed to the OTLP endpoint.',
       format: OTLP_DURATION.name,
       default: 10_000,
       env: 'SOCKSCOPE_OTLP_INTERVAL',
+      arg: 'otlp.interval',
     },
     timeout: {
       doc: 'How long one OTLP push may take; at most otlp.interval, and lowered to it when not set.',
       format: OTLP_DURATION.name,
       default: 10_000,
       env: 'SOCKSCOPE_OTLP_TIMEOUT',
+      arg: 'otlp.timeout',
     },
     histograms: {
       doc:
@@ -297,6 +91,7 @@ export const configSchema: convict.Schema<Config> = {
       format: HISTOGRAM_KIND.name,
       default: 'explicit',
       env: 'SOCKSCOPE_OTLP_HISTOGRAMS',
+      arg: 'otlp.histograms',
     },
   },
   log: {
@@ -305,6 +100,7 @@ export const configSchema: convict.Schema<Config> = {
       format: LOG_LEVEL.name,
       default: 'info',
       env: 'SOCKSCOPE_LOG_LEVEL',
+      arg: 'log.level',
     },
   },
   ebpf: {
@@ -315,12 +111,14 @@ export const configSchema: convict.Schema<Config> = {
       format: RING_BUFFER_SIZE.name,
       default: 1024 * 1024,
       env: 'SOCKSCOPE_EBPF_RINGBUFFERSIZE',
+      arg: 'ebpf.ringBufferSize',
     },
     drainInterval: {
       doc: 'How often the native thread drains the ring buffer of connection events (byte sums are read once a second).',
       format: DRAIN_INTERVAL.name,
       default: 50,
       env: 'SOCKSCOPE_EBPF_DRAININTERVAL',
+      arg: 'ebpf.drainInterval',
     },
     maxFlows: {
       doc:
@@ -330,6 +128,7 @@ export const configSchema: convict.Schema<Config> = {
       format: MAP_ENTRIES.name,
       default: 65_536,
       env: 'SOCKSCOPE_EBPF_MAXFLOWS',
+      arg: 'ebpf.maxFlows',
     },
     ioCacheSlots: {
       doc:
@@ -340,18 +139,21 @@ export const configSchema: convict.Schema<Config> = {
       format: IO_CACHE_SLOTS.name,
       default: DEFAULT_IO_CACHE_SLOTS,
       env: 'SOCKSCOPE_EBPF_IOCACHESLOTS',
+      arg: 'ebpf.ioCacheSlots',
     },
     maxSockets: {
       doc: 'Entries of the kernel LRU map of TCP socket owners.',
       format: MAP_ENTRIES.name,
       default: 65_536,
       env: 'SOCKSCOPE_EBPF_MAXSOCKETS',
+      arg: 'ebpf.maxSockets',
     },
     maxListeners: {
       doc: 'Entries of the kernel LRU map of listening-socket owners.',
       format: MAP_ENTRIES.name,
       default: 8192,
       env: 'SOCKSCOPE_EBPF_MAXLISTENERS',
+      arg: 'ebpf.maxListeners',
     },
   },
   metrics: {
@@ -362,18 +164,21 @@ export const configSchema: convict.Schema<Config> = {
       format: MAX_SERIES.name,
       default: 5000,
       env: 'SOCKSCOPE_METRICS_MAXSERIES',
+      arg: 'metrics.maxSeries',
     },
     ttl: {
       doc: 'A series not updated for this long is no longer exported (exited processes, closed pods).',
       format: SERIES_TTL.name,
       default: 300_000,
       env: 'SOCKSCOPE_METRICS_TTL',
+      arg: 'metrics.ttl',
     },
     maxConnections: {
       doc: 'Most TCP connections tracked for the active gauge and lifetimes; more are counted as map full.',
       format: MAP_ENTRIES.name,
       default: 262_144,
       env: 'SOCKSCOPE_METRICS_MAXCONNECTIONS',
+      arg: 'metrics.maxConnections',
     },
     attributes: {
       doc:
@@ -383,14 +188,16 @@ export const configSchema: convict.Schema<Config> = {
       format: METRIC_ATTRIBUTES.name,
       default: [],
       env: 'SOCKSCOPE_METRICS_ATTRIBUTES',
+      arg: 'metrics.attributes',
     },
     peerGroups: {
       doc:
         'Named CIDR groups for sockscope.peer.group, as JSON, checked in order; an address in none is "external". ' +
         'Replaces the default loopback/private groups.',
       format: PEER_GROUPS.name,
-      default: DEFAULT_PEER_GROUPS as Record<string, string[]>,
+      default: Object.fromEntries(Object.entries(DEFAULT_PEER_GROUPS).map(([name, cidrs]) => [name, [...cidrs]])),
       env: 'SOCKSCOPE_METRICS_PEERGROUPS',
+      arg: 'metrics.peerGroups',
     },
   },
   attribution: {
@@ -399,12 +206,14 @@ export const configSchema: convict.Schema<Config> = {
       format: FILE_PATH.name,
       default: '',
       env: 'SOCKSCOPE_ATTRIBUTION_CGROUPROOT',
+      arg: 'attribution.cgroupRoot',
     },
     podLogRoot: {
       doc: 'The kubelet\'s pod log directory, for pod and container names.',
       format: FILE_PATH.name,
       default: '/var/log/pods',
       env: 'SOCKSCOPE_ATTRIBUTION_PODLOGROOT',
+      arg: 'attribution.podLogRoot',
     },
   },
   probes: {
@@ -416,6 +225,7 @@ export const configSchema: convict.Schema<Config> = {
       format: PROBE_MODE.name,
       default: 'auto',
       env: 'SOCKSCOPE_PROBES_MODE',
+      arg: 'probes.mode',
     },
   },
   events: {
@@ -424,6 +234,7 @@ export const configSchema: convict.Schema<Config> = {
       format: FILE_PATH.name,
       default: '',
       env: 'SOCKSCOPE_EVENTS_FILE',
+      arg: 'events.file',
     },
   },
 };
@@ -451,47 +262,39 @@ export function envVarName(key: string): string {
 }
 
 /** Every setting, in schema order. */
-export const SETTINGS: readonly Setting[] = collectSettings(configSchema as unknown as SchemaGroup, '');
+export const SETTINGS: readonly Setting[] = collectSettings(configSchema, '');
 
-interface SchemaLeaf {
-  default: unknown;
-  doc?: string;
-  format?: unknown;
-  env?: string;
-}
-interface SchemaGroup {
-  [name: string]: SchemaLeaf | SchemaGroup;
-}
-
-function collectSettings(group: SchemaGroup, prefix: string): Setting[] {
-  return Object.entries(group).flatMap(([name, child]): Setting[] => {
+function collectSettings(group: object, prefix: string): Setting[] {
+  return Object.entries(group).flatMap(([name, child]: [string, unknown]): Setting[] => {
     const key = prefix + name;
+    if (typeof child !== 'object' || child === null) throw new Error(`schema: ${key} must be a setting or a group`);
     // convict's own rule: a node with a "default" is a setting, any other object is a group.
-    if (!('default' in child)) return collectSettings(child as SchemaGroup, `${key}.`);
-    const leaf = child as SchemaLeaf;
-    const format = FORMATS.find((candidate) => candidate.name === leaf.format);
-    if (format === undefined || leaf.doc === undefined || leaf.env !== envVarName(key)) {
-      throw new Error(`schema: ${key} needs a sockscope format, a doc and env ${envVarName(key)}`);
+    if (!('default' in child)) return collectSettings(child, `${key}.`);
+    const format = FORMATS.find((candidate) => candidate.name === textField(child, 'format'));
+    const doc = textField(child, 'doc');
+    const env = textField(child, 'env');
+    if (format === undefined || doc === undefined || env !== envVarName(key) || textField(child, 'arg') !== key) {
+      throw new Error(`schema: ${key} needs a sockscope format, a doc, env ${envVarName(key)} and arg ${key}`);
     }
     const snakeEnv = ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase().replace(/\./g, '_');
     return [{
       key,
       flag: `--${key}`,
-      env: leaf.env,
-      envAliases: snakeEnv === leaf.env ? [] : [snakeEnv],
-      default: leaf.default,
-      doc: leaf.doc,
+      env,
+      envAliases: snakeEnv === env ? [] : [snakeEnv],
+      default: child.default,
+      doc,
       format,
     }];
   });
 }
 
-function isHttpUrl(text: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return false;
-  }
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+function textField(node: object, field: 'format' | 'doc' | 'env' | 'arg'): string | undefined {
+  const value: unknown = Reflect.get(node, field);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** metrics.attributes as the metrics layer takes it: metric name -> attribute names. */
+export function attributeSelection(config: Config): Record<string, string[]> {
+  return Object.fromEntries(config.metrics.attributes.map((entry) => [entry.metric, entry.attributes]));
 }

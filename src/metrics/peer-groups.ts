@@ -1,12 +1,9 @@
 /** Names a remote address by the configured CIDR group it falls in (net.BlockList does the matching). */
 import net from 'node:net';
+import { parseCidr } from '../config/cidr';
+import { DEFAULT_PEER_GROUPS } from '../config/defaults';
 
 export type PeerGroupConfig = Readonly<Record<string, readonly string[]>>;
-
-export const DEFAULT_PEER_GROUPS: PeerGroupConfig = {
-  loopback: ['127.0.0.0/8', '::1/128'],
-  private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'],
-};
 
 export const EXTERNAL_GROUP = 'external';
 
@@ -39,13 +36,4 @@ export class PeerGroups {
     }
     return group;
   }
-}
-
-export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const [address, prefixText] = text.split('/');
-  if (!address || prefixText === undefined || !/^\d+$/.test(prefixText)) return undefined;
-  const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : undefined;
-  const prefix = Number(prefixText);
-  if (!family || prefix > (family === 'ipv4' ? 32 : 128)) return undefined;
-  return { address, prefix, family };
 }

@@ -34,7 +34,7 @@ test('run takes the arguments after it as options', () => {
 });
 
 test('help, --help and -h ask for help wherever they stand', () => {
-  for (const args of [['help'], ['--help'], ['-h'], ['run', '--help'], ['--prometheus.port=1', '-h'], ['help', '--bogus']]) {
+  for (const args of [['help'], ['--help'], ['-h'], ['run', '--help'], ['--prometheus.port=1', '-h'], ['help', '--bogus'], ['run', '--prometheus.port', '-h'], ['check', '--bogus', '--help']]) {
     assert.deepEqual(parseCommandLine(args), { command: 'help' }, JSON.stringify(args));
   }
 });
@@ -106,6 +106,28 @@ test('a bad value from the environment exits 2 naming key, value and variable', 
     result.stderr,
     'config: prometheus.port = "abc" is invalid: must be an integer from 0 to 65535 (from env SOCKSCOPE_PROMETHEUS_PORT)\n',
   );
+});
+
+test('an unknown metric attribute exits 2 with one line: the command line passes the metrics checks to config', () => {
+  const result = runCli(['run', '--metrics.attributes', '[{"metric":"sockscope.network.io","attributes":["k8s.bogus"]}]']);
+  assert.equal(result.status, 2);
+  assert.equal(result.stdout, '');
+  assert.match(
+    result.stderr,
+    /^config: metrics\.attributes = "\[[^\n]* is invalid: sockscope\.network\.io has no attribute "k8s\.bogus" [^\n]*\(from flag --metrics\.attributes\)\n$/,
+  );
+});
+
+test('check --output takes text or json; anything else exits 2 before any probe is loaded', () => {
+  const bad = runCli(['check', '--output', 'yaml']);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stdout, '');
+  assert.equal(bad.stderr, 'config: --output = "yaml" is invalid: must be text or json (from flag --output)\n');
+  const missing = runCli(['check', '--output']);
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr, 'config: flag --output needs a value: text or json\n');
+  // run has no --output.
+  assert.match(runCli(['run', '--output=json']).stderr, /^config: unknown flag --output[^\n]*\n$/);
 });
 
 test('an unknown command exits 2 naming it and the commands', () => {

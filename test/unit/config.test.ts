@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { ConfigError, loadCommandLine, loadConfig } from '../../src/config/load';
+import { SETTING_CHECKS } from '../../src/setting-checks';
 import { envVarName, SETTINGS, type Config } from '../../src/config/schema';
 import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from '../../src/config/duration';
 
@@ -277,6 +278,10 @@ test('an unknown flag is named, with a suggestion for a near miss', () => {
   assertConfigError(() => load(['--prometheus.Port=1']), 'unknown flag --prometheus.Port', 'did you mean --prometheus.port?');
   assertConfigError(() => load(['--ebpf.ring-buffer-size', '4096']), 'did you mean --ebpf.ringBufferSize?');
   assertConfigError(() => load(['-p', '1']), 'unknown flag -p');
+  assertConfigError(() => load(['-abc']), 'unknown flag -a');
+  // Names of Object.prototype are not flags either.
+  assertConfigError(() => load(['--constructor']), 'unknown flag --constructor');
+  assertConfigError(() => load(['--__proto__=1']), 'unknown flag --__proto__');
 });
 
 test('a flag without its value is named with what it needs', () => {
@@ -415,21 +420,72 @@ test('events.file takes a path or "-"', () => {
 });
 
 test('metrics.attributes must name known metrics and their candidate attributes', () => {
+  const loadChecked = (argv: string[]): Config => loadConfig({ argv, env: {}, checks: SETTING_CHECKS });
   const list = [{ metric: 'sockscope.network.io', attributes: ['process.executable.name', 'process.pid'] }];
-  assert.deepEqual(load(['--metrics.attributes', JSON.stringify(list)]).metrics.attributes, list);
-  assert.deepEqual(load(['--config', configFile({ metrics: { attributes: list } })]).metrics.attributes, list);
+  assert.deepEqual(loadChecked(['--metrics.attributes', JSON.stringify(list)]).metrics.attributes, list);
+  assert.deepEqual(loadChecked(['--config', configFile({ metrics: { attributes: list } })]).metrics.attributes, list);
   for (const [bad, fragment] of [
     ['[{"metric":"sockscope.network.io","attributes":["k8s.bogus"]}]', 'k8s.bogus'],
     ['[{"metric":"sockscope.nope","attributes":["process.pid"]}]', 'sockscope.nope'],
     ['not json', 'not json'],
   ] as const) {
-    assert.throws(() => load(['--metrics.attributes', bad]), (err: Error) => {
+    assert.throws(() => loadChecked(['--metrics.attributes', bad]), (err: Error) => {
       assert.ok(err instanceof ConfigError);
       assert.match(err.message, /metrics\.attributes/);
       assert.ok(err.message.includes(fragment), err.message);
       return true;
     });
   }
+});
+
+test('a check passed in by the caller fails like a format: key, value as given, problem, source', () => {
+  const file = configFile({ metrics: { attributes: [{ metric: 'sockscope.network.io', attributes: ['k8s.bogus'] }] } });
+  assertConfigError(
+    () => loadConfig({ argv: ['--config', file], env: {}, checks: SETTING_CHECKS }),
+    'metrics.attributes = [{"metric":"sockscope.network.io","attributes":["k8s.bogus"]}] is invalid: ',
+    'sockscope.network.io has no attribute "k8s.bogus"',
+    `(from file ${file})`,
+  );
+  assertConfigError(
+    () => loadConfig({ argv: [], env: { SOCKSCOPE_METRICS_ATTRIBUTES: '[{"metric":"sockscope.nope","attributes":[]}]' }, checks: SETTING_CHECKS }),
+    'unknown metric "sockscope.nope"',
+    '(from env SOCKSCOPE_METRICS_ATTRIBUTES)',
+  );
+});
+
+test('config alone checks the shape of metrics.attributes; the metric names are not its to know', () => {
+  const unknownMetric = [{ metric: 'sockscope.nope', attributes: ['x'] }];
+  assert.deepEqual(load(['--metrics.attributes', JSON.stringify(unknownMetric)]).metrics.attributes, unknownMetric);
+  assertConfigError(() => load(['--metrics.attributes', '[{"metric":"m","attributes":[1]}]']), 'metrics.attributes = ', 'must be a JSON list of');
+});
+
+test('a command\'s own flag is read beside the settings and checked against its values', () => {
+  const commandFlags = [{ name: 'output', values: ['text', 'json'] }];
+  const loaded = loadCommandLine({ argv: ['--output', 'json', '--prometheus.port=1'], env: {}, commandFlags });
+  assert.equal(loaded.commandValues.get('output'), 'json');
+  assert.equal(loaded.config.prometheus.port, 1);
+  assert.equal(loadCommandLine({ argv: [], env: {}, commandFlags }).commandValues.get('output'), undefined);
+  assertConfigError(() => loadCommandLine({ argv: ['--output=yaml'], env: {}, commandFlags }), '--output = "yaml" is invalid: must be text or json');
+  assertConfigError(() => loadCommandLine({ argv: ['--output'], env: {}, commandFlags }), 'flag --output needs a value: text or json');
+  // Other commands do not take it.
+  assertConfigError(() => load(['--output', 'json']), 'unknown flag --output');
+});
+
+test('only the argv given is read: convict does not parse process.argv itself, though the schema declares each arg', () => {
+  const saved = process.argv;
+  process.argv = [...saved, '--prometheus.port=1', '--log.level=debug'];
+  try {
+    assert.deepEqual(load(), DEFAULTS);
+  } finally {
+    process.argv = saved;
+  }
+});
+
+test('flag values that start with a dash but are not flags are values', () => {
+  assertConfigError(() => load(['--prometheus.port', '-5']), 'prometheus.port = "-5"', '(from flag --prometheus.port)');
+  assert.equal(load(['--events.file', '-']).events.file, '-');
+  assertConfigError(() => load(['--config', '--prometheus.port=1']), 'flag --config needs a value');
+  assertConfigError(() => load(['--prometheus.enabled', 'maybe']), 'unexpected argument "maybe"');
 });
 
 test('metrics.peerGroups takes named CIDR lists and rejects a bad CIDR', () => {

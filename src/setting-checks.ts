@@ -1,0 +1,16 @@
+/**
+ * Checks of settings that need the metrics contract, which config must not import: the
+ * command line hands them to the config loader, whose error names key, value and source.
+ */
+import type { SettingCheck } from './config/load';
+import { attributeSelection } from './config/schema';
+import { AttributePolicy } from './metrics/attribute-policy';
+import { METRICS } from './metrics/definitions';
+
+export const SETTING_CHECKS: readonly SettingCheck[] = [
+  {
+    key: 'metrics.attributes',
+    // The first problem only: the error is one line.
+    problem: (config) => AttributePolicy.validate(METRICS, attributeSelection(config))[0],
+  },
+];
