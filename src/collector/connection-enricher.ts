@@ -8,7 +8,7 @@
  * Connections are keyed by network namespace and tuple: two pods can hold the same
  * loopback tuple at the same time.
  */
-import type { ProcSocket } from './proc-sockets';
+import { withOwner, type ProcSocket } from './proc-sockets';
 import type {
   ConnectionEvent,
   ConnectionRecord,
@@ -66,14 +66,14 @@ export class ConnectionEnricher {
     for (const s of sockets) {
       if (s.state !== 'LISTEN') continue;
       this.addListener(s.netns, s.localPort, s.owner);
-      existing.push(existingSocket(s, s.owner, undefined));
+      existing.push(withOwner(s, s.owner, undefined));
     }
     for (const s of sockets) {
       const key = connectionKey(s.netns, s);
       if (ESTABLISHED_LIKE.has(s.state) && !this.open.has(key)) {
         const direction: Direction = this.listening.has(listenerKey(s.netns, s.localPort)) ? 'passive' : 'active';
         const owner = s.owner ?? (direction === 'passive' ? this.listenerOwners.get(listenerKey(s.netns, s.localPort)) : undefined);
-        existing.push(existingSocket(s, owner, direction));
+        existing.push(withOwner(s, owner, direction));
         // An open connection carries its owner: only the others need it remembered apart.
         if (this.remember(key, owner, direction)) continue;
       }
@@ -167,23 +167,4 @@ function record(e: ConnectionEvent, owner: SocketOwner | undefined, direction: D
     netns: e.netns,
     wireFamily: e.wireFamily,
   });
-}
-
-function existingSocket(
-  s: ProcSocket,
-  owner: SocketOwner | undefined,
-  direction: Direction | undefined,
-): ExistingSocket {
-  return {
-    family: s.family,
-    localAddress: s.localAddress,
-    localPort: s.localPort,
-    remoteAddress: s.remoteAddress,
-    remotePort: s.remotePort,
-    netns: s.netns,
-    wireFamily: s.wireFamily,
-    state: s.state,
-    owner,
-    direction,
-  };
 }

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { addressAt, wireFamily } from './flow-decoder';
-import { TCP_STATES, type IpFamily, type SocketOwner, type TcpState, type TcpTuple } from './types';
+import { TCP_STATES, type Direction, type IpFamily, type SocketOwner, type TcpState, type TcpTuple } from './types';
 import { localCgroup2Mount } from '../attribution/cgroup-mount';
 
 export interface ProcSocket extends TcpTuple {
@@ -179,7 +179,12 @@ export function bootstrapTcpSockets(procRoot = '/proc'): BootstrapResult {
   };
 }
 
-function withOwner(s: ProcSocket, owner: SocketOwner | undefined): ProcSocket & { owner?: SocketOwner } {
+/** The socket with its owner (and direction, once known); one shape for all of them. */
+export function withOwner(
+  s: ProcSocket,
+  owner: SocketOwner | undefined,
+  direction?: Direction,
+): ProcSocket & { owner?: SocketOwner; direction?: Direction } {
   return {
     family: s.family,
     localAddress: s.localAddress,
@@ -191,6 +196,7 @@ function withOwner(s: ProcSocket, owner: SocketOwner | undefined): ProcSocket & 
     inode: s.inode,
     netns: s.netns,
     owner,
+    direction,
   };
 }
 

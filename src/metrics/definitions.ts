@@ -57,7 +57,7 @@ const serverPort = d(
 const peerGroup = d(ATTR_PEER_GROUP, 'named CIDR group of the remote address (`metrics.peerGroups`; defaults: `loopback`, `private`, else `external`)');
 const connectionDirection = d(ATTR_CONNECTION_DIRECTION, '`active` (this host called connect) or `passive` (it accepted)');
 
-/** Where the owning process runs: from its cgroup (see docs/attribution.md). */
+/** Where the owning process runs: from its cgroup (see src/attribution/cgroup-resolver.ts). */
 const workload: AttributeDefinition[] = [
   d('k8s.namespace.name', 'Kubernetes namespace of the pod'),
   d('k8s.pod.name', 'Kubernetes pod name'),
@@ -336,19 +336,4 @@ export const METRICS: readonly MetricDefinition[] = [
   SERIES_OVERFLOW,
   SERIES_ACTIVE,
   BUILD_INFO,
-];
-
-/** Metrics whose series carry process and workload attributes, guarded and expired. */
-export const GUARDED_METRICS: readonly MetricDefinition[] = [
-  NETWORK_IO,
-  NETWORK_MESSAGES,
-  CONNECTIONS_OPENED,
-  CONNECTIONS_CLOSED,
-  CONNECTIONS_FAILED,
-  CONNECTIONS_ACTIVE,
-  STATE_TRANSITIONS,
-  RETRANSMITS,
-  RTT,
-  CONNECT_DURATION,
-  CONNECTION_DURATION,
 ];
