@@ -59,6 +59,7 @@ static __always_inline struct ss_conn_event *reserve_conn_event(__u8 type, const
 	e->ts_ns = bpf_ktime_get_ns();
 	ss_read_tuple(sk, family, e->laddr, e->raddr, &e->lport, &e->rport);
 	e->srtt_us = ss_srtt_us(sk);
+	e->netns = ss_netns(sk);
 	return e;
 }
 

@@ -91,7 +91,8 @@ static __always_inline void fill_flow(struct ss_io_value *v, struct sock *sk, __
 	flow->tgid = tgid;
 	flow->protocol = protocol;
 	flow->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(&flow->comm, sizeof(flow->comm));
+	flow->netns = ss_netns(sk);
+	ss_current_comms(flow->comm, flow->thread_comm);
 	ss_read_tuple(sk, family, flow->laddr, flow->raddr, &flow->lport, &flow->rport);
 	flow->family = family; /* last: non-zero marks the key as filled */
 }

@@ -53,8 +53,9 @@ struct ss_flow_key {
 	__u8 raddr[SS_ADDR_LEN];
 	__u16 lport;
 	__u16 rport;
-	__u32 _pad1;
-	char comm[SS_COMM_LEN];
+	__u32 netns;    /* inode of the socket's network namespace */
+	char comm[SS_COMM_LEN];        /* process name: the thread-group leader's comm */
+	char thread_comm[SS_COMM_LEN]; /* the thread that made the interval's first call on this CPU */
 };
 
 /*
@@ -137,7 +138,8 @@ struct ss_owner {
 	__u32 tgid;
 	__u32 pid;
 	__u64 cgroup_id;
-	char comm[SS_COMM_LEN];
+	char comm[SS_COMM_LEN];        /* process name: the thread-group leader's comm */
+	char thread_comm[SS_COMM_LEN]; /* the thread that made the call */
 };
 
 /* Ring-buffer record for a TCP state change or a retransmit. */
@@ -158,7 +160,7 @@ struct ss_conn_event {
 	 */
 	__u64 duration_ns;
 	__u32 srtt_us;
-	__u32 _pad1;
+	__u32 netns;   /* inode of the socket's network namespace */
 	__u8 laddr[SS_ADDR_LEN];
 	__u8 raddr[SS_ADDR_LEN];
 	struct ss_owner owner;

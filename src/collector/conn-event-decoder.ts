@@ -37,6 +37,7 @@ export function decodeConnEvents(buffer: Buffer, layout: ConnEventLayout): Conne
       durationNs: readUint64(view, base + layout.durationNs),
       error: view.getInt32(base + layout.error, littleEndian),
       srttMicros: view.getUint32(base + layout.srttMicros, littleEndian),
+      netns: view.getUint32(base + layout.netns, littleEndian),
     };
     if (flags & SS_CONN_ACTIVE) event.direction = 'active';
     else if (flags & SS_CONN_PASSIVE) event.direction = 'passive';
@@ -45,6 +46,7 @@ export function decodeConnEvents(buffer: Buffer, layout: ConnEventLayout): Conne
         view.getUint32(base + layout.tgid, littleEndian),
         view.getUint32(base + layout.pid, littleEndian),
         readCString(buffer, base + layout.comm, layout.commLength),
+        readCString(buffer, base + layout.threadComm, layout.commLength),
         readCgroupId(view, base + layout.cgroupId),
       );
     }
@@ -63,10 +65,15 @@ class RecentOwners {
 
   constructor(private readonly maxEntries: number) {}
 
-  of(tgid: number, pid: number, comm: string, cgroupId: bigint): SocketOwner {
+  of(tgid: number, pid: number, comm: string, threadName: string, cgroupId: bigint): SocketOwner {
     const known = this.byPid.get(pid);
-    if (known && known.tgid === tgid && known.comm === comm && known.cgroupId === cgroupId) return known;
-    const owner: SocketOwner = { tgid, pid, comm, cgroupId };
+    if (
+      known && known.tgid === tgid && known.comm === comm && known.threadName === threadName &&
+      known.cgroupId === cgroupId
+    ) {
+      return known;
+    }
+    const owner: SocketOwner = { tgid, pid, comm, threadName, cgroupId };
     if (this.byPid.size >= this.maxEntries) this.byPid.clear();
     this.byPid.set(pid, owner);
     return owner;

@@ -2,7 +2,7 @@
  * Turns the addon's packed flow records into FlowDelta objects: one per flow, never per
  * event. The same flows come back every interval, so their address strings are reused
  * rather than formatted again (see AddressNames), and fields are read in place: the
- * only allocations per record are the FlowDelta and its comm string.
+ * only allocations per record are the FlowDelta and its two name strings.
  */
 import os from 'node:os';
 import type { RecordLayout } from './native-addon';
@@ -37,6 +37,8 @@ export function forEachFlowRecord(buffer: Buffer, layout: RecordLayout, visit: (
     visit({
       tgid: view.getUint32(base + layout.tgid, littleEndian),
       comm: readCString(buffer, base + layout.comm, layout.commLength),
+      threadName: readCString(buffer, base + layout.threadComm, layout.commLength),
+      netns: view.getUint32(base + layout.netns, littleEndian),
       cgroupId: readCgroupId(view, base + layout.cgroupId),
       family: wireFamily(rawFamily, buffer, local, remote),
       transport,

@@ -78,7 +78,9 @@ export interface RecordLayout {
   remoteAddress: number;
   localPort: number;
   remotePort: number;
+  netns: number;
   comm: number;
+  threadComm: number;
   commLength: number;
   txBytes: number;
   rxBytes: number;
@@ -103,10 +105,12 @@ export interface ConnEventLayout {
   srttMicros: number;
   localAddress: number;
   remoteAddress: number;
+  netns: number;
   tgid: number;
   pid: number;
   cgroupId: number;
   comm: number;
+  threadComm: number;
   commLength: number;
 }
 

@@ -6,8 +6,12 @@ export type IpFamily = 'ipv4' | 'ipv6';
 /** Traffic of one socket, as used by one process, since the previous drain. */
 export interface FlowDelta {
   tgid: number;
-  /** Thread name (kernel `comm`) of the last thread that used the socket. */
+  /** Process name: the thread-group leader's comm (what /proc/<tgid>/comm says). */
   comm: string;
+  /** Name of the thread that made the interval's first call on this socket (opt-in `thread.name`). */
+  threadName: string;
+  /** Inode of the socket's network namespace (what readlink /proc/<pid>/ns/net shows as net:[N]). */
+  netns: number;
   cgroupId: bigint;
   /** Address family of the traffic on the wire (v4-mapped IPv6 counts as ipv4). */
   family: IpFamily;
@@ -20,7 +24,7 @@ export interface FlowDelta {
   rxBytes: number;
   txMessages: number;
   rxMessages: number;
-  /** Last TCP smoothed RTT seen on this flow in the interval, microseconds; 0 for UDP or none. */
+  /** TCP smoothed RTT at the interval's first call on a CPU, microseconds; 0 for UDP or none. */
   srttMicros: number;
 }
 
@@ -66,7 +70,13 @@ export interface SocketOwner {
   tgid: number;
   /** Thread that made the call (connect/listen). */
   pid: number;
+  /** Process name: the thread-group leader's comm. */
   comm: string;
+  /**
+   * Name of the thread that made the call (opt-in `thread.name`); the process name when unknown
+   * (/proc bootstrap). Optional only until the /proc bootstrap (proc-sockets.ts) sets it.
+   */
+  threadName?: string;
   cgroupId: bigint;
 }
 
@@ -92,6 +102,8 @@ export interface ConnectionEvent {
   /** sk_err when the connection closed (errno), else 0. */
   error: number;
   srttMicros: number;
+  /** Inode of the socket's network namespace. */
+  netns: number;
 }
 
 /** Source of connection events; the seam between collector and connection metrics. */

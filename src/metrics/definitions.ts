@@ -42,12 +42,16 @@ export const ATTR_IMPLEMENTATION = 'sockscope.ebpf.implementation';
 export const ATTR_MAP = 'sockscope.ebpf.map';
 export const ATTR_PEER_GROUP = 'sockscope.peer.group';
 export const ATTR_PID = 'process.pid';
+export const ATTR_THREAD = 'thread.name';
 export const ATTR_METRIC = 'sockscope.metric';
 
 const d = (name: string, description: string): AttributeDefinition => ({ name, description, default: true });
 const optIn = (name: string, description: string): AttributeDefinition => ({ name, description });
 
-const executable = d(ATTR_EXECUTABLE, 'process name (kernel `comm`, at most 15 characters); absent when the owner is unknown');
+const executable = d(
+  ATTR_EXECUTABLE,
+  "process name: the thread-group leader's kernel `comm` (what /proc/<pid>/comm says), at most 15 characters; absent when the owner is unknown",
+);
 const networkType = d(ATTR_NETWORK_TYPE, '`ipv4` or `ipv6` (an IPv6 socket talking to a v4-mapped peer counts as `ipv4`)');
 const serverPort = d(
   ATTR_SERVER_PORT,
@@ -70,6 +74,14 @@ const workload: AttributeDefinition[] = [
 
 /** High-cardinality: only where configured. */
 const perProcess = optIn(ATTR_PID, 'process ID (changes with every process)');
+const threadName = optIn(
+  ATTR_THREAD,
+  "name of the thread (kernel `comm`) that called connect() or listen(); the process name for connections found in /proc at start-up",
+);
+const flowThreadName = optIn(
+  ATTR_THREAD,
+  "name of the thread (kernel `comm`) that made a collection interval's first send or receive on the socket on a CPU",
+);
 const fourTuple: AttributeDefinition[] = [
   optIn('network.peer.address', 'remote IP address'),
   optIn('network.peer.port', 'remote port'),
@@ -78,9 +90,11 @@ const fourTuple: AttributeDefinition[] = [
 ];
 
 /** A TCP connection's attributes, without and with its direction. */
-const peerAttributes: AttributeDefinition[] = [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple];
+const peerAttributes: AttributeDefinition[] = [
+  executable, networkType, serverPort, peerGroup, ...workload, perProcess, threadName, ...fourTuple,
+];
 const connectionAttributes: AttributeDefinition[] = [
-  executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple,
+  executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, threadName, ...fourTuple,
 ];
 
 /** 10 µs to 5 s, roughly 1-2.5-5 per decade: loopback to intercontinental. */
@@ -98,11 +112,12 @@ const flowAttributes = (): AttributeDefinition[] => [
   d(ATTR_TRANSPORT, '`tcp` or `udp`'),
   d(ATTR_DIRECTION, '`transmit` or `receive`'),
   networkType,
-  d(ATTR_EXECUTABLE, 'process name (kernel `comm`, at most 15 characters)'),
+  d(ATTR_EXECUTABLE, "process name: the thread-group leader's kernel `comm` (what /proc/<pid>/comm says), at most 15 characters"),
   serverPort,
   peerGroup,
   ...workload,
   perProcess,
+  flowThreadName,
   ...fourTuple,
 ];
 
@@ -159,6 +174,7 @@ export const CONNECTIONS_FAILED: MetricDefinition = {
     peerGroup,
     ...workload,
     perProcess,
+    threadName,
     ...fourTuple,
   ],
 };
@@ -197,7 +213,7 @@ export const RTT: MetricDefinition = {
   unit: 's',
   description:
     'TCP smoothed round-trip time (srtt). One sample per active flow per collection interval: the srtt at the ' +
-    "flow's last send or receive in that interval. Busy and idle flows weigh the same.",
+    "flow's first send or receive in that interval on each CPU. Busy and idle flows weigh the same.",
   attributes: peerAttributes,
   buckets: RTT_BUCKETS,
 };

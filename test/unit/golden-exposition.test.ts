@@ -22,7 +22,7 @@ import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
 const GOLDEN = path.join(__dirname, '..', '..', '..', 'test', 'golden', 'exposition.prom');
 
 const flow = (over: Partial<FlowDelta>): FlowDelta => ({
-  tgid: 100, comm: 'curl', cgroupId: 0n, family: 'ipv4', transport: 'tcp',
+  tgid: 100, comm: 'curl', threadName: 'curl', netns: 4026531840, cgroupId: 0n, family: 'ipv4', transport: 'tcp',
   localAddress: '10.0.0.5', localPort: 40001, remoteAddress: '93.184.216.34', remotePort: 443,
   txBytes: 0, rxBytes: 0, txMessages: 0, rxMessages: 0, srttMicros: 0, ...over,
 });
@@ -30,8 +30,8 @@ const flow = (over: Partial<FlowDelta>): FlowDelta => ({
 const event = (over: Partial<ConnectionEvent>): ConnectionEvent => ({
   kind: 'state', timestampNs: 1n, oldState: 'SYN_SENT', newState: 'ESTABLISHED', family: 'ipv4',
   localAddress: '10.0.0.5', localPort: 40001, remoteAddress: '93.184.216.34', remotePort: 443,
-  owner: { tgid: 100, pid: 100, comm: 'curl', cgroupId: 0n }, direction: 'active',
-  durationNs: 0, error: 0, srttMicros: 0, ...over,
+  owner: { tgid: 100, pid: 100, comm: 'curl', threadName: 'curl', cgroupId: 0n }, direction: 'active',
+  durationNs: 0, error: 0, srttMicros: 0, netns: 4026531840, ...over,
 });
 
 const FLOWS: FlowDelta[] = [

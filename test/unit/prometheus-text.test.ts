@@ -201,7 +201,7 @@ test('the same attributes object under another scope gets that scope\'s labels',
 
 function flow(comm: string): FlowDelta {
   return {
-    tgid: 1, comm, cgroupId: 0n, family: 'ipv4', transport: 'udp', localAddress: '127.0.0.1', localPort: 40000,
+    tgid: 1, comm, threadName: comm, netns: 4026531840, cgroupId: 0n, family: 'ipv4', transport: 'udp', localAddress: '127.0.0.1', localPort: 40000,
     remoteAddress: '127.0.0.1', remotePort: 53, txBytes: 10, rxBytes: 0, txMessages: 1, rxMessages: 0, srttMicros: 0,
   };
 }

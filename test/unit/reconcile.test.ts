@@ -15,8 +15,8 @@ import { NO_COLLECTOR_STATS } from '../helpers/collector-stats';
 const OPENED: ConnectionEvent = {
   kind: 'state', timestampNs: 1n, oldState: 'SYN_SENT', newState: 'ESTABLISHED', family: 'ipv4',
   localAddress: '10.0.0.5', localPort: 40001, remoteAddress: '10.0.0.9', remotePort: 5432,
-  owner: { tgid: 100, pid: 100, comm: 'psql', cgroupId: 0n }, direction: 'active',
-  durationNs: 1000, error: 0, srttMicros: 0,
+  owner: { tgid: 100, pid: 100, comm: 'psql', threadName: 'psql', cgroupId: 0n }, direction: 'active',
+  durationNs: 1000, error: 0, srttMicros: 0, netns: 4026531840,
 };
 
 function producerWith(stats: { current: CollectorStats }, kernel: { sockets: ProcSocket[]; listed: number }) {
