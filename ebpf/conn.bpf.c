@@ -22,24 +22,42 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
 
-/* Sizes are set by the loader from configuration before load. */
+/*
+ * Sizes are set by the loader from configuration before load. Plain hashes, not
+ * LRU: an LRU map makes room by evicting a live socket's owner without a word,
+ * so its update never fails and sockscope_ebpf_map_full_total never fires. A
+ * plain hash refuses the new socket instead, and the refusal is counted. The
+ * cost: a socket whose CLOSE we never see (its tracepoint run skipped, counted
+ * in sockscope_ebpf_events_missed_total) holds its entry until its address is
+ * reused. Preallocated, as the LRU maps were (same memory), because classic
+ * tracepoint programs may only use preallocated hashes before 6.1.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64); /* struct sock address */
 	__type(value, struct ss_sock_info);
 } sockets SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct ss_listener_key);
 	__type(value, struct ss_owner);
 } listeners SEC(".maps");
 
-static __always_inline struct ss_listener_key listener_key(const struct sock *sk, __u16 lport)
+/*
+ * The listening port from inet_sport, in every state: on CLOSE, skc_num has been
+ * zeroed already when the listener was not bound to a fixed port (see
+ * ss_read_tuple), and a key read from it would never match the entry. An
+ * accepted socket's inet_sport is its listener's port.
+ */
+static __always_inline struct ss_listener_key listener_key(const struct sock *sk)
 {
-	struct ss_listener_key key = { .netns = ss_netns(sk), .lport = lport };
+	struct ss_listener_key key = {
+		.netns = ss_netns(sk),
+		.lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport)),
+	};
 
 	return key;
 }
@@ -93,13 +111,17 @@ static __always_inline int handle_state(const struct sock *sk, int oldstate, int
 			ss_stat_inc(SS_STAT_SOCKETS_FULL);
 	} else if (newstate == TCP_LISTEN) {
 		/* listen(): the current task is the owner of every connection it accepts. */
-		struct ss_listener_key key = listener_key(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+		struct ss_listener_key key = listener_key(sk);
 
 		ss_current_owner(&listener_owner);
-		if (bpf_map_update_elem(&listeners, &key, &listener_owner, BPF_ANY))
+		/*
+		 * listen() without bind() picks its port only after this change:
+		 * port 0 would match no accepted socket and, never deleted, leak.
+		 */
+		if (key.lport != 0 && bpf_map_update_elem(&listeners, &key, &listener_owner, BPF_ANY))
 			ss_stat_inc(SS_STAT_LISTENERS_FULL);
 	} else if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_RECV) {
-		struct ss_listener_key key = listener_key(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+		struct ss_listener_key key = listener_key(sk);
 		struct ss_owner *owner = bpf_map_lookup_elem(&listeners, &key);
 		struct ss_sock_info fresh = { .established_ns = now, .flags = SS_CONN_PASSIVE };
 
@@ -136,7 +158,7 @@ static __always_inline int handle_state(const struct sock *sk, int oldstate, int
 	if (newstate == TCP_CLOSE) {
 		bpf_map_delete_elem(&sockets, &skaddr);
 		if (oldstate == TCP_LISTEN) {
-			struct ss_listener_key key = listener_key(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+			struct ss_listener_key key = listener_key(sk);
 
 			bpf_map_delete_elem(&listeners, &key);
 		}
