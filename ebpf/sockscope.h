@@ -27,9 +27,8 @@ enum ss_stat {
 	SS_STAT_RINGBUF_LOST = 0,   /* bpf_ringbuf_reserve() failed: ring full */
 	SS_STAT_SOCKETS_FULL = 1,   /* socket-owner map update failed */
 	SS_STAT_LISTENERS_FULL = 2, /* listener-owner map update failed */
-	SS_STAT_PENDING_FULL = 3,   /* kprobe entry->return map update failed */
-	SS_STAT_IO_LOST = 4,        /* socket I/O map and ring both refused a call: its bytes are lost */
-	SS_STAT_IO_CACHE_EVICTED = 5, /* a socket took a cache slot from another; the holder moved to the map */
+	SS_STAT_IO_LOST = 3,        /* socket I/O map and ring both refused a call: its bytes are lost */
+	SS_STAT_IO_CACHE_EVICTED = 4, /* a socket took a cache slot from another; the holder moved to the map */
 	SS_STAT_MAX,
 };
 

@@ -290,7 +290,6 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   set("ioCacheEvictions", KernelStat(SS_STAT_IO_CACHE_EVICTED));
   set("socketsMapFull", KernelStat(SS_STAT_SOCKETS_FULL));
   set("listenersMapFull", KernelStat(SS_STAT_LISTENERS_FULL));
-  set("pendingMapFull", KernelStat(SS_STAT_PENDING_FULL));
   set("connEventsDropped", drainer_ ? drainer_->conn_events_dropped() : 0);
   // Swaps or batch reads of the socket I/O maps that failed (retried next interval).
   set("flowMapErrors", drainer_ ? drainer_->flow_map_errors() : 0);

@@ -22,7 +22,6 @@ export interface NativeStats {
   flowMapErrors: number;
   socketsMapFull: number;
   listenersMapFull: number;
-  pendingMapFull: number;
   /** Per loaded program: runs the kernel skipped because another BPF program was running on that CPU. */
   recursionMisses: Record<string, number>;
 }
@@ -44,9 +43,9 @@ export interface NativeSessionOptions {
   preallocateFlowMaps?: boolean;
   /** Connection events held between two drains. */
   maxConnEvents?: number;
-  /** Entries of the kernel's socket-owner LRU map. */
+  /** Entries of the kernel's socket-owner map. */
   maxSockets?: number;
-  /** Entries of the kernel's listener-owner LRU map. */
+  /** Entries of the kernel's listener-owner map. */
   maxListeners?: number;
 }
 

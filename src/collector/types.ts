@@ -41,7 +41,7 @@ export interface CollectorStats {
   /** Times a socket took a slot of the tracepoints' socket I/O cache from another; the holder's sums moved to the map. */
   ioCacheEvictions: number;
   /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
-  mapFull: { sockets: number; listeners: number; pending_calls: number; flow_table: number; connection_events: number };
+  mapFull: { sockets: number; listeners: number; flow_table: number; connection_events: number };
   /** Per hook: kernel events whose BPF program did not run (recursion protection). */
   missedByHook: Record<string, number>;
 }

@@ -286,7 +286,7 @@ export const MAP_FULL: MetricDefinition = {
   attributes: [
     d(
       ATTR_MAP,
-      '`sockets`, `listeners`, `pending_calls` (kernel maps), `flow_table`, `connection_events` (addon tables), `connections` (tracked connections)',
+      '`sockets`, `listeners` (kernel maps), `flow_table`, `connection_events` (addon tables), `connections` (tracked connections)',
     ),
   ],
 };

@@ -46,8 +46,8 @@ const EVENTS: ConnectionEvent[] = [
   event({ oldState: 'SYN_SENT', newState: 'CLOSE', localPort: 40002, remoteAddress: '10.0.0.7', remotePort: 5432, error: 111 }),
   event({ kind: 'retransmit', oldState: 'ESTABLISHED', newState: 'ESTABLISHED' }),
   event({ oldState: 'LAST_ACK', newState: 'CLOSE', durationNs: 3_000_000_000 }),
-  event({ oldState: 'CLOSE', newState: 'LISTEN', owner: { tgid: 7, pid: 7, comm: 'nginx', cgroupId: 0n }, direction: undefined, localAddress: '0.0.0.0', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0 }),
-  event({ oldState: 'SYN_RECV', newState: 'ESTABLISHED', owner: { tgid: 7, pid: 7, comm: 'nginx', cgroupId: 0n }, direction: 'passive', localPort: 80, remoteAddress: '192.168.1.9', remotePort: 51000 }),
+  event({ oldState: 'CLOSE', newState: 'LISTEN', owner: { tgid: 7, pid: 7, comm: 'nginx', threadName: 'nginx', cgroupId: 0n }, direction: undefined, localAddress: '0.0.0.0', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0 }),
+  event({ oldState: 'SYN_RECV', newState: 'ESTABLISHED', owner: { tgid: 7, pid: 7, comm: 'nginx', threadName: 'nginx', cgroupId: 0n }, direction: 'passive', localPort: 80, remoteAddress: '192.168.1.9', remotePort: 51000 }),
 ];
 
 const STATS: CollectorStats = {
@@ -56,7 +56,7 @@ const STATS: CollectorStats = {
   drainWakeups: 3,
   ioCallsSpilled: 5,
   ioCacheEvictions: 11,
-  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
+  mapFull: { sockets: 0, listeners: 0, flow_table: 0, connection_events: 0 },
   missedByHook: { socket_send: 0, socket_recv: 0, tcp_state: 0, tcp_retransmit: 1 },
 };
 
