@@ -116,6 +116,8 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       drainWakeups: s.drainWakeups,
       ioCallsSpilled: s.ioCallsSpilled,
       ioCacheEvictions: s.ioCacheEvictions,
+      flowMapErrors: s.flowMapErrors,
+      malformedRecords: s.malformedRecords,
       mapFull: {
         sockets: s.socketsMapFull,
         listeners: s.listenersMapFull,

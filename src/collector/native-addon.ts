@@ -20,6 +20,8 @@ export interface NativeStats {
   ioCacheEvictions: number;
   /** Failed swaps or reads of the kernel's socket I/O maps; their data is read at the next drain. */
   flowMapErrors: number;
+  /** Ring records of no known type, or too short for their type: skipped. */
+  malformedRecords: number;
   socketsMapFull: number;
   listenersMapFull: number;
   /** Per loaded program: runs the kernel skipped because another BPF program was running on that CPU. */

@@ -41,6 +41,10 @@ export interface CollectorStats {
   /** Times a socket took a slot of the tracepoints' socket I/O cache from another; the holder's sums moved to the map. */
   ioCacheEvictions: number;
   /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
+  /** Failed swaps or batch reads of the kernel's socket I/O maps; their sums are read at a later drain. */
+  flowMapErrors: number;
+  /** Ring-buffer records of no known type or too short for their type, skipped by the addon. */
+  malformedRecords: number;
   mapFull: { sockets: number; listeners: number; flow_table: number; connection_events: number };
   /** Per hook: kernel events whose BPF program did not run (recursion protection). */
   missedByHook: Record<string, number>;

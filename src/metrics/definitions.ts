@@ -80,7 +80,8 @@ const threadName = optIn(
 );
 const flowThreadName = optIn(
   ATTR_THREAD,
-  "name of the thread (kernel `comm`) that made a collection interval's first send or receive on the socket on a CPU",
+  'name of the thread (kernel `comm`) that made the first send or receive on the socket on a CPU in a drain interval ' +
+    '(at most a second); other threads of the process using that socket on that CPU in that interval count under it',
 );
 const fourTuple: AttributeDefinition[] = [
   optIn('network.peer.address', 'remote IP address'),
@@ -213,7 +214,8 @@ export const RTT: MetricDefinition = {
   unit: 's',
   description:
     'TCP smoothed round-trip time (srtt). One sample per active flow per collection interval: the srtt at the ' +
-    "flow's first send or receive in that interval on each CPU. Busy and idle flows weigh the same.",
+    "flow's first send or receive of the last drain interval (at most a second) in which it moved data; " +
+    "with calls on several CPUs, the first on one of them. Busy and idle flows weigh the same.",
   attributes: peerAttributes,
   buckets: RTT_BUCKETS,
 };
@@ -264,6 +266,26 @@ export const IO_CACHE_EVICTIONS: MetricDefinition = {
   unit: '{eviction}',
   description:
     "Times a socket took a slot of the tracepoint probes' per-CPU socket I/O cache from another socket; the holder's sums moved to the per-CPU map, nothing is lost. A rate near the call rate means more sockets are busy per CPU than ebpf.ioCacheSlots.",
+  attributes: [],
+};
+
+export const FLOW_MAP_ERRORS: MetricDefinition = {
+  name: 'sockscope.ebpf.flow_map.errors',
+  prometheusName: 'sockscope_ebpf_flow_map_errors_total',
+  kind: 'counter',
+  unit: '{error}',
+  description:
+    "Failed swaps or batch reads of the kernel's per-CPU socket I/O maps. The sums stay in the kernel and are read at a later drain, so bytes arrive late, in a later interval; a steady rate means the addon cannot read the maps and bytes are piling up there.",
+  attributes: [],
+};
+
+export const RECORDS_MALFORMED: MetricDefinition = {
+  name: 'sockscope.ebpf.records.malformed',
+  prometheusName: 'sockscope_ebpf_records_malformed_total',
+  kind: 'counter',
+  unit: '{record}',
+  description:
+    'Ring-buffer records of no known type, or shorter than their type, that the addon skipped: what they carried is missing from the other metrics. Non-zero means the BPF object and the addon disagree about the record layout.',
   attributes: [],
 };
 
@@ -346,6 +368,8 @@ export const METRICS: readonly MetricDefinition[] = [
   EVENTS_LOST,
   IO_SPILLED,
   IO_CACHE_EVICTIONS,
+  FLOW_MAP_ERRORS,
+  RECORDS_MALFORMED,
   EVENTS_MISSED,
   MAP_FULL,
   PROGRAM_ATTACHED,

@@ -119,6 +119,8 @@ for (const mode of MODES) {
       t.diagnostic(`threads ${JSON.stringify(run.threads)}`);
 
       // The collector's own records.
+      assert.equal(run.stats.malformedRecords, 0, 'every ring record was understood');
+      assert.equal(run.stats.flowMapErrors, 0, 'every socket I/O map swap and read worked');
       const flows = run.flows.filter((f) => f.tgid === run.pid);
       assert.ok(flows.length > 0, 'the process has flows');
       for (const f of flows) {
