@@ -10,8 +10,8 @@
 #define SS_COMM_LEN 16
 #define SS_ADDR_LEN 16 /* IPv6-sized; IPv4 uses the first 4 bytes */
 
+/* 1 is bench/proto's per-call record (bench/proto/proto.h); the daemon's ring never carries it. */
 enum ss_event_type {
-	SS_EVENT_IO = 1,         /* bench/proto's ring-buffer variant only: bytes no longer go on the ring */
 	SS_EVENT_STATE = 2,      /* a TCP state change */
 	SS_EVENT_RETRANSMIT = 3, /* a TCP segment was retransmitted */
 	SS_EVENT_IO_SPILL = 4,   /* calls the socket I/O map could not take */
@@ -55,21 +55,6 @@ struct ss_flow_key {
 	__u32 netns;    /* inode of the socket's network namespace */
 	char comm[SS_COMM_LEN];        /* process name: the thread-group leader's comm */
 	char thread_comm[SS_COMM_LEN]; /* the thread that made the interval's first call on this CPU */
-};
-
-/*
- * Ring-buffer record for one send or receive. The daemon sums socket I/O in
- * the kernel now (ss_io_key/ss_io_value below); bench/proto's ring-buffer
- * variant still uses this record as the comparison.
- */
-struct ss_io_event {
-	__u8 type;      /* SS_EVENT_IO */
-	__u8 direction; /* enum ss_direction */
-	__u16 _pad0;
-	__u32 bytes;    /* return value of the send/recv: bytes really moved */
-	__u32 pid;      /* thread id */
-	__u32 srtt_us;  /* TCP smoothed RTT at this call, 0 for UDP */
-	struct ss_flow_key key;
 };
 
 /*

@@ -67,11 +67,6 @@ Napi::Object ConnEventLayout(Napi::Env env) {
   return layout;
 }
 
-Napi::Value SetLibbpfVerbose(const Napi::CallbackInfo& info) {
-  InstallLibbpfLog(info[0].ToBoolean());
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -83,11 +78,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // mapped and returned to the kernel when freed.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
-  InstallLibbpfLog(false);
+  InstallLibbpfLog();
   exports.Set("BpfSession", BpfSession::Init(env));
   exports.Set("recordLayout", RecordLayout(env));
   exports.Set("connEventLayout", ConnEventLayout(env));
-  exports.Set("setLibbpfVerbose", Napi::Function::New(env, SetLibbpfVerbose));
   RegisterCapabilities(env, exports);
   return exports;
 }

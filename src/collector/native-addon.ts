@@ -119,7 +119,6 @@ export interface NativeAddon {
   BpfSession: new (options: NativeSessionOptions) => NativeBpfSession;
   recordLayout: RecordLayout;
   connEventLayout: ConnEventLayout;
-  setLibbpfVerbose(verbose: boolean): void;
 }
 
 /** Package root: this file runs from dist/src/collector/. */
