@@ -20,7 +20,7 @@ export interface BpfCollectorOptions extends PlanOptions {
   ioCacheSlots?: number;
   /** Connection events the addon holds between two drains. */
   maxConnEvents?: number;
-  /** Kernel LRU map sizes: socket owners and listener owners. */
+  /** Kernel map sizes: socket owners and listener owners. */
   maxSockets?: number;
   maxListeners?: number;
 }
@@ -119,10 +119,11 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
       drainWakeups: s.drainWakeups,
       ioCallsSpilled: s.ioCallsSpilled,
       ioCacheEvictions: s.ioCacheEvictions,
+      flowMapErrors: s.flowMapErrors,
+      malformedRecords: s.malformedRecords,
       mapFull: {
         sockets: s.socketsMapFull,
         listeners: s.listenersMapFull,
-        pending_calls: s.pendingMapFull,
         flow_table: s.flowTableDropped,
         connection_events: s.connEventsDropped,
       },

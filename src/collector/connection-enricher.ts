@@ -110,11 +110,27 @@ export class ConnectionEnricher {
       this.remember(key, owner, direction);
       return record(e, owner, direction);
     }
+    if (e.oldState === 'LISTEN' && e.newState === 'CLOSE') {
+      // The listener itself closing. Forgetting it keeps the maps to live listeners across pod
+      // churn; with SO_REUSEPORT siblings the kernel's own owner still covers their accepts.
+      const lkey = listenerKey(e.netns, e.localPort);
+      const owner = e.owner ?? this.listenerOwners.get(lkey);
+      this.listening.delete(lkey);
+      this.listenerOwners.delete(lkey);
+      return record(e, owner, e.direction);
+    }
     if (e.newState === 'CLOSE' && e.oldState === 'SYN_SENT') {
       return record(e, e.owner ?? this.bootstrapOwners.get(key), e.direction ?? 'active');
     }
     const known = this.open.get(key);
-    const resolved = record(e, e.owner ?? known?.owner ?? this.bootstrapOwners.get(key), e.direction ?? known?.direction);
+    // LISTEN->SYN_RECV: the kernel cloned an accepted socket from the listener (in softirq, no owner).
+    const direction = e.direction ?? known?.direction ?? (e.oldState === 'LISTEN' && e.newState === 'SYN_RECV' ? 'passive' : undefined);
+    const owner =
+      e.owner ??
+      known?.owner ??
+      this.bootstrapOwners.get(key) ??
+      (direction === 'passive' ? this.listenerOwners.get(listenerKey(e.netns, e.localPort)) : undefined);
+    const resolved = record(e, owner, direction);
     if (e.newState === 'CLOSE') {
       this.open.delete(key);
       this.bootstrapOwners.delete(key);

@@ -24,7 +24,7 @@ export interface FlowDelta {
   rxBytes: number;
   txMessages: number;
   rxMessages: number;
-  /** Last TCP smoothed RTT seen on this flow in the interval, microseconds; 0 for UDP or none. */
+  /** TCP smoothed RTT at the interval's first call on a CPU, microseconds; 0 for UDP or none. */
   srttMicros: number;
 }
 
@@ -41,7 +41,11 @@ export interface CollectorStats {
   /** Times a socket took a slot of the tracepoints' socket I/O cache from another; the holder's sums moved to the map. */
   ioCacheEvictions: number;
   /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
-  mapFull: { sockets: number; listeners: number; pending_calls: number; flow_table: number; connection_events: number };
+  /** Failed swaps or batch reads of the kernel's socket I/O maps; their sums are read at a later drain. */
+  flowMapErrors: number;
+  /** Ring-buffer records of no known type or too short for their type, skipped by the addon. */
+  malformedRecords: number;
+  mapFull: { sockets: number; listeners: number; flow_table: number; connection_events: number };
   /** Per hook: kernel events whose BPF program did not run (recursion protection). */
   missedByHook: Record<string, number>;
 }

@@ -140,6 +140,8 @@ export class SockscopeProducer implements MetricProducer {
       sum(defs.EVENTS_LOST, [point(stats.eventsLost)]),
       sum(defs.IO_SPILLED, [point(stats.ioCallsSpilled)]),
       sum(defs.IO_CACHE_EVICTIONS, [point(stats.ioCacheEvictions)]),
+      sum(defs.FLOW_MAP_ERRORS, [point(stats.flowMapErrors)]),
+      sum(defs.RECORDS_MALFORMED, [point(stats.malformedRecords)]),
       sum(defs.EVENTS_MISSED, Object.entries(stats.missedByHook).map(([hook, n]) => point(n, { [defs.ATTR_HOOK]: hook }))),
       sum(defs.MAP_FULL, mapFull.map(([map, n]) => point(n, { [defs.ATTR_MAP]: map }))),
       gauge(

@@ -7,7 +7,9 @@ export const NO_COLLECTOR_STATS: Readonly<CollectorStats> = {
   drainWakeups: 0,
   ioCallsSpilled: 0,
   ioCacheEvictions: 0,
-  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
+  flowMapErrors: 0,
+  malformedRecords: 0,
+  mapFull: { sockets: 0, listeners: 0, flow_table: 0, connection_events: 0 },
   missedByHook: {},
 };
 

@@ -57,7 +57,9 @@ const STATS: CollectorStats = {
   drainWakeups: 3,
   ioCallsSpilled: 5,
   ioCacheEvictions: 11,
-  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
+  flowMapErrors: 2,
+  malformedRecords: 1,
+  mapFull: { sockets: 0, listeners: 0, flow_table: 0, connection_events: 0 },
   missedByHook: { socket_send: 0, socket_recv: 0, tcp_state: 0, tcp_retransmit: 1 },
 };
 
