@@ -1,12 +1,14 @@
 /** `sockscope events` and `sockscope check`, run as a user would run them. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { HOOKS } from '../../src/collector/hooks';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { programIdsOwnedBy } from '../helpers/bpftool';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
 import type { EventRecord } from '../../src/export/event-stream';
@@ -28,6 +30,13 @@ describe('sockscope events', bpfTestOptions(), () => {
         assert.ok(Date.now() < deadline && events.exitCode === null, `sockscope events did not start: ${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Connection events only: the socket I/O programs are not even loaded.
+      const loaded = programIdsOwnedBy(events.pid!).map((id) => programName(id));
+      const programsOf = (hooks: string[]) =>
+        HOOKS.filter((h) => hooks.includes(h.hook)).flatMap((h) => h.implementations.flatMap((i) => i.programs));
+      assert.ok(loaded.length > 0, 'sockscope events holds its programs');
+      assert.deepEqual(loaded.filter((p) => programsOf(['socket_send', 'socket_recv']).includes(p)), [], `loaded: ${loaded.join(', ')}`);
+      assert.ok(loaded.every((p) => programsOf(['tcp_state', 'tcp_retransmit']).includes(p)), `loaded: ${loaded.join(', ')}`);
       const serverName = uniqueProcessName('ssevs');
       const clientName = uniqueProcessName('ssevc');
       const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '127.0.0.1' });
@@ -63,6 +72,11 @@ describe('sockscope events', bpfTestOptions(), () => {
     }
   });
 });
+
+/** bpftool gives the full name (from BTF) where the kernel keeps 15 characters. */
+function programName(id: number): string {
+  return (JSON.parse(execFileSync('bpftool', ['--json', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name: string }).name;
+}
 
 describe('sockscope check', bpfTestOptions(), () => {
   test('--output json reports a working implementation for every required hook and exits 0', () => {
