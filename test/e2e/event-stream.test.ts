@@ -6,6 +6,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { DaemonProcess } from '../helpers/daemon';
 import { HOOKS } from '../../src/collector/hooks';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { programIdsOwnedBy } from '../helpers/bpftool';
@@ -69,6 +72,38 @@ describe('sockscope events', bpfTestOptions(), () => {
       events.kill('SIGTERM');
       const [code] = await once(events, 'exit');
       assert.equal(code, 0, stderr);
+    }
+  });
+});
+
+describe('sockscope run with events.file', bpfTestOptions(), () => {
+  test('appends the same enriched lines to the file while serving metrics', async () => {
+    requireBpf();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sockscope-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const daemon = await DaemonProcess.start(
+      ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--events.file', file],
+      'serving Prometheus metrics on /metrics',
+    );
+    const server = NamedProcess.start({ name: uniqueProcessName('ssrunevs'), mode: 'serve', host: '127.0.0.1' });
+    try {
+      const { port } = await server.reply<{ port: number }>();
+      const clientName = uniqueProcessName('ssrunevc');
+      const client = NamedProcess.start({ name: clientName, mode: 'connect', host: '127.0.0.1', port, count: 1 });
+      assert.deepEqual(await client.reply(), { ok: 1, refused: 0 });
+      const read = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventRecord);
+      const until = Date.now() + 15_000;
+      const opened = () => read().find((r) => r.comm === clientName && r.old_state === 'SYN_SENT' && r.new_state === 'ESTABLISHED');
+      while (!opened() && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      const line = opened();
+      assert.ok(line, `no SYN_SENT->ESTABLISHED line for ${clientName} in ${file}`);
+      assert.equal(line.direction, 'active');
+      assert.equal(line.remote.port, port);
+      assert.equal(`net:[${line.netns}]`, readlinkSync('/proc/self/ns/net'));
+    } finally {
+      await server.exit();
+      assert.equal(await daemon.stop(), 0, daemon.stderr);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
