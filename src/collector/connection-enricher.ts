@@ -99,7 +99,7 @@ export class ConnectionEnricher {
     const key = connectionKey(e.netns, e);
     if (e.newState === 'LISTEN') {
       this.addListener(e.netns, e.localPort, e.owner);
-      return record(e, e.owner, e.direction);
+      return record(e, key, e.owner, e.direction);
     }
     if (e.newState === 'ESTABLISHED' && (e.oldState === 'SYN_SENT' || e.oldState === 'SYN_RECV')) {
       const direction = e.direction ?? (e.oldState === 'SYN_SENT' ? 'active' : 'passive');
@@ -108,7 +108,7 @@ export class ConnectionEnricher {
         this.bootstrapOwners.get(key) ??
         (direction === 'passive' ? this.listenerOwners.get(listenerKey(e.netns, e.localPort)) : undefined);
       this.remember(key, owner, direction);
-      return record(e, owner, direction);
+      return record(e, key, owner, direction);
     }
     if (e.oldState === 'LISTEN' && e.newState === 'CLOSE') {
       // The listener itself closing. Forgetting it keeps the maps to live listeners across pod
@@ -117,10 +117,10 @@ export class ConnectionEnricher {
       const owner = e.owner ?? this.listenerOwners.get(lkey);
       this.listening.delete(lkey);
       this.listenerOwners.delete(lkey);
-      return record(e, owner, e.direction);
+      return record(e, key, owner, e.direction);
     }
     if (e.newState === 'CLOSE' && e.oldState === 'SYN_SENT') {
-      return record(e, e.owner ?? this.bootstrapOwners.get(key), e.direction ?? 'active');
+      return record(e, key, e.owner ?? this.bootstrapOwners.get(key), e.direction ?? 'active');
     }
     const known = this.open.get(key);
     // LISTEN->SYN_RECV: the kernel cloned an accepted socket from the listener (in softirq, no owner).
@@ -130,7 +130,7 @@ export class ConnectionEnricher {
       known?.owner ??
       this.bootstrapOwners.get(key) ??
       (direction === 'passive' ? this.listenerOwners.get(listenerKey(e.netns, e.localPort)) : undefined);
-    const resolved = record(e, owner, direction);
+    const resolved = record(e, key, owner, direction);
     if (e.newState === 'CLOSE') {
       this.open.delete(key);
       this.bootstrapOwners.delete(key);
@@ -143,7 +143,7 @@ export class ConnectionEnricher {
     const known = this.open.get(key);
     const direction =
       e.direction ?? known?.direction ?? (this.listening.has(listenerKey(e.netns, e.localPort)) ? 'passive' : 'active');
-    return record(e, e.owner ?? known?.owner ?? this.bootstrapOwners.get(key), direction);
+    return record(e, key, e.owner ?? known?.owner ?? this.bootstrapOwners.get(key), direction);
   }
 
   private addListener(netns: number, port: number, owner: SocketOwner | undefined): void {
@@ -164,8 +164,14 @@ export class ConnectionEnricher {
 }
 
 /** A new object: the decoder's event is not the enricher's to change. */
-function record(e: ConnectionEvent, owner: SocketOwner | undefined, direction: Direction | undefined): ConnectionRecord {
+function record(
+  e: ConnectionEvent,
+  key: string,
+  owner: SocketOwner | undefined,
+  direction: Direction | undefined,
+): ConnectionRecord {
   return Object.freeze({
+    key,
     kind: e.kind,
     timestampNs: e.timestampNs,
     oldState: e.oldState,

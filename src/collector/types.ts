@@ -125,6 +125,8 @@ export interface TcpTuple {
  * ConnectionEnricher. Read-only: the metrics and the event stream both read it.
  */
 export type ConnectionRecord = Readonly<Omit<ConnectionEvent, 'owner' | 'direction'>> & {
+  /** connectionKey(): namespace and tuple. One string shared by every reader that keys by connection. */
+  readonly key: string;
   /** Undefined when neither the kernel, the connection's open, /proc nor the listener knew it. */
   readonly owner?: Readonly<SocketOwner>;
   readonly direction?: Direction;

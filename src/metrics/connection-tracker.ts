@@ -135,7 +135,7 @@ export class ConnectionTracker {
     } else if (r.newState === 'ESTABLISHED' && (r.oldState === 'SYN_SENT' || r.oldState === 'SYN_RECV')) {
       const direction = r.direction ?? (r.oldState === 'SYN_SENT' ? 'active' : 'passive');
       const candidates = this.candidates(r.owner, direction, r);
-      this.track(connectionKey(r.netns, r), candidates);
+      this.track(r.key, candidates);
       this.stores.opened.add(this.policy.select(CONNECTIONS_OPENED.name, candidates), 1);
       if (direction === 'active' && r.durationNs > 0) {
         this.stores.connectDuration.record(this.policy.select(CONNECT_DURATION.name, candidates), r.durationNs / 1e9);
@@ -146,10 +146,9 @@ export class ConnectionTracker {
         this.stores.failed.add(this.policy.select(CONNECTIONS_FAILED.name, candidates), 1);
         return;
       }
-      const key = connectionKey(r.netns, r);
-      const tracked = this.connections.get(key);
+      const tracked = this.connections.get(r.key);
       if (!tracked) return; // never established, or older than us and not in /proc
-      this.connections.delete(key);
+      this.connections.delete(r.key);
       this.stores.active.add(tracked.activeSeries, -1);
       this.stores.closed.add(tracked.closedSeries, 1);
       if (r.durationNs > 0) this.stores.lifetime.record(tracked.lifetimeSeries, r.durationNs / 1e9);
