@@ -42,13 +42,53 @@ interface OpenConnection {
   direction: Direction;
 }
 
+/**
+ * Open connections' owners, one map per direction: no object per connection (the
+ * tracker keeps one already; at 262k connections an object each would be ~8 MB more).
+ */
+class OpenConnections {
+  private readonly active = new Map<string, SocketOwner | null>();
+  private readonly passive = new Map<string, SocketOwner | null>();
+
+  get size(): number {
+    return this.active.size + this.passive.size;
+  }
+
+  has(key: string): boolean {
+    return this.active.has(key) || this.passive.has(key);
+  }
+
+  get(key: string): OpenConnection | undefined {
+    for (const direction of ['active', 'passive'] as const) {
+      const owner = this[direction].get(key);
+      if (owner !== undefined) return { owner: owner ?? undefined, direction };
+    }
+    return undefined;
+  }
+
+  set(key: string, owner: SocketOwner | undefined, direction: Direction): void {
+    this[direction === 'active' ? 'passive' : 'active'].delete(key);
+    this[direction].set(key, owner ?? null);
+  }
+
+  delete(key: string): void {
+    this.active.delete(key);
+    this.passive.delete(key);
+  }
+
+  *keys(): IterableIterator<string> {
+    yield* this.active.keys();
+    yield* this.passive.keys();
+  }
+}
+
 export class ConnectionEnricher {
   /**
    * Connections not remembered because maxConnections were already. The connection
    * tracker has the same bound over the same keys and exports its own count.
    */
   refused = 0;
-  private readonly open = new Map<string, OpenConnection>();
+  private readonly open = new OpenConnections();
   /** Owners of sockets that predate us and are not open connections (e.g. SYN_SENT). */
   private readonly bootstrapOwners = new Map<string, SocketOwner>();
   private readonly listening = new Set<number>();
@@ -158,7 +198,7 @@ export class ConnectionEnricher {
       this.refused++;
       return false;
     }
-    this.open.set(key, { owner, direction });
+    this.open.set(key, owner, direction);
     return true;
   }
 }
