@@ -22,24 +22,42 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
 
-/* Sizes are set by the loader from configuration before load. */
+/*
+ * Sizes are set by the loader from configuration before load. Plain hashes, not
+ * LRU: an LRU map makes room by evicting a live socket's owner without a word,
+ * so its update never fails and sockscope_ebpf_map_full_total never fires. A
+ * plain hash refuses the new socket instead, and the refusal is counted. The
+ * cost: a socket whose CLOSE we never see (its tracepoint run skipped, counted
+ * in sockscope_ebpf_events_missed_total) holds its entry until its address is
+ * reused. Preallocated, as the LRU maps were (same memory), because classic
+ * tracepoint programs may only use preallocated hashes before 6.1.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64); /* struct sock address */
 	__type(value, struct ss_sock_info);
 } sockets SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct ss_listener_key);
 	__type(value, struct ss_owner);
 } listeners SEC(".maps");
 
-static __always_inline struct ss_listener_key listener_key(const struct sock *sk, __u16 lport)
+/*
+ * The listening port from inet_sport, in every state: on CLOSE, skc_num has been
+ * zeroed already when the listener was not bound to a fixed port (see
+ * ss_read_tuple), and a key read from it would never match the entry. An
+ * accepted socket's inet_sport is its listener's port.
+ */
+static __always_inline struct ss_listener_key listener_key(const struct sock *sk)
 {
-	struct ss_listener_key key = { .netns = ss_netns(sk), .lport = lport };
+	struct ss_listener_key key = {
+		.netns = ss_netns(sk),
+		.lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport)),
+	};
 
 	return key;
 }
@@ -59,6 +77,7 @@ static __always_inline struct ss_conn_event *reserve_conn_event(__u8 type, const
 	e->ts_ns = bpf_ktime_get_ns();
 	ss_read_tuple(sk, family, e->laddr, e->raddr, &e->lport, &e->rport);
 	e->srtt_us = ss_srtt_us(sk);
+	e->netns = ss_netns(sk);
 	return e;
 }
 
@@ -92,13 +111,17 @@ static __always_inline int handle_state(const struct sock *sk, int oldstate, int
 			ss_stat_inc(SS_STAT_SOCKETS_FULL);
 	} else if (newstate == TCP_LISTEN) {
 		/* listen(): the current task is the owner of every connection it accepts. */
-		struct ss_listener_key key = listener_key(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+		struct ss_listener_key key = listener_key(sk);
 
 		ss_current_owner(&listener_owner);
-		if (bpf_map_update_elem(&listeners, &key, &listener_owner, BPF_ANY))
+		/*
+		 * listen() without bind() picks its port only after this change:
+		 * port 0 would match no accepted socket and, never deleted, leak.
+		 */
+		if (key.lport != 0 && bpf_map_update_elem(&listeners, &key, &listener_owner, BPF_ANY))
 			ss_stat_inc(SS_STAT_LISTENERS_FULL);
 	} else if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_RECV) {
-		struct ss_listener_key key = listener_key(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+		struct ss_listener_key key = listener_key(sk);
 		struct ss_owner *owner = bpf_map_lookup_elem(&listeners, &key);
 		struct ss_sock_info fresh = { .established_ns = now, .flags = SS_CONN_PASSIVE };
 
@@ -135,7 +158,7 @@ static __always_inline int handle_state(const struct sock *sk, int oldstate, int
 	if (newstate == TCP_CLOSE) {
 		bpf_map_delete_elem(&sockets, &skaddr);
 		if (oldstate == TCP_LISTEN) {
-			struct ss_listener_key key = listener_key(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
+			struct ss_listener_key key = listener_key(sk);
 
 			bpf_map_delete_elem(&listeners, &key);
 		}
@@ -189,90 +212,4 @@ SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(btf_tcp_retransmit_skb, const struct sock *sk)
 {
 	return handle_retransmit(sk);
-}
-
-/*
- * The kprobe variant: the tracepoint fires inside __tcp_retransmit_skb, on success.
- * tcp_retransmit_skb wraps it (and returns its result); tail loss probes call it
- * directly. Which of the two has an out-of-line copy to probe depends on the
- * compiler (Debian 6.1 inlines __tcp_retransmit_skb into tcp_retransmit_skb), so
- * both are probed: the outermost call of either on a context remembers the socket,
- * nested calls only deepen, and the outermost return counts when it returned 0.
- * Retransmits mostly run in softirq, where pid_tgid is the interrupted task; idle
- * tasks are pid 0 on every CPU, so those calls are keyed by CPU instead.
- */
-struct retransmit_call {
-	__u64 sk;
-	__u32 depth;
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64); /* retransmit_call_key() */
-	__type(value, struct retransmit_call);
-} retransmit_calls SEC(".maps");
-
-static __always_inline __u64 retransmit_call_key(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	return id ? id : (1ULL << 63) | bpf_get_smp_processor_id();
-}
-
-static __always_inline int retransmit_entry(struct sock *sk)
-{
-	__u64 id = retransmit_call_key();
-	struct retransmit_call *call = bpf_map_lookup_elem(&retransmit_calls, &id);
-	struct retransmit_call outer = { .sk = (__u64)sk, .depth = 1 };
-
-	if (call) {
-		call->depth++;
-		return 0;
-	}
-	if (bpf_map_update_elem(&retransmit_calls, &id, &outer, BPF_ANY))
-		ss_stat_inc(SS_STAT_PENDING_FULL);
-	return 0;
-}
-
-static __always_inline int retransmit_return(int ret)
-{
-	__u64 id = retransmit_call_key();
-	struct retransmit_call *call = bpf_map_lookup_elem(&retransmit_calls, &id);
-
-	if (!call)
-		return 0;
-	if (call->depth > 1) {
-		call->depth--;
-		return 0;
-	}
-	if (ret == 0)
-		handle_retransmit((const struct sock *)call->sk);
-	bpf_map_delete_elem(&retransmit_calls, &id);
-	return 0;
-}
-
-SEC("kprobe/tcp_retransmit_skb")
-int BPF_KPROBE(kprobe_tcp_retransmit_skb, struct sock *sk)
-{
-	return retransmit_entry(sk);
-}
-
-SEC("kretprobe/tcp_retransmit_skb")
-int BPF_KRETPROBE(kretprobe_tcp_retransmit_skb, int ret)
-{
-	return retransmit_return(ret);
-}
-
-SEC("kprobe/__tcp_retransmit_skb")
-int BPF_KPROBE(kprobe___tcp_retransmit_skb, struct sock *sk)
-{
-	return retransmit_entry(sk);
-}
-
-SEC("kretprobe/__tcp_retransmit_skb")
-int BPF_KRETPROBE(kretprobe___tcp_retransmit_skb, int ret)
-{
-	return retransmit_return(ret);
 }

@@ -91,7 +91,8 @@ static __always_inline void fill_flow(struct ss_io_value *v, struct sock *sk, __
 	flow->tgid = tgid;
 	flow->protocol = protocol;
 	flow->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(&flow->comm, sizeof(flow->comm));
+	flow->netns = ss_netns(sk);
+	ss_current_comms(flow->comm, flow->thread_comm);
 	ss_read_tuple(sk, family, flow->laddr, flow->raddr, &flow->lport, &flow->rport);
 	flow->family = family; /* last: non-zero marks the key as filled */
 }
@@ -412,8 +413,15 @@ struct io_call {
 	int _pad;
 };
 
+/*
+ * LRU: when a kretprobe is missed (more calls in flight than its instances),
+ * the entry stays behind, and a plain hash kept such entries of exited threads
+ * until it was full and every call was refused. The LRU evicts the oldest
+ * first; entries live only while a call is in flight, so a live one goes only
+ * when more than max_entries threads are inside a send or receive at once.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct io_call);
@@ -424,8 +432,7 @@ static __always_inline int io_call_entry(struct socket *sock, int flags)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct io_call call = { .sk = BPF_CORE_READ(sock, sk), .flags = flags };
 
-	if (bpf_map_update_elem(&io_calls, &id, &call, BPF_ANY))
-		ss_stat_inc(SS_STAT_PENDING_FULL);
+	bpf_map_update_elem(&io_calls, &id, &call, BPF_ANY);
 	return 0;
 }
 

@@ -32,12 +32,17 @@ struct {
  */
 const volatile __u64 wakeup_data_size __weak = 4 * 1024 * 1024;
 
+/*
+ * Atomic although the counter is this CPU's: fexit, kprobe and (since 5.x)
+ * tracepoint programs run with only migration disabled, so another task on
+ * this CPU can preempt a plain read-modify-write and one of the two adds is lost.
+ */
 static __always_inline void ss_stat_add(__u32 stat, __u64 n)
 {
 	__u64 *val = bpf_map_lookup_elem(&ss_stats, &stat);
 
 	if (val)
-		*val += n;
+		__sync_fetch_and_add(val, n);
 }
 
 static __always_inline void ss_stat_inc(__u32 stat)

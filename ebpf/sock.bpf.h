@@ -44,6 +44,26 @@ static __always_inline __u32 ss_netns(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
+/*
+ * The current process's name and thread's name. bpf_get_current_comm() is the
+ * thread's: a pool thread named "worker-3" in process "server" says "worker-3".
+ * The process name is the thread-group leader's comm. Probe reads through
+ * bpf_get_current_task(), not the BTF task pointer, so that every program type
+ * on every supported kernel (5.10 lacks bpf_get_current_task_btf) reads it alike.
+ * Only meaningful in process context.
+ */
+static __always_inline void ss_current_comms(char *comm, char *thread_comm)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	bpf_get_current_comm(thread_comm, SS_COMM_LEN); /* zero-padded */
+	/* The string read does not pad: zero first, as the bytes are part of flow keys. */
+	__builtin_memset(comm, 0, SS_COMM_LEN);
+	/* The macro reads sizeof(*dst) bytes at most: a pointer to the whole array. */
+	if (BPF_CORE_READ_STR_INTO((char(*)[SS_COMM_LEN])comm, task, group_leader, comm) <= 0)
+		__builtin_memcpy(comm, thread_comm, SS_COMM_LEN);
+}
+
 /* Only meaningful in process context: the caller of connect(), listen(), send(), recv(). */
 static __always_inline void ss_current_owner(struct ss_owner *owner)
 {
@@ -52,7 +72,7 @@ static __always_inline void ss_current_owner(struct ss_owner *owner)
 	owner->tgid = pid_tgid >> 32;
 	owner->pid = (__u32)pid_tgid;
 	owner->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(&owner->comm, sizeof(owner->comm));
+	ss_current_comms(owner->comm, owner->thread_comm);
 }
 
 #endif /* SOCKSCOPE_SOCK_BPF_H */

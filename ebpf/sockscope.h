@@ -10,8 +10,8 @@
 #define SS_COMM_LEN 16
 #define SS_ADDR_LEN 16 /* IPv6-sized; IPv4 uses the first 4 bytes */
 
+/* 1 is bench/proto's per-call record (bench/proto/proto.h); the daemon's ring never carries it. */
 enum ss_event_type {
-	SS_EVENT_IO = 1,         /* bench/proto's ring-buffer variant only: bytes no longer go on the ring */
 	SS_EVENT_STATE = 2,      /* a TCP state change */
 	SS_EVENT_RETRANSMIT = 3, /* a TCP segment was retransmitted */
 	SS_EVENT_IO_SPILL = 4,   /* calls the socket I/O map could not take */
@@ -27,9 +27,8 @@ enum ss_stat {
 	SS_STAT_RINGBUF_LOST = 0,   /* bpf_ringbuf_reserve() failed: ring full */
 	SS_STAT_SOCKETS_FULL = 1,   /* socket-owner map update failed */
 	SS_STAT_LISTENERS_FULL = 2, /* listener-owner map update failed */
-	SS_STAT_PENDING_FULL = 3,   /* kprobe entry->return map update failed */
-	SS_STAT_IO_LOST = 4,        /* socket I/O map and ring both refused a call: its bytes are lost */
-	SS_STAT_IO_CACHE_EVICTED = 5, /* a socket took a cache slot from another; the holder moved to the map */
+	SS_STAT_IO_LOST = 3,        /* socket I/O map and ring both refused a call: its bytes are lost */
+	SS_STAT_IO_CACHE_EVICTED = 4, /* a socket took a cache slot from another; the holder moved to the map */
 	SS_STAT_MAX,
 };
 
@@ -53,23 +52,9 @@ struct ss_flow_key {
 	__u8 raddr[SS_ADDR_LEN];
 	__u16 lport;
 	__u16 rport;
-	__u32 _pad1;
-	char comm[SS_COMM_LEN];
-};
-
-/*
- * Ring-buffer record for one send or receive. The daemon sums socket I/O in
- * the kernel now (ss_io_key/ss_io_value below); bench/proto's ring-buffer
- * variant still uses this record as the comparison.
- */
-struct ss_io_event {
-	__u8 type;      /* SS_EVENT_IO */
-	__u8 direction; /* enum ss_direction */
-	__u16 _pad0;
-	__u32 bytes;    /* return value of the send/recv: bytes really moved */
-	__u32 pid;      /* thread id */
-	__u32 srtt_us;  /* TCP smoothed RTT at this call, 0 for UDP */
-	struct ss_flow_key key;
+	__u32 netns;    /* inode of the socket's network namespace */
+	char comm[SS_COMM_LEN];        /* process name: the thread-group leader's comm */
+	char thread_comm[SS_COMM_LEN]; /* the thread that made the interval's first call on this CPU */
 };
 
 /*
@@ -137,7 +122,8 @@ struct ss_owner {
 	__u32 tgid;
 	__u32 pid;
 	__u64 cgroup_id;
-	char comm[SS_COMM_LEN];
+	char comm[SS_COMM_LEN];        /* process name: the thread-group leader's comm */
+	char thread_comm[SS_COMM_LEN]; /* the thread that made the call */
 };
 
 /* Ring-buffer record for a TCP state change or a retransmit. */
@@ -158,7 +144,7 @@ struct ss_conn_event {
 	 */
 	__u64 duration_ns;
 	__u32 srtt_us;
-	__u32 _pad1;
+	__u32 netns;   /* inode of the socket's network namespace */
 	__u8 laddr[SS_ADDR_LEN];
 	__u8 raddr[SS_ADDR_LEN];
 	struct ss_owner owner;

@@ -113,6 +113,12 @@ struct socket {
 	struct sock *sk;
 };
 
+/* The process name is the thread-group leader's comm; the current task's is the thread's. */
+struct task_struct {
+	struct task_struct *group_leader;
+	char comm[16];
+};
+
 struct msghdr;
 struct sk_buff;
 

@@ -2,11 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from './collector/native-addon';
-
-export interface BuildInfo {
-  version: string;
-  nodeVersion: string;
-}
+import type { BuildInfo } from './metrics/sockscope-producer';
 
 export function readBuildInfo(): BuildInfo {
   const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };

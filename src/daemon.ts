@@ -11,7 +11,7 @@ import { EventStreamWriter } from './export/event-stream';
 import { MetricsServer } from './export/metrics-server';
 import { createOtlpReader } from './export/otlp';
 import { readBuildInfo } from './build-info';
-import { createProducer, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
+import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
 
 /** How often data moves from the addon into the JS totals between collections. */
 const INGEST_INTERVAL_MS = 1000;
@@ -26,7 +26,9 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
   const events = config.events.file ? new EventStreamWriter(config.events.file) : undefined;
   await events?.ready();
   const { collector, bootstrap } = startCollector(config, log);
-  const producer = createProducer(config, collector, bootstrap, events ? (batch) => events.write(batch) : undefined);
+  // The event stream reads the same enriched records as the metrics, as they are drained.
+  const connections = enrichConnections(config, collector, bootstrap, events ? (records) => events.write(records) : undefined);
+  const producer = createProducer(config, collector, connections);
 
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled

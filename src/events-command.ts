@@ -2,22 +2,26 @@
 import type { Config } from './config/schema';
 import type { Logger } from './log';
 import { EventStreamWriter } from './export/event-stream';
-import { createProducer, startCollector, waitForTermination } from './startup';
+import { enrichConnections, startCollector, waitForTermination } from './startup';
 
 const POLL_MS = 200;
+
+/** Connection events only: no socket I/O programs, and a one-entry flow table nobody drains. */
+const EVENT_HOOKS = { hooks: ['tcp_state', 'tcp_retransmit'], maxFlows: 1 };
 
 export async function streamEvents(config: Config, log: Logger): Promise<void> {
   const writer = new EventStreamWriter(config.events.file || '-');
   await writer.ready();
-  const { collector, bootstrap } = startCollector(config, log);
-  // The metrics layer resolves owners (kernel, tracked, /proc); nothing is exported.
-  const producer = createProducer(config, collector, bootstrap, (events) => writer.write(events));
-  const timer = setInterval(() => producer.ingest(), POLL_MS);
+  const { collector, bootstrap } = startCollector(config, log, EVENT_HOOKS);
+  // Owners come from the collector's enricher (kernel, the connection's open, /proc): no metrics are kept.
+  const connections = enrichConnections(config, collector, bootstrap);
+  const drain = () => writer.write(connections.drainConnections().records);
+  const timer = setInterval(drain, POLL_MS);
   try {
     await waitForTermination();
   } finally {
     clearInterval(timer);
-    producer.ingest();
+    drain();
     collector.close();
     await writer.close();
   }

@@ -5,7 +5,8 @@ import { bootstrapTcpSockets, listTcpSockets, type BootstrapResult } from './col
 import { attributeSelection, type Config } from './config/schema';
 import type { Logger } from './log';
 import { dropCapabilities, readKernelFacts, runtimeCapabilities } from './privileges';
-import type { ConnectionEvent } from './collector/types';
+import type { ConnectionRecord } from './collector/types';
+import { EnrichedConnections } from './collector/enriched-connections';
 import { CgroupResolver } from './attribution/cgroup-resolver';
 import { SockscopeProducer } from './metrics/sockscope-producer';
 import { readBuildInfo } from './build-info';
@@ -22,9 +23,16 @@ export function collectorOptions(config: Config): BpfCollectorOptions {
   };
 }
 
-/** Attaches the probes, then reads /proc: a connection opened in between is seen by both, not by neither. */
-export function startCollector(config: Config, log: Logger): { collector: BpfCollector; bootstrap: BootstrapResult } {
-  const collector = BpfCollector.start(collectorOptions(config));
+/**
+ * Attaches the probes, then reads /proc: a connection opened in between is seen by both, not by neither.
+ * `only` limits the collector to what a command needs (e.g. connection events).
+ */
+export function startCollector(
+  config: Config,
+  log: Logger,
+  only: Partial<BpfCollectorOptions> = {},
+): { collector: BpfCollector; bootstrap: BootstrapResult } {
+  const collector = BpfCollector.start({ ...collectorOptions(config), ...only });
   for (const hook of collector.plan.hooks) {
     log.info({ hook: hook.hook, implementation: hook.chosen ?? 'none', failures: hook.failures }, 'probe attached');
   }
@@ -64,14 +72,24 @@ export function waitForTermination(): Promise<NodeJS.Signals> {
   });
 }
 
-/** The metrics producer with everything configuration says about series, attributes and attribution. */
-export function createProducer(
+/** Connection events enriched once (owner, direction), for the metrics and the event stream alike. */
+export function enrichConnections(
   config: Config,
   collector: BpfCollector,
   bootstrap: BootstrapResult,
-  onConnectionEvents?: (events: readonly ConnectionEvent[]) => void,
-): SockscopeProducer {
-  return new SockscopeProducer(collector, {
+  onRecords?: (records: readonly ConnectionRecord[]) => void,
+): EnrichedConnections {
+  return new EnrichedConnections(collector, {
+    bootstrap: bootstrap.sockets,
+    listSockets: () => listTcpSockets(),
+    maxConnections: config.metrics.maxConnections,
+    onRecords,
+  });
+}
+
+/** The metrics producer with everything configuration says about series, attributes and attribution. */
+export function createProducer(config: Config, collector: BpfCollector, connections: EnrichedConnections): SockscopeProducer {
+  return new SockscopeProducer(collector, connections, {
     buildInfo: readBuildInfo(),
     plan: collector.plan,
     limits: { maxSeries: config.metrics.maxSeries, ttlMs: config.metrics.ttl },
@@ -83,8 +101,5 @@ export function createProducer(
       cgroupRoot: config.attribution.cgroupRoot || undefined,
       podLogRoot: config.attribution.podLogRoot,
     }),
-    bootstrap: bootstrap.sockets,
-    listSockets: () => listTcpSockets(),
-    onConnectionEvents,
   });
 }

@@ -28,7 +28,9 @@ Napi::Object RecordLayout(Napi::Env env) {
   set("remoteAddress", offsetof(FlowRecord, key) + offsetof(ss_flow_key, raddr));
   set("localPort", offsetof(FlowRecord, key) + offsetof(ss_flow_key, lport));
   set("remotePort", offsetof(FlowRecord, key) + offsetof(ss_flow_key, rport));
+  set("netns", offsetof(FlowRecord, key) + offsetof(ss_flow_key, netns));
   set("comm", offsetof(FlowRecord, key) + offsetof(ss_flow_key, comm));
+  set("threadComm", offsetof(FlowRecord, key) + offsetof(ss_flow_key, thread_comm));
   set("commLength", SS_COMM_LEN);
   set("txBytes", offsetof(FlowRecord, tx_bytes));
   set("rxBytes", offsetof(FlowRecord, rx_bytes));
@@ -55,17 +57,14 @@ Napi::Object ConnEventLayout(Napi::Env env) {
   set("srttMicros", offsetof(ss_conn_event, srtt_us));
   set("localAddress", offsetof(ss_conn_event, laddr));
   set("remoteAddress", offsetof(ss_conn_event, raddr));
+  set("netns", offsetof(ss_conn_event, netns));
   set("tgid", offsetof(ss_conn_event, owner) + offsetof(ss_owner, tgid));
   set("pid", offsetof(ss_conn_event, owner) + offsetof(ss_owner, pid));
   set("cgroupId", offsetof(ss_conn_event, owner) + offsetof(ss_owner, cgroup_id));
   set("comm", offsetof(ss_conn_event, owner) + offsetof(ss_owner, comm));
+  set("threadComm", offsetof(ss_conn_event, owner) + offsetof(ss_owner, thread_comm));
   set("commLength", SS_COMM_LEN);
   return layout;
-}
-
-Napi::Value SetLibbpfVerbose(const Napi::CallbackInfo& info) {
-  InstallLibbpfLog(info[0].ToBoolean());
-  return info.Env().Undefined();
 }
 
 }  // namespace
@@ -79,11 +78,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // mapped and returned to the kernel when freed.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
-  InstallLibbpfLog(false);
+  InstallLibbpfLog();
   exports.Set("BpfSession", BpfSession::Init(env));
   exports.Set("recordLayout", RecordLayout(env));
   exports.Set("connEventLayout", ConnEventLayout(env));
-  exports.Set("setLibbpfVerbose", Napi::Function::New(env, SetLibbpfVerbose));
   RegisterCapabilities(env, exports);
   return exports;
 }

@@ -290,10 +290,11 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   set("ioCacheEvictions", KernelStat(SS_STAT_IO_CACHE_EVICTED));
   set("socketsMapFull", KernelStat(SS_STAT_SOCKETS_FULL));
   set("listenersMapFull", KernelStat(SS_STAT_LISTENERS_FULL));
-  set("pendingMapFull", KernelStat(SS_STAT_PENDING_FULL));
   set("connEventsDropped", drainer_ ? drainer_->conn_events_dropped() : 0);
   // Swaps or batch reads of the socket I/O maps that failed (retried next interval).
   set("flowMapErrors", drainer_ ? drainer_->flow_map_errors() : 0);
+  // Ring records of no known type or too short for their type: skipped.
+  set("malformedRecords", drainer_ ? drainer_->malformed_records() : 0);
   // Runs the kernel skipped because a BPF program was already running on that
   // CPU (e.g. softirq interrupting one): events that never reached us.
   Napi::Object misses = Napi::Object::New(env);

@@ -140,6 +140,11 @@ uint64_t KernelDrainer::io_spilled() const {
   return io_spilled_;
 }
 
+uint64_t KernelDrainer::malformed_records() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return malformed_;
+}
+
 uint64_t KernelDrainer::flow_map_errors() const { return flow_maps_ ? flow_maps_->errors() : 0; }
 
 uint64_t KernelDrainer::flow_table_dropped() const {

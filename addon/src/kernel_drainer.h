@@ -42,6 +42,8 @@ class KernelDrainer {
   uint64_t conn_events_dropped() const;
   uint64_t io_spilled() const;
   uint64_t flow_map_errors() const;
+  // Ring records of no known type, or shorter than their type's struct: skipped.
+  uint64_t malformed_records() const;
 
  private:
   static int OnSample(void* ctx, void* data, size_t size);

@@ -2,7 +2,6 @@
 
 #include <bpf/libbpf.h>
 
-#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
@@ -14,10 +13,9 @@ constexpr size_t kMaxLogBytes = 64 * 1024;
 
 std::mutex log_mutex;
 std::string log_text;
-std::atomic<bool> log_verbose{false};
 
 int PrintToLog(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG && !log_verbose.load()) return 0;
+  if (level == LIBBPF_DEBUG) return 0;
   char line[1024];
   int n = vsnprintf(line, sizeof(line), format, args);
   if (n <= 0) return n;
@@ -32,8 +30,7 @@ int PrintToLog(enum libbpf_print_level level, const char* format, va_list args) 
 
 }  // namespace
 
-void InstallLibbpfLog(bool verbose) {
-  log_verbose.store(verbose);
+void InstallLibbpfLog() {
   libbpf_set_print(PrintToLog);
 }
 

@@ -4,9 +4,9 @@
 
 namespace sockscope {
 
-// Routes libbpf's print callback into a bounded in-memory log. Warnings and
-// errors are kept; debug output only when verbose is set.
-void InstallLibbpfLog(bool verbose);
+// Routes libbpf's print callback into a bounded in-memory log of its warnings
+// and errors (debug output is dropped).
+void InstallLibbpfLog();
 
 // Returns and clears what libbpf printed since the last call.
 std::string TakeLibbpfLog();

@@ -41,6 +41,7 @@
  */
 #include "maps.bpf.h"
 #include "sock.bpf.h"
+#include "proto.h"
 #include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -34,6 +34,7 @@
 #include <linux/types.h>
 
 #include "sockscope.h"
+#include "proto.h"
 #include "proto.skel.h"
 
 struct flow_counts {

@@ -6,9 +6,11 @@ import { decodeConnEvents } from './conn-event-decoder';
 import { decodeFlowRecords, forEachFlowRecord } from './flow-decoder';
 import { HOOKS } from './hooks';
 import { loadNativeAddon, type NativeAddon, type NativeBpfSession } from './native-addon';
-import type { CollectorStats, ConnectionEvent, ConnectionEventSource, FlowDelta, FlowSource } from './types';
+import type { CollectorStats, ConnectionEvent, FlowDelta, FlowSource, RawConnectionEventSource } from './types';
 
 export interface BpfCollectorOptions extends PlanOptions {
+  /** Only these hooks (HookSpec.hook), for commands that need no more; default: all. */
+  hooks?: readonly string[];
   ringBufferSize: number;
   drainIntervalMillis: number;
   /** Flows the native table holds between two drains. */
@@ -19,7 +21,7 @@ export interface BpfCollectorOptions extends PlanOptions {
   ioCacheSlots?: number;
   /** Connection events the addon holds between two drains. */
   maxConnEvents?: number;
-  /** Kernel LRU map sizes: socket owners and listener owners. */
+  /** Kernel map sizes: socket owners and listener owners. */
   maxSockets?: number;
   maxListeners?: number;
 }
@@ -42,7 +44,7 @@ export class AttachError extends Error {
   }
 }
 
-export class BpfCollector implements FlowSource, ConnectionEventSource {
+export class BpfCollector implements FlowSource, RawConnectionEventSource {
   /** Set once closed: counters must not go back to zero for a last collection. */
   private finalStats: CollectorStats | undefined;
 
@@ -55,7 +57,8 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
   /** Plans, loads, attaches and starts draining; throws AttachError when a required hook cannot work. */
   static start(options: BpfCollectorOptions): BpfCollector {
     const addon = loadNativeAddon();
-    const plan = planAttach(addon, HOOKS, options);
+    const wanted = options.hooks;
+    const plan = planAttach(addon, wanted ? HOOKS.filter((h) => wanted.includes(h.hook)) : HOOKS, options);
     if (plan.missingRequired().length > 0) throw new AttachError(plan);
     const session = new addon.BpfSession({
       ringBufferSize: options.ringBufferSize,
@@ -114,10 +117,11 @@ export class BpfCollector implements FlowSource, ConnectionEventSource {
       drainWakeups: s.drainWakeups,
       ioCallsSpilled: s.ioCallsSpilled,
       ioCacheEvictions: s.ioCacheEvictions,
+      flowMapErrors: s.flowMapErrors,
+      malformedRecords: s.malformedRecords,
       mapFull: {
         sockets: s.socketsMapFull,
         listeners: s.listenersMapFull,
-        pending_calls: s.pendingMapFull,
         flow_table: s.flowTableDropped,
         connection_events: s.connEventsDropped,
       },

@@ -1,6 +1,6 @@
 /** Turns the addon's packed connection events into ConnectionEvent objects. */
 import os from 'node:os';
-import { addressAt, readCgroupId, readCString, readUint64 } from './flow-decoder';
+import { addressAt, readCgroupId, readCString, readUint64, wireFamily } from './flow-decoder';
 import type { ConnEventLayout } from './native-addon';
 import { TCP_STATES, type ConnectionEvent, type SocketOwner, type TcpState } from './types';
 
@@ -37,6 +37,8 @@ export function decodeConnEvents(buffer: Buffer, layout: ConnEventLayout): Conne
       durationNs: readUint64(view, base + layout.durationNs),
       error: view.getInt32(base + layout.error, littleEndian),
       srttMicros: view.getUint32(base + layout.srttMicros, littleEndian),
+      netns: view.getUint32(base + layout.netns, littleEndian),
+      wireFamily: wireFamily(rawFamily, buffer, base + layout.localAddress, base + layout.remoteAddress),
     };
     if (flags & SS_CONN_ACTIVE) event.direction = 'active';
     else if (flags & SS_CONN_PASSIVE) event.direction = 'passive';
@@ -45,6 +47,7 @@ export function decodeConnEvents(buffer: Buffer, layout: ConnEventLayout): Conne
         view.getUint32(base + layout.tgid, littleEndian),
         view.getUint32(base + layout.pid, littleEndian),
         readCString(buffer, base + layout.comm, layout.commLength),
+        readCString(buffer, base + layout.threadComm, layout.commLength),
         readCgroupId(view, base + layout.cgroupId),
       );
     }
@@ -63,10 +66,15 @@ class RecentOwners {
 
   constructor(private readonly maxEntries: number) {}
 
-  of(tgid: number, pid: number, comm: string, cgroupId: bigint): SocketOwner {
+  of(tgid: number, pid: number, comm: string, threadName: string, cgroupId: bigint): SocketOwner {
     const known = this.byPid.get(pid);
-    if (known && known.tgid === tgid && known.comm === comm && known.cgroupId === cgroupId) return known;
-    const owner: SocketOwner = { tgid, pid, comm, cgroupId };
+    if (
+      known && known.tgid === tgid && known.comm === comm && known.threadName === threadName &&
+      known.cgroupId === cgroupId
+    ) {
+      return known;
+    }
+    const owner: SocketOwner = { tgid, pid, comm, threadName, cgroupId };
     if (this.byPid.size >= this.maxEntries) this.byPid.clear();
     this.byPid.set(pid, owner);
     return owner;

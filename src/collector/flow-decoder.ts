@@ -2,7 +2,7 @@
  * Turns the addon's packed flow records into FlowDelta objects: one per flow, never per
  * event. The same flows come back every interval, so their address strings are reused
  * rather than formatted again (see AddressNames), and fields are read in place: the
- * only allocations per record are the FlowDelta and its comm string.
+ * only allocations per record are the FlowDelta and its two name strings.
  */
 import os from 'node:os';
 import type { RecordLayout } from './native-addon';
@@ -37,6 +37,8 @@ export function forEachFlowRecord(buffer: Buffer, layout: RecordLayout, visit: (
     visit({
       tgid: view.getUint32(base + layout.tgid, littleEndian),
       comm: readCString(buffer, base + layout.comm, layout.commLength),
+      threadName: readCString(buffer, base + layout.threadComm, layout.commLength),
+      netns: view.getUint32(base + layout.netns, littleEndian),
       cgroupId: readCgroupId(view, base + layout.cgroupId),
       family: wireFamily(rawFamily, buffer, local, remote),
       transport,
@@ -81,7 +83,7 @@ function transportOf(protocol: number): Transport | undefined {
 }
 
 /** An AF_INET6 socket talking to a v4-mapped peer puts IPv4 on the wire. */
-function wireFamily(rawFamily: number, buffer: Buffer, local: number, remote: number): IpFamily {
+export function wireFamily(rawFamily: number, buffer: Buffer, local: number, remote: number): IpFamily {
   if (rawFamily === AF_INET) return 'ipv4';
   return isV4Mapped(buffer, remote) || (isUnspecified(buffer, remote) && isV4Mapped(buffer, local)) ? 'ipv4' : 'ipv6';
 }

@@ -75,8 +75,8 @@ export const HOOKS: readonly HookSpec[] = [
     // skips nested runs of itself. Skips are exported as sockscope_ebpf_events_missed_total.
     implementations: [
       { implementation: 'tp_btf', programs: ['btf_tcp_retransmit_skb'] },
+      // No kprobe variant: tcp:tcp_retransmit_skb exists since Linux 4.15, below every supported kernel.
       { implementation: 'tracepoint', programs: ['tp_tcp_retransmit_skb'] },
-      { implementation: 'kprobe', programs: [...kprobePair('tcp_retransmit_skb'), ...kprobePair('__tcp_retransmit_skb')] },
     ],
   },
 ];

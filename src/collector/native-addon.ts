@@ -20,9 +20,10 @@ export interface NativeStats {
   ioCacheEvictions: number;
   /** Failed swaps or reads of the kernel's socket I/O maps; their data is read at the next drain. */
   flowMapErrors: number;
+  /** Ring records of no known type, or too short for their type: skipped. */
+  malformedRecords: number;
   socketsMapFull: number;
   listenersMapFull: number;
-  pendingMapFull: number;
   /** Per loaded program: runs the kernel skipped because another BPF program was running on that CPU. */
   recursionMisses: Record<string, number>;
 }
@@ -44,9 +45,9 @@ export interface NativeSessionOptions {
   preallocateFlowMaps?: boolean;
   /** Connection events held between two drains. */
   maxConnEvents?: number;
-  /** Entries of the kernel's socket-owner LRU map. */
+  /** Entries of the kernel's socket-owner map. */
   maxSockets?: number;
-  /** Entries of the kernel's listener-owner LRU map. */
+  /** Entries of the kernel's listener-owner map. */
   maxListeners?: number;
 }
 
@@ -78,7 +79,9 @@ export interface RecordLayout {
   remoteAddress: number;
   localPort: number;
   remotePort: number;
+  netns: number;
   comm: number;
+  threadComm: number;
   commLength: number;
   txBytes: number;
   rxBytes: number;
@@ -103,10 +106,12 @@ export interface ConnEventLayout {
   srttMicros: number;
   localAddress: number;
   remoteAddress: number;
+  netns: number;
   tgid: number;
   pid: number;
   cgroupId: number;
   comm: number;
+  threadComm: number;
   commLength: number;
 }
 
@@ -125,7 +130,6 @@ export interface NativeAddon {
   connEventLayout: ConnEventLayout;
   /** Keeps only the capabilities `keep` (capability(7) numbers) in every thread of the process. */
   dropCapabilities(keep: number[]): NativeCapabilityDrop;
-  setLibbpfVerbose(verbose: boolean): void;
 }
 
 /** Package root: this file runs from dist/src/collector/. */

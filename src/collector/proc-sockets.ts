@@ -5,18 +5,18 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { addressAt } from './flow-decoder';
-import { TCP_STATES, type IpFamily, type SocketOwner, type TcpState } from './types';
+import { addressAt, wireFamily } from './flow-decoder';
+import { TCP_STATES, type Direction, type IpFamily, type SocketOwner, type TcpState, type TcpTuple } from './types';
 import { localCgroup2Mount } from '../attribution/cgroup-mount';
 
-export interface ProcSocket {
-  family: IpFamily;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
+export interface ProcSocket extends TcpTuple {
+  /** Family on the wire (see FlowDelta.family). */
+  wireFamily: IpFamily;
   state: TcpState;
+  /** Socket inode; 0 for TIME_WAIT, which has no socket file any more. */
   inode: number;
+  /** Inode of the network namespace whose /proc/net/tcp listed it. */
+  netns: number;
 }
 
 export interface BootstrapResult {
@@ -29,43 +29,51 @@ export interface BootstrapResult {
 const AF_INET = 2;
 const AF_INET6 = 10;
 
-/** Parses one /proc/net/tcp or tcp6 file's text. Malformed lines are skipped. */
-export function parseProcNetTcp(text: string, family: IpFamily): ProcSocket[] {
+/** Parses one /proc/net/tcp or tcp6 file's text, of namespace `netns`. Malformed lines are skipped. */
+export function parseProcNetTcp(text: string, family: IpFamily, netns: number): ProcSocket[] {
   const out: ProcSocket[] = [];
+  const rawFamily = family === 'ipv4' ? AF_INET : AF_INET6;
   for (const line of text.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length < 10) continue;
-    const local = parseEndpoint(f[1]!, family);
-    const remote = parseEndpoint(f[2]!, family);
+    const localPort = parseEndpoint(f[1]!, family, LOCAL);
+    const remotePort = parseEndpoint(f[2]!, family, REMOTE);
     const state = Number.parseInt(f[3]!, 16);
     const inode = Number(f[9]);
-    if (!local || !remote || !Number.isInteger(inode)) continue;
+    if (localPort === undefined || remotePort === undefined || !Number.isInteger(inode)) continue;
     out.push({
       family,
-      localAddress: local.address,
-      localPort: local.port,
-      remoteAddress: remote.address,
-      remotePort: remote.port,
+      // The same addresses recur on thousands of lines: addressAt hands out one string for each.
+      localAddress: addressAt(rawFamily, addressBytes, LOCAL),
+      localPort,
+      remoteAddress: addressAt(rawFamily, addressBytes, REMOTE),
+      remotePort,
+      wireFamily: wireFamily(rawFamily, addressBytes, LOCAL, REMOTE),
       state: TCP_STATES[state] ?? 'UNKNOWN',
       inode,
+      netns,
     });
   }
   return out;
 }
 
-/** Scratch space for one address; parsing is synchronous. */
-const addressBytes = Buffer.alloc(16);
+/** Scratch space for one line's local and remote address; parsing is synchronous. */
+const addressBytes = Buffer.alloc(32);
+const LOCAL = 0;
+const REMOTE = 16;
 
-/** "0100007F:1F90" -> 127.0.0.1:8080. The address is in host-order 32-bit words. */
-function parseEndpoint(text: string, family: IpFamily): { address: string; port: number } | undefined {
+/**
+ * "0100007F:1F90" -> 127.0.0.1 into addressBytes at `at`, and returns the port (8080).
+ * The address is in host-order 32-bit words.
+ */
+function parseEndpoint(text: string, family: IpFamily, at: number): number | undefined {
   const [hex, portHex] = text.split(':');
   if (!hex || !portHex || hex.length !== (family === 'ipv4' ? 8 : 32)) return undefined;
-  addressBytes.fill(0);
+  addressBytes.fill(0, at, at + 16);
   for (let word = 0; word < hex.length / 8; word++) {
-    addressBytes.writeUInt32LE(Number.parseInt(hex.slice(word * 8, word * 8 + 8), 16) >>> 0, word * 4);
+    addressBytes.writeUInt32LE(Number.parseInt(hex.slice(word * 8, word * 8 + 8), 16) >>> 0, at + word * 4);
   }
-  // The same addresses recur on thousands of lines: addressAt hands out one string for each.
-  return { address: addressAt(family === 'ipv4' ? AF_INET : AF_INET6, addressBytes, 0), port: Number.parseInt(portHex, 16) };
+  return Number.parseInt(portHex, 16);
 }
 
 /**
@@ -76,21 +84,17 @@ function parseEndpoint(text: string, family: IpFamily): { address: string; port:
 export function socketOwnersByInode(procRoot = '/proc'): {
   owners: Map<number, SocketOwner>;
   unreadable: number;
-  pidPerNetns: Map<string, number>;
+  /** A /proc/<pid> directory in each network namespace, by namespace inode. */
+  netnsDirs: Map<number, string>;
 } {
   const owners = new Map<number, SocketOwner>();
-  const pidPerNetns = new Map<string, number>();
+  const netnsDirs = ownNetnsDir(procRoot);
   const cgroupRoot = localCgroup2Mount();
   let unreadable = 0;
   for (const entry of readdirSync(procRoot)) {
     if (!/^\d+$/.test(entry)) continue;
     const pidDir = path.join(procRoot, entry);
-    try {
-      const netns = readlinkSync(path.join(pidDir, 'ns', 'net'));
-      if (!pidPerNetns.has(netns)) pidPerNetns.set(netns, Number(entry));
-    } catch {
-      /* exited, or not ours to read */
-    }
+    noteNetnsDir(netnsDirs, pidDir);
     let fds: string[];
     try {
       fds = readdirSync(path.join(pidDir, 'fd'));
@@ -115,13 +119,37 @@ export function socketOwnersByInode(procRoot = '/proc'): {
       owners.set(inode, owner);
     }
   }
-  return { owners, unreadable, pidPerNetns };
+  return { owners, unreadable, netnsDirs };
+}
+
+/** The inode in a /proc/<pid>/ns/net link ("net:[4026531840]"), or undefined. */
+export function netnsInode(link: string): number | undefined {
+  const m = /^net:\[(\d+)\]$/.exec(link);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Our own namespace first: /proc/self is always readable. */
+function ownNetnsDir(procRoot: string): Map<number, string> {
+  const netnsDirs = new Map<number, string>();
+  noteNetnsDir(netnsDirs, path.join(procRoot, 'self'));
+  return netnsDirs;
+}
+
+/** Keeps `pidDir` as the way into its network namespace, unless that namespace has one already. */
+function noteNetnsDir(netnsDirs: Map<number, string>, pidDir: string): void {
+  try {
+    const netns = netnsInode(readlinkSync(path.join(pidDir, 'ns', 'net')));
+    if (netns !== undefined && !netnsDirs.has(netns)) netnsDirs.set(netns, pidDir);
+  } catch {
+    /* exited, or not ours to read */
+  }
 }
 
 function readOwner(pidDir: string, tgid: number, cgroupRoot: string | undefined): SocketOwner | undefined {
   try {
     const comm = readFileSync(path.join(pidDir, 'comm'), 'utf8').trimEnd();
-    return { tgid, pid: tgid, comm, cgroupId: cgroupIdOf(pidDir, cgroupRoot) };
+    // /proc/<pid>/comm is the leader's: the process name, and no thread is known.
+    return { tgid, pid: tgid, comm, threadName: comm, cgroupId: cgroupIdOf(pidDir, cgroupRoot) };
   } catch {
     return undefined;
   }
@@ -143,60 +171,57 @@ function cgroupIdOf(pidDir: string, cgroupRoot: string | undefined): bigint {
 
 /** Every TCP socket in every network namespace we can see, with its owner where the fd walk found one. */
 export function bootstrapTcpSockets(procRoot = '/proc'): BootstrapResult {
-  const { owners, unreadable, pidPerNetns } = socketOwnersByInode(procRoot);
+  const { owners, unreadable, netnsDirs } = socketOwnersByInode(procRoot);
   return {
     // Not `{ ...s, owner }`: a spread plus a property gives every object a shape of its own (~300 bytes).
-    sockets: readTcpSockets(procRoot, pidPerNetns.values()).map((s) => withOwner(s, owners.get(s.inode))),
+    sockets: readTcpSockets(netnsDirs).map((s) => withOwner(s, owners.get(s.inode))),
     unreadableProcesses: unreadable,
   };
 }
 
-function withOwner(s: ProcSocket, owner: SocketOwner | undefined): ProcSocket & { owner?: SocketOwner } {
+/** The socket with its owner (and direction, once known); one shape for all of them. */
+export function withOwner(
+  s: ProcSocket,
+  owner: SocketOwner | undefined,
+  direction?: Direction,
+): ProcSocket & { owner?: SocketOwner; direction?: Direction } {
   return {
     family: s.family,
     localAddress: s.localAddress,
     localPort: s.localPort,
     remoteAddress: s.remoteAddress,
     remotePort: s.remotePort,
+    wireFamily: s.wireFamily,
     state: s.state,
     inode: s.inode,
+    netns: s.netns,
     owner,
+    direction,
   };
 }
 
 /** Every TCP socket in every network namespace, without owners (no fd walk): cheap enough to repeat. */
 export function listTcpSockets(procRoot = '/proc'): ProcSocket[] {
-  const pidPerNetns = new Map<string, number>();
+  const netnsDirs = ownNetnsDir(procRoot);
   for (const entry of readdirSync(procRoot)) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const netns = readlinkSync(path.join(procRoot, entry, 'ns', 'net'));
-      if (!pidPerNetns.has(netns)) pidPerNetns.set(netns, Number(entry));
-    } catch {
-      /* exited */
-    }
+    if (/^\d+$/.test(entry)) noteNetnsDir(netnsDirs, path.join(procRoot, entry));
   }
-  return readTcpSockets(procRoot, pidPerNetns.values());
+  return readTcpSockets(netnsDirs);
 }
 
-function readTcpSockets(procRoot: string, netnsPids: Iterable<number>): ProcSocket[] {
-  // Our own namespace first (always readable), then one process in each other one.
-  const netDirs = [path.join(procRoot, 'net'), ...[...netnsPids].map((pid) => path.join(procRoot, String(pid), 'net'))];
-  const byInode = new Map<number, ProcSocket>();
-  for (const dir of netDirs) {
+/** Each namespace's /proc/<pid>/net/tcp{,6} once, every row tagged with its namespace. */
+function readTcpSockets(netnsDirs: ReadonlyMap<number, string>): ProcSocket[] {
+  const sockets: ProcSocket[] = [];
+  for (const [netns, pidDir] of netnsDirs) {
     for (const [file, family] of [['tcp', 'ipv4'], ['tcp6', 'ipv6']] as const) {
       let text: string;
       try {
-        text = readFileSync(path.join(dir, file), 'utf8');
+        text = readFileSync(path.join(pidDir, 'net', file), 'utf8');
       } catch {
         continue; // IPv6 disabled, or the process exited
       }
-      for (const s of parseProcNetTcp(text, family)) {
-        // Inode 0 (TIME_WAIT) is not unique: key those by namespace and tuple.
-        const key = s.inode !== 0 ? s.inode : -byInode.size - 1;
-        if (!byInode.has(key) || s.inode === 0) byInode.set(key, s);
-      }
+      for (const s of parseProcNetTcp(text, family, netns)) sockets.push(s);
     }
   }
-  return [...byInode.values()];
+  return sockets;
 }

@@ -6,8 +6,12 @@ export type IpFamily = 'ipv4' | 'ipv6';
 /** Traffic of one socket, as used by one process, since the previous drain. */
 export interface FlowDelta {
   tgid: number;
-  /** Thread name (kernel `comm`) of the last thread that used the socket. */
+  /** Process name: the thread-group leader's comm (what /proc/<tgid>/comm says). */
   comm: string;
+  /** Name of the thread that made the interval's first call on this socket (opt-in `thread.name`). */
+  threadName: string;
+  /** Inode of the socket's network namespace (what readlink /proc/<pid>/ns/net shows as net:[N]). */
+  netns: number;
   cgroupId: bigint;
   /** Address family of the traffic on the wire (v4-mapped IPv6 counts as ipv4). */
   family: IpFamily;
@@ -20,7 +24,7 @@ export interface FlowDelta {
   rxBytes: number;
   txMessages: number;
   rxMessages: number;
-  /** Last TCP smoothed RTT seen on this flow in the interval, microseconds; 0 for UDP or none. */
+  /** TCP smoothed RTT at the interval's first call on a CPU, microseconds; 0 for UDP or none. */
   srttMicros: number;
 }
 
@@ -37,7 +41,11 @@ export interface CollectorStats {
   /** Times a socket took a slot of the tracepoints' socket I/O cache from another; the holder's sums moved to the map. */
   ioCacheEvictions: number;
   /** Failed updates of bounded maps, by map: data about those sockets is incomplete. */
-  mapFull: { sockets: number; listeners: number; pending_calls: number; flow_table: number; connection_events: number };
+  /** Failed swaps or batch reads of the kernel's socket I/O maps; their sums are read at a later drain. */
+  flowMapErrors: number;
+  /** Ring-buffer records of no known type or too short for their type, skipped by the addon. */
+  malformedRecords: number;
+  mapFull: { sockets: number; listeners: number; flow_table: number; connection_events: number };
   /** Per hook: kernel events whose BPF program did not run (recursion protection). */
   missedByHook: Record<string, number>;
 }
@@ -66,7 +74,10 @@ export interface SocketOwner {
   tgid: number;
   /** Thread that made the call (connect/listen). */
   pid: number;
+  /** Process name: the thread-group leader's comm. */
   comm: string;
+  /** Name of the thread that made the call (opt-in `thread.name`); the process name when unknown (/proc bootstrap). */
+  threadName: string;
   cgroupId: bigint;
 }
 
@@ -92,10 +103,64 @@ export interface ConnectionEvent {
   /** sk_err when the connection closed (errno), else 0. */
   error: number;
   srttMicros: number;
+  /** Inode of the socket's network namespace. */
+  netns: number;
+  /** Family on the wire: an IPv6 socket talking to a v4-mapped peer puts IPv4 on the wire. */
+  wireFamily: IpFamily;
 }
 
-/** Source of connection events; the seam between collector and connection metrics. */
-export interface ConnectionEventSource {
+export type Direction = 'active' | 'passive';
+
+/** The endpoints of a TCP socket, as the kernel and /proc/net/tcp report them. */
+export interface TcpTuple {
+  family: IpFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/**
+ * A connection event with its owner and direction resolved once, by the collector's
+ * ConnectionEnricher. Read-only: the metrics and the event stream both read it.
+ */
+export type ConnectionRecord = Readonly<Omit<ConnectionEvent, 'owner' | 'direction'>> & {
+  /** connectionKey(): namespace and tuple. One string shared by every reader that keys by connection. */
+  readonly key: string;
+  /** Undefined when neither the kernel, the connection's open, /proc nor the listener knew it. */
+  readonly owner?: Readonly<SocketOwner>;
+  readonly direction?: Direction;
+};
+
+/** A TCP socket that existed when sockscope started (/proc), with its owner and direction resolved. */
+export interface ExistingSocket extends Readonly<TcpTuple> {
+  readonly netns: number;
+  readonly wireFamily: IpFamily;
+  readonly state: TcpState;
+  readonly owner?: Readonly<SocketOwner>;
+  /** Undefined for listeners and sockets that are not connections. */
+  readonly direction?: Direction;
+}
+
+/** The kernel's connection events as decoded, before enrichment. */
+export interface RawConnectionEventSource {
   /** Returns the events since the last call, in kernel order. */
   drainConnectionEvents(): ConnectionEvent[];
+}
+
+/** Source of enriched connection records; the seam between collector and its readers (metrics, event stream). */
+export interface ConnectionSource {
+  /** Returns the records since the last call, in kernel order. */
+  drainConnections(): ConnectionBatch;
+}
+
+export interface ConnectionBatch {
+  /** In the first batch only: the TCP sockets that existed at start. */
+  existing?: readonly ExistingSocket[];
+  records: readonly ConnectionRecord[];
+  /**
+   * Set when events may have been lost (counted) and the kernel's socket list was read:
+   * connectionKey() of every connection still open. Consumers drop what is not in it.
+   */
+  stillOpen?: ReadonlySet<string>;
 }

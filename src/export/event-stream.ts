@@ -4,7 +4,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { ConnectionEvent } from '../collector/types';
+import type { ConnectionRecord } from '../collector/types';
 import { errorType } from '../metrics/connection-tracker';
 
 export interface EventRecord {
@@ -15,6 +15,8 @@ export interface EventRecord {
   comm?: string;
   cgroup_id?: string;
   family: string;
+  /** Inode of the socket's network namespace (readlink /proc/<pid>/ns/net shows net:[N]). */
+  netns: number;
   local: { address: string; port: number };
   remote: { address: string; port: number };
   old_state: string;
@@ -31,11 +33,12 @@ export function monotonicToWallClock(): (ns: bigint) => string {
   return (ns) => new Date(Number((ns + offsetNs) / 1_000_000n)).toISOString();
 }
 
-export function toEventRecord(e: ConnectionEvent, wallTime: (ns: bigint) => string): EventRecord {
+export function toEventRecord(e: ConnectionRecord, wallTime: (ns: bigint) => string): EventRecord {
   const record: EventRecord = {
     time: wallTime(e.timestampNs),
     type: e.kind,
     family: e.family,
+    netns: e.netns,
     local: { address: e.localAddress, port: e.localPort },
     remote: { address: e.remoteAddress, port: e.remotePort },
     old_state: e.oldState,
@@ -71,7 +74,7 @@ export class EventStreamWriter {
     if (this.ownsStream) await once(this.out, 'open');
   }
 
-  write(events: readonly ConnectionEvent[]): void {
+  write(events: readonly ConnectionRecord[]): void {
     const wallTime = monotonicToWallClock();
     let text = '';
     for (const e of events) text += JSON.stringify(toEventRecord(e, wallTime)) + '\n';

@@ -8,6 +8,7 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
+import type { InstrumentKind } from '../metrics/definitions';
 
 /** The OTel point kinds that decide the suffixes of a Prometheus name. */
 export type OtelPointKind =
@@ -113,8 +114,6 @@ export function prometheusMetricName(name: string, unit: string, kind: OtelPoint
   return /^[0-9]/.test(joined) ? `_${joined}` : joined;
 }
 
-/** The OTel instrument kinds, as the metric definitions name them. */
-export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
 
 const POINT_KIND_OF_INSTRUMENT: Readonly<Record<InstrumentKind, OtelPointKind>> = {
   counter: 'monotonic_sum',

@@ -25,6 +25,7 @@ import {
   toPrometheusLabels,
   type PrometheusType,
 } from './prometheus-names';
+import { seriesKey } from '../metrics/series-store';
 
 export interface PrometheusViewOptions {
   /** Omit the `otel_scope_name` / `otel_scope_version` labels (the spec makes them on by default). */
@@ -70,10 +71,6 @@ interface Family {
 }
 
 const VIEW_SCOPE = { name: 'sockscope.export.prometheus' } as const;
-
-function seriesKey(attributes: Attributes): string {
-  return JSON.stringify(Object.keys(attributes).sort().map((key) => [key, attributes[key]]));
-}
 
 /** Why a metric cannot be exposed as-is; undefined when it can. */
 function unexposableReason(metric: MetricData, family: string): string | undefined {

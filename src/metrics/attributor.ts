@@ -10,6 +10,7 @@ import {
   ATTR_PEER_GROUP,
   ATTR_PID,
   ATTR_SERVER_PORT,
+  ATTR_THREAD,
   ATTR_TRANSPORT,
 } from './definitions';
 import type { PeerGroups } from './peer-groups';
@@ -43,6 +44,7 @@ export class Attributor {
     attributes[ATTR_TRANSPORT] = f.transport;
     attributes[ATTR_NETWORK_TYPE] = f.family;
     attributes[ATTR_EXECUTABLE] = f.comm;
+    attributes[ATTR_THREAD] = f.threadName;
     attributes[ATTR_PID] = f.tgid;
     return this.withWorkload(attributes, f.cgroupId, f.tgid);
   }
@@ -53,6 +55,8 @@ export class Attributor {
     attributes[ATTR_NETWORK_TYPE] = family;
     if (!owner) return attributes;
     attributes[ATTR_EXECUTABLE] = owner.comm;
+    // /proc knows no thread per socket: the process name stands in (SocketOwner.threadName).
+    attributes[ATTR_THREAD] = owner.threadName ?? owner.comm;
     attributes[ATTR_PID] = owner.tgid;
     return this.withWorkload(attributes, owner.cgroupId, owner.tgid);
   }

@@ -42,12 +42,16 @@ export const ATTR_IMPLEMENTATION = 'sockscope.ebpf.implementation';
 export const ATTR_MAP = 'sockscope.ebpf.map';
 export const ATTR_PEER_GROUP = 'sockscope.peer.group';
 export const ATTR_PID = 'process.pid';
+export const ATTR_THREAD = 'thread.name';
 export const ATTR_METRIC = 'sockscope.metric';
 
 const d = (name: string, description: string): AttributeDefinition => ({ name, description, default: true });
 const optIn = (name: string, description: string): AttributeDefinition => ({ name, description });
 
-const executable = d(ATTR_EXECUTABLE, 'process name (kernel `comm`, at most 15 characters); absent when the owner is unknown');
+const executable = d(
+  ATTR_EXECUTABLE,
+  "process name: the thread-group leader's kernel `comm` (what /proc/<pid>/comm says), at most 15 characters; absent when the owner is unknown",
+);
 const networkType = d(ATTR_NETWORK_TYPE, '`ipv4` or `ipv6` (an IPv6 socket talking to a v4-mapped peer counts as `ipv4`)');
 const serverPort = d(
   ATTR_SERVER_PORT,
@@ -57,7 +61,7 @@ const serverPort = d(
 const peerGroup = d(ATTR_PEER_GROUP, 'named CIDR group of the remote address (`metrics.peerGroups`; defaults: `loopback`, `private`, else `external`)');
 const connectionDirection = d(ATTR_CONNECTION_DIRECTION, '`active` (this host called connect) or `passive` (it accepted)');
 
-/** Where the owning process runs: from its cgroup (see docs/attribution.md). */
+/** Where the owning process runs: from its cgroup (see src/attribution/cgroup-resolver.ts). */
 const workload: AttributeDefinition[] = [
   d('k8s.namespace.name', 'Kubernetes namespace of the pod'),
   d('k8s.pod.name', 'Kubernetes pod name'),
@@ -70,6 +74,15 @@ const workload: AttributeDefinition[] = [
 
 /** High-cardinality: only where configured. */
 const perProcess = optIn(ATTR_PID, 'process ID (changes with every process)');
+const threadName = optIn(
+  ATTR_THREAD,
+  "name of the thread (kernel `comm`) that called connect() or listen(); the process name for connections found in /proc at start-up",
+);
+const flowThreadName = optIn(
+  ATTR_THREAD,
+  'name of the thread (kernel `comm`) that made the first send or receive on the socket on a CPU in a drain interval ' +
+    '(at most a second); other threads of the process using that socket on that CPU in that interval count under it',
+);
 const fourTuple: AttributeDefinition[] = [
   optIn('network.peer.address', 'remote IP address'),
   optIn('network.peer.port', 'remote port'),
@@ -78,9 +91,11 @@ const fourTuple: AttributeDefinition[] = [
 ];
 
 /** A TCP connection's attributes, without and with its direction. */
-const peerAttributes: AttributeDefinition[] = [executable, networkType, serverPort, peerGroup, ...workload, perProcess, ...fourTuple];
+const peerAttributes: AttributeDefinition[] = [
+  executable, networkType, serverPort, peerGroup, ...workload, perProcess, threadName, ...fourTuple,
+];
 const connectionAttributes: AttributeDefinition[] = [
-  executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, ...fourTuple,
+  executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, threadName, ...fourTuple,
 ];
 
 /** 10 µs to 5 s, roughly 1-2.5-5 per decade: loopback to intercontinental. */
@@ -98,11 +113,12 @@ const flowAttributes = (): AttributeDefinition[] => [
   d(ATTR_TRANSPORT, '`tcp` or `udp`'),
   d(ATTR_DIRECTION, '`transmit` or `receive`'),
   networkType,
-  d(ATTR_EXECUTABLE, 'process name (kernel `comm`, at most 15 characters)'),
+  d(ATTR_EXECUTABLE, "process name: the thread-group leader's kernel `comm` (what /proc/<pid>/comm says), at most 15 characters"),
   serverPort,
   peerGroup,
   ...workload,
   perProcess,
+  flowThreadName,
   ...fourTuple,
 ];
 
@@ -159,6 +175,7 @@ export const CONNECTIONS_FAILED: MetricDefinition = {
     peerGroup,
     ...workload,
     perProcess,
+    threadName,
     ...fourTuple,
   ],
 };
@@ -197,7 +214,8 @@ export const RTT: MetricDefinition = {
   unit: 's',
   description:
     'TCP smoothed round-trip time (srtt). One sample per active flow per collection interval: the srtt at the ' +
-    "flow's last send or receive in that interval. Busy and idle flows weigh the same.",
+    "flow's first send or receive of the last drain interval (at most a second) in which it moved data; " +
+    "with calls on several CPUs, the first on one of them. Busy and idle flows weigh the same.",
   attributes: peerAttributes,
   buckets: RTT_BUCKETS,
 };
@@ -251,6 +269,26 @@ export const IO_CACHE_EVICTIONS: MetricDefinition = {
   attributes: [],
 };
 
+export const FLOW_MAP_ERRORS: MetricDefinition = {
+  name: 'sockscope.ebpf.flow_map.errors',
+  prometheusName: 'sockscope_ebpf_flow_map_errors_total',
+  kind: 'counter',
+  unit: '{error}',
+  description:
+    "Failed swaps or batch reads of the kernel's per-CPU socket I/O maps. The sums stay in the kernel and are read at a later drain, so bytes arrive late, in a later interval; a steady rate means the addon cannot read the maps and bytes are piling up there.",
+  attributes: [],
+};
+
+export const RECORDS_MALFORMED: MetricDefinition = {
+  name: 'sockscope.ebpf.records.malformed',
+  prometheusName: 'sockscope_ebpf_records_malformed_total',
+  kind: 'counter',
+  unit: '{record}',
+  description:
+    'Ring-buffer records of no known type, or shorter than their type, that the addon skipped: what they carried is missing from the other metrics. Non-zero means the BPF object and the addon disagree about the record layout.',
+  attributes: [],
+};
+
 export const EVENTS_MISSED: MetricDefinition = {
   name: 'sockscope.ebpf.events.missed',
   prometheusName: 'sockscope_ebpf_events_missed_total',
@@ -270,7 +308,7 @@ export const MAP_FULL: MetricDefinition = {
   attributes: [
     d(
       ATTR_MAP,
-      '`sockets`, `listeners`, `pending_calls` (kernel maps), `flow_table`, `connection_events` (addon tables), `connections` (tracked connections)',
+      '`sockets`, `listeners` (kernel maps), `flow_table`, `connection_events` (addon tables), `connections` (tracked connections)',
     ),
   ],
 };
@@ -330,25 +368,12 @@ export const METRICS: readonly MetricDefinition[] = [
   EVENTS_LOST,
   IO_SPILLED,
   IO_CACHE_EVICTIONS,
+  FLOW_MAP_ERRORS,
+  RECORDS_MALFORMED,
   EVENTS_MISSED,
   MAP_FULL,
   PROGRAM_ATTACHED,
   SERIES_OVERFLOW,
   SERIES_ACTIVE,
   BUILD_INFO,
-];
-
-/** Metrics whose series carry process and workload attributes, guarded and expired. */
-export const GUARDED_METRICS: readonly MetricDefinition[] = [
-  NETWORK_IO,
-  NETWORK_MESSAGES,
-  CONNECTIONS_OPENED,
-  CONNECTIONS_CLOSED,
-  CONNECTIONS_FAILED,
-  CONNECTIONS_ACTIVE,
-  STATE_TRANSITIONS,
-  RETRANSMITS,
-  RTT,
-  CONNECT_DURATION,
-  CONNECTION_DURATION,
 ];

@@ -16,8 +16,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { AttachPlan } from '../collector/attach-plan';
-import type { ProcSocket } from '../collector/proc-sockets';
-import type { CollectorStats, ConnectionEvent, ConnectionEventSource, FlowSource, SocketOwner } from '../collector/types';
+import type { CollectorStats, ConnectionSource, FlowSource } from '../collector/types';
 import { AttributePolicy, type AttributeSelection } from './attribute-policy';
 import { Attributor, type WorkloadResolver } from './attributor';
 import { ConnectionTracker } from './connection-tracker';
@@ -29,6 +28,7 @@ import { CountStore, type SeriesEntry, type SeriesLimits, type SeriesView } from
 import type { HistogramState } from './explicit-histogram';
 import { ServerPorts } from './server-ports';
 
+/** What this build is (src/build-info.ts reads it), for sockscope_build_info. */
 export interface BuildInfo {
   version: string;
   nodeVersion: string;
@@ -48,37 +48,21 @@ export interface SockscopeProducerOptions {
   exponentialHistograms?: boolean;
   /** Clock for series TTLs, in ms (tests); Date.now by default. */
   now?: () => number;
-  /** Lists the kernel's TCP sockets now (for reconciling after lost state changes). */
-  listSockets?: () => ReadonlyArray<ProcSocket>;
-  /** TCP sockets that existed at start, from /proc. */
-  bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
-  /** Receives every connection event after the metrics took it in (e.g. the JSONL stream). */
-  onConnectionEvents?: (events: readonly ConnectionEvent[]) => void;
 }
-
-type Source = FlowSource & ConnectionEventSource;
-
-/** Reconciling reads /proc/net/tcp of every namespace: not more often than this. */
-const RECONCILE_MIN_INTERVAL_MS = 10_000;
 
 export class SockscopeProducer implements MetricProducer {
   readonly flows: FlowMetrics;
   readonly connections: ConnectionTracker;
   private readonly guarded: Array<[defs.MetricDefinition, SeriesView]>;
   private readonly startTime = hrTime();
-  private reconciledAtLosses = 0;
-  private lastReconcileMs = 0;
   /** Connections closed by reconciliation because their CLOSE was lost. */
   reconciled = 0;
 
-  /** Everything but the bootstrap list, which is used once: thousands of sockets must not stay referenced. */
-  private readonly options: Omit<SockscopeProducerOptions, 'bootstrap'>;
-
   constructor(
-    private readonly source: Source,
-    { bootstrap, ...options }: SockscopeProducerOptions,
+    private readonly source: FlowSource,
+    private readonly connectionSource: ConnectionSource,
+    private readonly options: SockscopeProducerOptions,
   ) {
-    this.options = options;
     const policy = new AttributePolicy(defs.METRICS, options.attributes);
     const attributor = new Attributor(options.serverPorts ?? new ServerPorts(), new PeerGroups(options.peerGroups), options.workload);
     const now = options.now ?? Date.now;
@@ -101,7 +85,6 @@ export class SockscopeProducer implements MetricProducer {
       attributor,
       options.maxConnections,
     );
-    if (bootstrap) this.connections.bootstrap(bootstrap);
     const f = this.flows.stores;
     const c = this.connections.stores;
     this.guarded = [
@@ -122,30 +105,7 @@ export class SockscopeProducer implements MetricProducer {
   /** Folds everything the collector has gathered into the series. */
   ingest(): void {
     this.source.drainInto(this.flows.addOne);
-    const events = this.source.drainConnectionEvents();
-    if (events.length > 0) {
-      this.connections.apply(events);
-      this.options.onConnectionEvents?.(events);
-    }
-    this.reconcileAfterLosses();
-  }
-
-  /**
-   * After state changes may have been lost (counted), check the tracked connections against
-   * /proc: a lost CLOSE would otherwise keep a connection in the active gauge until restart.
-   * The kernel skips a program already running on that CPU (missed); the ring can be full
-   * (lost; that count includes socket I/O, which costs only a needless check); the addon
-   * bounds the events it holds between drains (connection_events).
-   */
-  private reconcileAfterLosses(): void {
-    if (!this.options.listSockets) return;
-    const stats = this.source.stats();
-    const losses = (stats.missedByHook.tcp_state ?? 0) + stats.eventsLost + stats.mapFull.connection_events;
-    const now = Date.now();
-    if (losses === this.reconciledAtLosses || now - this.lastReconcileMs < RECONCILE_MIN_INTERVAL_MS) return;
-    this.reconciledAtLosses = losses;
-    this.lastReconcileMs = now;
-    this.reconciled += this.connections.reconcile(this.options.listSockets());
+    this.reconciled += this.connections.apply(this.connectionSource.drainConnections());
   }
 
   async collect(): Promise<CollectionResult> {
@@ -180,6 +140,8 @@ export class SockscopeProducer implements MetricProducer {
       sum(defs.EVENTS_LOST, [point(stats.eventsLost)]),
       sum(defs.IO_SPILLED, [point(stats.ioCallsSpilled)]),
       sum(defs.IO_CACHE_EVICTIONS, [point(stats.ioCacheEvictions)]),
+      sum(defs.FLOW_MAP_ERRORS, [point(stats.flowMapErrors)]),
+      sum(defs.RECORDS_MALFORMED, [point(stats.malformedRecords)]),
       sum(defs.EVENTS_MISSED, Object.entries(stats.missedByHook).map(([hook, n]) => point(n, { [defs.ATTR_HOOK]: hook }))),
       sum(defs.MAP_FULL, mapFull.map(([map, n]) => point(n, { [defs.ATTR_MAP]: map }))),
       gauge(

@@ -1,12 +1,17 @@
 /** `sockscope events` and `sockscope check`, run as a user would run them. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { DaemonProcess } from '../helpers/daemon';
+import { HOOKS } from '../../src/collector/hooks';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { programIdsOwnedBy } from '../helpers/bpftool';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
 import type { EventRecord } from '../../src/export/event-stream';
@@ -28,6 +33,13 @@ describe('sockscope events', bpfTestOptions(), () => {
         assert.ok(Date.now() < deadline && events.exitCode === null, `sockscope events did not start: ${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Connection events only: the socket I/O programs are not even loaded.
+      const loaded = programIdsOwnedBy(events.pid!).map((id) => programName(id));
+      const programsOf = (hooks: string[]) =>
+        HOOKS.filter((h) => hooks.includes(h.hook)).flatMap((h) => h.implementations.flatMap((i) => i.programs));
+      assert.ok(loaded.length > 0, 'sockscope events holds its programs');
+      assert.deepEqual(loaded.filter((p) => programsOf(['socket_send', 'socket_recv']).includes(p)), [], `loaded: ${loaded.join(', ')}`);
+      assert.ok(loaded.every((p) => programsOf(['tcp_state', 'tcp_retransmit']).includes(p)), `loaded: ${loaded.join(', ')}`);
       const serverName = uniqueProcessName('ssevs');
       const clientName = uniqueProcessName('ssevc');
       const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '127.0.0.1' });
@@ -63,6 +75,43 @@ describe('sockscope events', bpfTestOptions(), () => {
     }
   });
 });
+
+describe('sockscope run with events.file', bpfTestOptions(), () => {
+  test('appends the same enriched lines to the file while serving metrics', async () => {
+    requireBpf();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sockscope-events-'));
+    const file = path.join(dir, 'events.jsonl');
+    const daemon = await DaemonProcess.start(
+      ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--events.file', file],
+      'serving Prometheus metrics on /metrics',
+    );
+    const server = NamedProcess.start({ name: uniqueProcessName('ssrunevs'), mode: 'serve', host: '127.0.0.1' });
+    try {
+      const { port } = await server.reply<{ port: number }>();
+      const clientName = uniqueProcessName('ssrunevc');
+      const client = NamedProcess.start({ name: clientName, mode: 'connect', host: '127.0.0.1', port, count: 1 });
+      assert.deepEqual(await client.reply(), { ok: 1, refused: 0 });
+      const read = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventRecord);
+      const until = Date.now() + 15_000;
+      const opened = () => read().find((r) => r.comm === clientName && r.old_state === 'SYN_SENT' && r.new_state === 'ESTABLISHED');
+      while (!opened() && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      const line = opened();
+      assert.ok(line, `no SYN_SENT->ESTABLISHED line for ${clientName} in ${file}`);
+      assert.equal(line.direction, 'active');
+      assert.equal(line.remote.port, port);
+      assert.equal(`net:[${line.netns}]`, readlinkSync('/proc/self/ns/net'));
+    } finally {
+      await server.exit();
+      assert.equal(await daemon.stop(), 0, daemon.stderr);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** bpftool gives the full name (from BTF) where the kernel keeps 15 characters. */
+function programName(id: number): string {
+  return (JSON.parse(execFileSync('bpftool', ['--json', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name: string }).name;
+}
 
 describe('sockscope check', bpfTestOptions(), () => {
   test('--output json reports a working implementation for every required hook and exits 0', () => {

@@ -47,3 +47,34 @@ export async function waitUntilUnloaded(ids: readonly number[], timeoutMs = 5000
   }
   return left;
 }
+
+/** IDs of the BPF maps named `name` that a process holds fds of (fdinfo, then bpftool for the name). */
+export function mapIdsOwnedBy(pid: number, name: string): number[] {
+  const ids = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target !== 'anon_inode:bpf-map') continue;
+    const m = /^map_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    if (m) ids.add(Number(m[1]));
+  }
+  return [...ids].filter((id) => {
+    const info = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name?: string };
+    return info.name === name;
+  });
+}
+
+/** The entries of a map, as bpftool formats them from the map's BTF. */
+export function dumpMap<K, V>(id: number): Array<{ key: K; value: V }> {
+  const rows = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'dump', 'id', String(id)], { encoding: 'utf8' })) as Array<{
+    formatted?: { key: K; value: V };
+  }>;
+  return rows.map((r) => {
+    if (!r.formatted) throw new Error(`map ${id} has no BTF: bpftool cannot format its entries`);
+    return r.formatted;
+  });
+}

@@ -1,5 +1,5 @@
 /** Collector counters with nothing counted, for tests that feed a producer by hand. */
-import type { CollectorStats } from '../../src/collector/types';
+import type { CollectorStats, ConnectionSource } from '../../src/collector/types';
 
 export const NO_COLLECTOR_STATS: Readonly<CollectorStats> = {
   eventsLost: 0,
@@ -7,6 +7,11 @@ export const NO_COLLECTOR_STATS: Readonly<CollectorStats> = {
   drainWakeups: 0,
   ioCallsSpilled: 0,
   ioCacheEvictions: 0,
-  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
+  flowMapErrors: 0,
+  malformedRecords: 0,
+  mapFull: { sockets: 0, listeners: 0, flow_table: 0, connection_events: 0 },
   missedByHook: {},
 };
+
+/** A connection source that never has anything (flow-only tests). */
+export const NO_CONNECTIONS: ConnectionSource = { drainConnections: () => ({ records: [] }) };

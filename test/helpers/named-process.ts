@@ -24,8 +24,11 @@ export class NamedProcess {
     });
   }
 
-  static start(command: Record<string, unknown>): NamedProcess {
-    return new NamedProcess(spawn(process.execPath, [CHILD, JSON.stringify(command)], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  /** `netns`: run in that named network namespace (`ip netns exec` execs the child: same pid). */
+  static start(command: Record<string, unknown>, { netns }: { netns?: string } = {}): NamedProcess {
+    const node = [process.execPath, CHILD, JSON.stringify(command)];
+    const [file, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...node] : node;
+    return new NamedProcess(spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
   }
 
   get pid(): number {

@@ -1,13 +1,25 @@
 /** A SockscopeProducer over a real collector, with roomy limits, for integration tests. */
 import type { BpfCollector } from '../../src/collector/bpf-collector';
+import { EnrichedConnections, type EnrichedConnectionsOptions } from '../../src/collector/enriched-connections';
 import { SockscopeProducer, type SockscopeProducerOptions } from '../../src/metrics/sockscope-producer';
 
-export function testProducer(collector: BpfCollector, options: Partial<SockscopeProducerOptions> = {}): SockscopeProducer {
-  return new SockscopeProducer(collector, {
+/** Options of the producer, and of the collector's connection enrichment beneath it. */
+export type TestProducerOptions = Partial<SockscopeProducerOptions> &
+  Pick<EnrichedConnectionsOptions, 'bootstrap' | 'listSockets' | 'onRecords'>;
+
+export function testProducer(collector: BpfCollector, options: TestProducerOptions = {}): SockscopeProducer {
+  const { bootstrap, listSockets, onRecords, ...producerOptions } = options;
+  const connections = new EnrichedConnections(collector, {
+    bootstrap,
+    listSockets,
+    onRecords,
+    maxConnections: producerOptions.maxConnections,
+  });
+  return new SockscopeProducer(collector, connections, {
     buildInfo: { version: 'test', nodeVersion: process.versions.node },
     plan: collector.plan,
     limits: { maxSeries: 100_000, ttlMs: 3_600_000 },
-    ...options,
+    ...producerOptions,
   });
 }
 

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { BpfCollector } from '../../src/collector/bpf-collector';
 import { OVERFLOW_ATTRIBUTES } from '../../src/metrics/series-store';
 import { listTcpSockets } from '../../src/collector/proc-sockets';
-import { tupleKey } from '../../src/metrics/connection-tracker';
+import { connectionKey } from '../../src/collector/connection-enricher';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { testProducer } from '../helpers/producer';
 
@@ -57,6 +57,7 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
       // series may also hold other processes' connections (whatever else runs here), so for it the
       // check is that it never counts more open connections than the kernel has.
       // (A CLOSE the kernel skipped, counted in missedByHook.tcp_state, is healed by reconciling with /proc.)
+      const ours = (attrs: Record<string, unknown>) => String(attrs['process.executable.name'] ?? '').startsWith(prefix);
       const oursOpen = () =>
         [...c.active.entries()]
           .filter((e) => String(e.attributes['process.executable.name'] ?? '').startsWith(prefix))
@@ -65,10 +66,10 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
       t.diagnostic(`tcp_state runs missed by the kernel: ${collector.stats().missedByHook.tcp_state}; reconciled: ${producer.reconciled}`);
       if (oursOpen() !== 0) {
         // Say which connection stayed and what the kernel has for it, to tell a lost CLOSE from a slow one.
-        const kernel = new Map(listTcpSockets().map((s) => [tupleKey(s), s.state]));
+        const kernel = new Map(listTcpSockets().map((s) => [connectionKey(s.netns, s), s.state]));
         const stuck = [...producer.connections.tracked()]
-          .filter((c) => c.owner?.comm.startsWith(prefix))
-          .map((c) => `${c.key} ${c.direction} ${c.owner?.comm}: kernel ${kernel.get(c.key) ?? 'none'}`);
+          .filter((c) => ours(c.activeSeries))
+          .map((c) => `${c.key} ${JSON.stringify(c.activeSeries)}: kernel ${kernel.get(c.key) ?? 'none'}`);
         const { eventsLost, mapFull } = collector.stats();
         assert.fail(`connections of exited processes still open: ${stuck.join('; ')} (eventsLost ${eventsLost}, mapFull ${JSON.stringify(mapFull)})`);
       }
@@ -76,7 +77,6 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
       assert.ok(c.active.get(OVERFLOW_ATTRIBUTES) <= kernelOpen, 'the overflow gauge counts no more than the kernel has open');
       await producer.collect();
 
-      const ours = (attrs: Record<string, unknown>) => String(attrs['process.executable.name'] ?? '').startsWith(prefix);
       const stores = { bytes: f.bytes, messages: f.messages, opened: c.opened, closed: c.closed, active: c.active, connect: c.connectDuration };
       for (const [name, store] of Object.entries(stores)) {
         assert.ok(store.size <= MAX_SERIES, `${name}: ${store.size} series`);

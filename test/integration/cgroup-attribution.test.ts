@@ -25,6 +25,7 @@ import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
 import type { FlowDelta } from '../../src/collector/types';
 import { bpfTestOptions, inCi, requireBpf } from '../helpers/bpf-gate';
 import { uniqueProcessName, type TrafficRequest, type TrafficSummary } from '../helpers/traffic';
+import { NO_CONNECTIONS } from '../helpers/collector-stats';
 
 const hex64 = (): string => randomBytes(32).toString('hex');
 const inode = (dir: string): bigint => statSync(dir, { bigint: true }).ino;
@@ -347,11 +348,10 @@ describe('attribution of real traffic in real cgroups', realCgroupOptions(), () 
     let pending = flows;
     const source = {
       drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)),
-      drainConnectionEvents: () => [],
       stats: () => collector.stats(),
     };
     const everyWorkloadAttribute = ['container.id', 'container.runtime.name', 'k8s.pod.uid', 'k8s.pod.name', 'k8s.namespace.name', 'k8s.container.name', 'systemd.unit.name'];
-    const producer = new SockscopeProducer(source, {
+    const producer = new SockscopeProducer(source, NO_CONNECTIONS, {
       buildInfo: { version: 'test', nodeVersion: process.versions.node },
       plan: collector.plan,
       limits: { maxSeries: 1000, ttlMs: 60_000 },

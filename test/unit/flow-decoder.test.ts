@@ -30,6 +30,8 @@ function record(spec: RecordSpec): Buffer {
   b.writeUInt16LE(spec.lport, layout.localPort);
   b.writeUInt16LE(spec.rport, layout.remotePort);
   b.write(spec.comm, layout.comm, 'utf8');
+  b.write(`thr-${spec.comm}`.slice(0, 15), layout.threadComm, 'utf8');
+  b.writeUInt32LE(4026531840, layout.netns);
   b.writeBigUInt64LE(spec.tx, layout.txBytes);
   b.writeBigUInt64LE(spec.rx, layout.rxBytes);
   b.writeBigUInt64LE(3n, layout.txMessages);
@@ -48,13 +50,14 @@ test('decodes IPv4 TCP and IPv6 UDP records field by field', () => {
   ]);
   const [a, b] = decodeFlowRecords(buf, layout);
   assert.deepEqual(a, {
-    tgid: 1234, comm: 'curl', cgroupId: 42n, family: 'ipv4', transport: 'tcp',
+    tgid: 1234, comm: 'curl', threadName: 'thr-curl', netns: 4026531840, cgroupId: 42n, family: 'ipv4', transport: 'tcp',
     localAddress: '127.0.0.1', localPort: 40000, remoteAddress: '10.1.2.3', remotePort: 443,
     txBytes: 100, rxBytes: 2 ** 40, txMessages: 3, rxMessages: 4, srttMicros: 777,
   });
   assert.equal(b?.family, 'ipv6');
   assert.equal(b?.transport, 'udp');
   assert.equal(b?.comm, 'fifteen-chars-x');
+  assert.equal(b?.threadName, 'thr-fifteen-cha');
   assert.equal(b?.localAddress, '::1');
   assert.equal(b?.remoteAddress, '2001:db8::5');
 });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { AttachPlan } from '../../src/collector/attach-plan';
+import { EnrichedConnections } from '../../src/collector/enriched-connections';
 import type { CollectorStats, ConnectionEvent, FlowDelta } from '../../src/collector/types';
 import { MetricsServer } from '../../src/export/metrics-server';
 import { METRICS } from '../../src/metrics/definitions';
@@ -22,7 +23,7 @@ import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
 const GOLDEN = path.join(__dirname, '..', '..', '..', 'test', 'golden', 'exposition.prom');
 
 const flow = (over: Partial<FlowDelta>): FlowDelta => ({
-  tgid: 100, comm: 'curl', cgroupId: 0n, family: 'ipv4', transport: 'tcp',
+  tgid: 100, comm: 'curl', threadName: 'curl', netns: 4026531840, cgroupId: 0n, family: 'ipv4', transport: 'tcp',
   localAddress: '10.0.0.5', localPort: 40001, remoteAddress: '93.184.216.34', remotePort: 443,
   txBytes: 0, rxBytes: 0, txMessages: 0, rxMessages: 0, srttMicros: 0, ...over,
 });
@@ -30,8 +31,8 @@ const flow = (over: Partial<FlowDelta>): FlowDelta => ({
 const event = (over: Partial<ConnectionEvent>): ConnectionEvent => ({
   kind: 'state', timestampNs: 1n, oldState: 'SYN_SENT', newState: 'ESTABLISHED', family: 'ipv4',
   localAddress: '10.0.0.5', localPort: 40001, remoteAddress: '93.184.216.34', remotePort: 443,
-  owner: { tgid: 100, pid: 100, comm: 'curl', cgroupId: 0n }, direction: 'active',
-  durationNs: 0, error: 0, srttMicros: 0, ...over,
+  owner: { tgid: 100, pid: 100, comm: 'curl', threadName: 'curl', cgroupId: 0n }, direction: 'active',
+  durationNs: 0, error: 0, srttMicros: 0, netns: 4026531840, wireFamily: 'ipv4', ...over,
 });
 
 const FLOWS: FlowDelta[] = [
@@ -46,8 +47,8 @@ const EVENTS: ConnectionEvent[] = [
   event({ oldState: 'SYN_SENT', newState: 'CLOSE', localPort: 40002, remoteAddress: '10.0.0.7', remotePort: 5432, error: 111 }),
   event({ kind: 'retransmit', oldState: 'ESTABLISHED', newState: 'ESTABLISHED' }),
   event({ oldState: 'LAST_ACK', newState: 'CLOSE', durationNs: 3_000_000_000 }),
-  event({ oldState: 'CLOSE', newState: 'LISTEN', owner: { tgid: 7, pid: 7, comm: 'nginx', cgroupId: 0n }, direction: undefined, localAddress: '0.0.0.0', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0 }),
-  event({ oldState: 'SYN_RECV', newState: 'ESTABLISHED', owner: { tgid: 7, pid: 7, comm: 'nginx', cgroupId: 0n }, direction: 'passive', localPort: 80, remoteAddress: '192.168.1.9', remotePort: 51000 }),
+  event({ oldState: 'CLOSE', newState: 'LISTEN', owner: { tgid: 7, pid: 7, comm: 'nginx', threadName: 'nginx', cgroupId: 0n }, direction: undefined, localAddress: '0.0.0.0', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0 }),
+  event({ oldState: 'SYN_RECV', newState: 'ESTABLISHED', owner: { tgid: 7, pid: 7, comm: 'nginx', threadName: 'nginx', cgroupId: 0n }, direction: 'passive', localPort: 80, remoteAddress: '192.168.1.9', remotePort: 51000 }),
 ];
 
 const STATS: CollectorStats = {
@@ -56,7 +57,9 @@ const STATS: CollectorStats = {
   drainWakeups: 3,
   ioCallsSpilled: 5,
   ioCacheEvictions: 11,
-  mapFull: { sockets: 0, listeners: 0, pending_calls: 0, flow_table: 0, connection_events: 0 },
+  flowMapErrors: 2,
+  malformedRecords: 1,
+  mapFull: { sockets: 0, listeners: 0, flow_table: 0, connection_events: 0 },
   missedByHook: { socket_send: 0, socket_recv: 0, tcp_state: 0, tcp_retransmit: 1 },
 };
 
@@ -77,7 +80,7 @@ async function exposition(): Promise<string> {
     drainConnectionEvents: () => [events, (events = [])][0]!,
     stats: () => STATS,
   };
-  const producer = new SockscopeProducer(source, {
+  const producer = new SockscopeProducer(source, new EnrichedConnections(source), {
     buildInfo: { version: '0.0.0-golden', nodeVersion: '20.0.0' },
     plan: PLAN,
     limits: { maxSeries: 1000, ttlMs: 300_000 },

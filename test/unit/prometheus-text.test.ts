@@ -20,7 +20,7 @@ import { PrometheusViewBuilder } from '../../src/export/prometheus-view';
 import { NETWORK_IO } from '../../src/metrics/definitions';
 import { ServerPorts } from '../../src/metrics/server-ports';
 import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
-import { NO_COLLECTOR_STATS } from '../helpers/collector-stats';
+import { NO_COLLECTOR_STATS, NO_CONNECTIONS } from '../helpers/collector-stats';
 
 function otel(withoutTargetInfo: boolean): PrometheusSerializer {
   return new PrometheusSerializer(undefined, false, undefined, withoutTargetInfo, true);
@@ -201,7 +201,7 @@ test('the same attributes object under another scope gets that scope\'s labels',
 
 function flow(comm: string): FlowDelta {
   return {
-    tgid: 1, comm, cgroupId: 0n, family: 'ipv4', transport: 'udp', localAddress: '127.0.0.1', localPort: 40000,
+    tgid: 1, comm, threadName: comm, netns: 4026531840, cgroupId: 0n, family: 'ipv4', transport: 'udp', localAddress: '127.0.0.1', localPort: 40000,
     remoteAddress: '127.0.0.1', remotePort: 53, txBytes: 10, rxBytes: 0, txMessages: 1, rxMessages: 0, srttMicros: 0,
   };
 }
@@ -216,7 +216,8 @@ test('an expired series leaves the exposition, and the caches do not keep it ali
   const clock = { ms: 1_000_000 };
   let pending: FlowDelta[] = [flow('gone'), flow('stays')];
   const producer = new SockscopeProducer(
-    { drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)), drainConnectionEvents: () => [], stats: () => NO_COLLECTOR_STATS },
+    { drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)), stats: () => NO_COLLECTOR_STATS },
+    NO_CONNECTIONS,
     {
       buildInfo: { version: 'test', nodeVersion: '20' },
       plan: { hooks: [] } as unknown as AttachPlan,

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttachPlan } from '../../src/collector/attach-plan';
+import { EnrichedConnections } from '../../src/collector/enriched-connections';
 import type { ProcSocket } from '../../src/collector/proc-sockets';
 import type { CollectorStats, ConnectionEvent, FlowDelta } from '../../src/collector/types';
 import { ServerPorts } from '../../src/metrics/server-ports';
@@ -15,29 +16,29 @@ import { NO_COLLECTOR_STATS } from '../helpers/collector-stats';
 const OPENED: ConnectionEvent = {
   kind: 'state', timestampNs: 1n, oldState: 'SYN_SENT', newState: 'ESTABLISHED', family: 'ipv4',
   localAddress: '10.0.0.5', localPort: 40001, remoteAddress: '10.0.0.9', remotePort: 5432,
-  owner: { tgid: 100, pid: 100, comm: 'psql', cgroupId: 0n }, direction: 'active',
-  durationNs: 1000, error: 0, srttMicros: 0,
+  owner: { tgid: 100, pid: 100, comm: 'psql', threadName: 'psql', cgroupId: 0n }, direction: 'active',
+  durationNs: 1000, error: 0, srttMicros: 0, netns: 4026531840, wireFamily: 'ipv4',
 };
 
 function producerWith(stats: { current: CollectorStats }, kernel: { sockets: ProcSocket[]; listed: number }) {
   let events = [OPENED];
-  return new SockscopeProducer(
-    {
-      drainInto: (_visit: (f: FlowDelta) => void) => undefined,
-      drainConnectionEvents: () => [events, (events = [])][0]!,
-      stats: () => stats.current,
+  const collector = {
+    drainInto: (_visit: (f: FlowDelta) => void) => undefined,
+    drainConnectionEvents: () => [events, (events = [])][0]!,
+    stats: () => stats.current,
+  };
+  const connections = new EnrichedConnections(collector, {
+    listSockets: () => {
+      kernel.listed++;
+      return kernel.sockets;
     },
-    {
-      buildInfo: { version: 'test', nodeVersion: '20' },
-      plan: { hooks: [] } as unknown as AttachPlan,
-      limits: { maxSeries: 100, ttlMs: 60_000 },
-      serverPorts: new ServerPorts({ low: 32768, high: 60999 }),
-      listSockets: () => {
-        kernel.listed++;
-        return kernel.sockets;
-      },
-    },
-  );
+  });
+  return new SockscopeProducer(collector, connections, {
+    buildInfo: { version: 'test', nodeVersion: '20' },
+    plan: { hooks: [] } as unknown as AttachPlan,
+    limits: { maxSeries: 100, ttlMs: 60_000 },
+    serverPorts: new ServerPorts({ low: 32768, high: 60999 }),
+  });
 }
 
 const LOSSES: Array<[string, CollectorStats]> = [
@@ -65,8 +66,8 @@ for (const [loss, lossy] of LOSSES) {
 
 test('a connection the kernel still has stays after a loss', () => {
   const stats = { current: NO_COLLECTOR_STATS };
-  const { family, localAddress, localPort, remoteAddress, remotePort } = OPENED;
-  const alive: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, state: 'ESTABLISHED', inode: 1 };
+  const { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily } = OPENED;
+  const alive: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily, state: 'ESTABLISHED', inode: 1 };
   const kernel = { sockets: [alive], listed: 0 };
   const producer = producerWith(stats, kernel);
   producer.ingest();

@@ -1,0 +1,80 @@
+/**
+ * The collector's connection records: the kernel's events enriched once (see
+ * ConnectionEnricher), plus what /proc says is still open after events may have been
+ * lost. Read by the connection metrics and by the event stream.
+ */
+import { ConnectionEnricher, connectionKey, ESTABLISHED_LIKE } from './connection-enricher';
+import type { ProcSocket } from './proc-sockets';
+import type {
+  CollectorStats,
+  ConnectionBatch,
+  ConnectionRecord,
+  ConnectionSource,
+  ExistingSocket,
+  RawConnectionEventSource,
+  SocketOwner,
+} from './types';
+
+export interface EnrichedConnectionsOptions {
+  /** TCP sockets that existed at start, from /proc; used once. */
+  bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
+  /** Lists the kernel's TCP sockets now (for reconciling after lost state changes). */
+  listSockets?: () => ReadonlyArray<ProcSocket>;
+  maxConnections?: number;
+  /** Another reader of every record, besides the caller (the event stream under `run`). */
+  onRecords?: (records: readonly ConnectionRecord[]) => void;
+  /** Clock in ms (tests); Date.now by default. */
+  now?: () => number;
+}
+
+/** Reconciling reads /proc/net/tcp of every namespace: not more often than this. */
+const RECONCILE_MIN_INTERVAL_MS = 10_000;
+
+export class EnrichedConnections implements ConnectionSource {
+  private readonly enricher: ConnectionEnricher;
+  /** Handed out with the first batch, then dropped: thousands of sockets must not stay referenced. */
+  private existing: readonly ExistingSocket[] | undefined;
+  private reconciledAtLosses = 0;
+  private lastReconcileMs = Number.NEGATIVE_INFINITY;
+
+  private readonly options: Omit<EnrichedConnectionsOptions, 'bootstrap'>;
+
+  constructor(
+    private readonly raw: RawConnectionEventSource & { stats(): CollectorStats },
+    { bootstrap, ...options }: EnrichedConnectionsOptions = {},
+  ) {
+    this.options = options;
+    this.enricher = new ConnectionEnricher(options.maxConnections);
+    this.existing = bootstrap ? this.enricher.bootstrap(bootstrap) : undefined;
+  }
+
+  drainConnections(): ConnectionBatch {
+    const existing = this.existing;
+    this.existing = undefined;
+    const records = this.enricher.enrich(this.raw.drainConnectionEvents());
+    if (records.length > 0) this.options.onRecords?.(records);
+    const stillOpen = this.stillOpenAfterLosses();
+    if (stillOpen) this.enricher.retainOnly(stillOpen);
+    return { existing, records, stillOpen };
+  }
+
+  /**
+   * After state changes may have been lost (counted), the connections /proc still has: a
+   * lost CLOSE would otherwise keep a connection open until restart. The kernel skips a
+   * program already running on that CPU (missed); the ring can be full (lost; that count
+   * includes socket I/O, which costs only a needless check); the addon bounds the events
+   * it holds between drains (connection_events).
+   */
+  private stillOpenAfterLosses(): Set<string> | undefined {
+    if (!this.options.listSockets) return undefined;
+    const stats = this.raw.stats();
+    const losses = (stats.missedByHook.tcp_state ?? 0) + stats.eventsLost + stats.mapFull.connection_events;
+    const now = (this.options.now ?? Date.now)();
+    if (losses === this.reconciledAtLosses || now - this.lastReconcileMs < RECONCILE_MIN_INTERVAL_MS) return undefined;
+    this.reconciledAtLosses = losses;
+    this.lastReconcileMs = now;
+    const stillOpen = new Set<string>();
+    for (const s of this.options.listSockets()) if (ESTABLISHED_LIKE.has(s.state)) stillOpen.add(connectionKey(s.netns, s));
+    return stillOpen;
+  }
+}
