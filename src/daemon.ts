@@ -23,10 +23,16 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
   log.info({ version: buildInfo.version, node: buildInfo.nodeVersion, kernel: os.release() }, 'starting sockscope');
   routeOtelDiagnostics(log);
 
-  const events = config.events.file ? new EventStreamWriter(config.events.file) : undefined;
+  const events = config.events.file ? new EventStreamWriter(config.events.file, { log }) : undefined;
   await events?.ready();
   const { collector, bootstrap } = startCollector(config, log);
-  const producer = createProducer(config, collector, bootstrap, events ? (batch) => events.write(batch) : undefined);
+  const producer = createProducer(
+    config,
+    collector,
+    bootstrap,
+    events && ((batch) => events.write(batch)),
+    events && (() => events.stats()),
+  );
 
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled

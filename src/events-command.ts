@@ -7,7 +7,7 @@ import { createProducer, startCollector, waitForTermination } from './startup';
 const POLL_MS = 200;
 
 export async function streamEvents(config: Config, log: Logger): Promise<void> {
-  const writer = new EventStreamWriter(config.events.file || '-');
+  const writer = new EventStreamWriter(config.events.file || '-', { log });
   await writer.ready();
   const { collector, bootstrap } = startCollector(config, log);
   // The metrics layer resolves owners (kernel, tracked, /proc); nothing is exported.

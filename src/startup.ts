@@ -7,7 +7,7 @@ import type { Logger } from './log';
 import { dropCapabilities, readKernelFacts, runtimeCapabilities } from './privileges';
 import type { ConnectionEvent } from './collector/types';
 import { CgroupResolver } from './attribution/cgroup-resolver';
-import { SockscopeProducer } from './metrics/sockscope-producer';
+import { SockscopeProducer, type SockscopeProducerOptions } from './metrics/sockscope-producer';
 import { readBuildInfo } from './build-info';
 
 export function collectorOptions(config: Config): BpfCollectorOptions {
@@ -70,6 +70,7 @@ export function createProducer(
   collector: BpfCollector,
   bootstrap: BootstrapResult,
   onConnectionEvents?: (events: readonly ConnectionEvent[]) => void,
+  eventStreamStats?: SockscopeProducerOptions['eventStreamStats'],
 ): SockscopeProducer {
   return new SockscopeProducer(collector, {
     buildInfo: readBuildInfo(),
@@ -86,5 +87,6 @@ export function createProducer(
     bootstrap: bootstrap.sockets,
     listSockets: () => listTcpSockets(),
     onConnectionEvents,
+    eventStreamStats,
   });
 }

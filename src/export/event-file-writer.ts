@@ -1,0 +1,271 @@
+/**
+ * Appends JSON lines to the event file (or stdout) and survives it: a full disk, a removed file
+ * or directory, a slow disk. Nothing here blocks the event loop or grows without bound, and
+ * every event given to write() ends up counted as written or dropped with a reason.
+ */
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Logger } from '../log';
+
+/**
+ * Why events were not written:
+ * - `buffer_full`: the file did not keep up (slow disk) and the buffer was full;
+ * - `write_error`: a write or (re)open failed (ENOSPC, a missing directory, EIO...), or the
+ *   event arrived while the file was failing and before it was reopened;
+ * - `file_removed`: written to a file that was removed or replaced before the next check.
+ */
+export const DROP_REASONS = ['buffer_full', 'write_error', 'file_removed'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export interface EventFileStats {
+  /** Events written; for a file, still at its path at the check after the write. */
+  written: number;
+  dropped: Record<DropReason, number>;
+}
+
+export interface EventFileWriterOptions {
+  log: Logger;
+  /** Bytes of lines held while the file does not drain; past it events are dropped. */
+  maxBufferBytes?: number;
+  /** How often the file is reopened after a failure and checked for removal. */
+  checkIntervalMs?: number;
+}
+
+export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
+export const DEFAULT_CHECK_INTERVAL_MS = 1000;
+/** A partial line left by a failed write is at most one line; lines are far shorter than this. */
+const TAIL_BYTES = 64 * 1024;
+
+interface Chunk {
+  text: string;
+  events: number;
+}
+
+type State = 'opening' | 'writing' | 'failing' | 'closed';
+
+export class EventFileWriter {
+  private readonly log: Logger;
+  private readonly maxBufferBytes: number;
+  private readonly checkIntervalMs: number;
+  private readonly toStdout: boolean;
+  private state: State = 'opening';
+  private stream?: Writable;
+  /** The open file, to notice when its path no longer leads to it. */
+  private identity?: { dev: number; ino: number };
+  /** The error code the file is failing with, until a write succeeds again. */
+  private failure?: string;
+  /** A failed write may have left a partial line: cut it before appending again. */
+  private trimOnOpen = false;
+  private buffer: Chunk[] = [];
+  private bufferBytes = 0;
+  /** Written since the last check that found the file at its path. */
+  private unverified = 0;
+  private checking = false;
+  private readonly timer?: NodeJS.Timeout;
+  /** The first open, which ready() reports on. */
+  private readonly opened: Promise<void>;
+  /** The latest open or reopen. */
+  private opening: Promise<void> = Promise.resolve();
+  private readonly counts: EventFileStats = { written: 0, dropped: { buffer_full: 0, write_error: 0, file_removed: 0 } };
+
+  /** `target` is a file path (appended to) or "-" for stdout. */
+  constructor(
+    private readonly target: string,
+    options: EventFileWriterOptions,
+  ) {
+    this.log = options.log.child({ eventFile: target });
+    this.maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
+    this.checkIntervalMs = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
+    this.toStdout = target === '-';
+    if (this.toStdout) {
+      this.attach(process.stdout);
+      this.opened = Promise.resolve();
+    } else {
+      this.opened = this.reopen();
+      this.timer = setInterval(() => void this.check(), this.checkIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Resolves once the file is open; rejects naming the path when it cannot be opened at start. */
+  async ready(): Promise<void> {
+    await this.opened;
+    if (this.state === 'failing') throw new Error(`events.file = "${this.target}" cannot be opened: ${this.failure}`);
+  }
+
+  stats(): EventFileStats {
+    return { written: this.counts.written, dropped: { ...this.counts.dropped } };
+  }
+
+  /** Appends one line per entry (each without its newline). */
+  write(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const chunk = { text: lines.join('\n') + '\n', events: lines.length };
+    if (this.state === 'failing' || this.state === 'closed') {
+      this.counts.dropped.write_error += chunk.events;
+    } else if (this.stream && this.state === 'writing' && this.buffer.length === 0 && !this.stream.writableNeedDrain) {
+      this.send(this.stream, chunk);
+    } else if (this.bufferBytes + Buffer.byteLength(chunk.text) > this.maxBufferBytes) {
+      this.counts.dropped.buffer_full += chunk.events;
+    } else {
+      this.buffer.push(chunk);
+      this.bufferBytes += Buffer.byteLength(chunk.text);
+    }
+  }
+
+  /** Writes what is buffered, closes the file and settles the counts. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.opening;
+    const stream = this.stream;
+    while (stream && this.stream === stream && this.buffer.length > 0) {
+      await new Promise<void>((resolve) => {
+        stream.once('drain', resolve);
+        stream.once('close', resolve);
+      });
+    }
+    this.dropBuffer('write_error');
+    this.state = 'closed';
+    if (this.toStdout) return;
+    if (stream && this.stream === stream) await finished(stream.end()).catch(() => undefined);
+    await this.verify();
+  }
+
+  private send(stream: Writable, chunk: Chunk): void {
+    stream.write(chunk.text, (err) => {
+      if (err) {
+        this.counts.dropped.write_error += chunk.events;
+      } else if (this.toStdout) {
+        this.counts.written += chunk.events;
+      } else if (stream === this.stream || this.state === 'closed') {
+        this.unverified += chunk.events;
+      } else {
+        // The file was found removed after this write was issued.
+        this.counts.dropped.file_removed += chunk.events;
+      }
+      if (!err && this.failure !== undefined && stream === this.stream) {
+        this.log.info({ after: this.failure }, 'writing events to the event file again');
+        this.failure = undefined;
+      }
+    });
+  }
+
+  private attach(stream: Writable): void {
+    this.stream = stream;
+    this.state = 'writing';
+    stream.on('error', (err: NodeJS.ErrnoException) => this.fail(stream, err));
+    stream.on('drain', () => this.flush(stream));
+    this.flush(stream);
+  }
+
+  private flush(stream: Writable): void {
+    while (this.stream === stream && this.buffer.length > 0 && !stream.writableNeedDrain) {
+      const chunk = this.buffer.shift()!;
+      this.bufferBytes -= Buffer.byteLength(chunk.text);
+      this.send(stream, chunk);
+    }
+  }
+
+  /** The stream is done for: drop what waits, and reopen on the next check (a file) or stay failed (stdout). */
+  private fail(stream: Writable, err: NodeJS.ErrnoException): void {
+    if (stream !== this.stream) return;
+    this.stream = undefined;
+    stream.destroy();
+    this.noteFailure(err);
+    this.trimOnOpen = true;
+  }
+
+  private noteFailure(err: NodeJS.ErrnoException): void {
+    if (this.state !== 'closed') this.state = 'failing';
+    this.dropBuffer('write_error');
+    const code = err.code ?? err.message;
+    if (code !== this.failure) {
+      this.log.error(
+        { code, err: err.message, retryMs: this.toStdout ? undefined : this.checkIntervalMs },
+        this.toStdout ? 'cannot write events to stdout; dropping them' : 'cannot write the event file; dropping events until it can be written',
+      );
+      this.failure = code;
+    }
+  }
+
+  private dropBuffer(reason: DropReason): void {
+    for (const chunk of this.buffer) this.counts.dropped[reason] += chunk.events;
+    this.buffer = [];
+    this.bufferBytes = 0;
+  }
+
+  private reopen(): Promise<void> {
+    this.opening = this.openFile();
+    return this.opening;
+  }
+
+  private async openFile(): Promise<void> {
+    this.state = 'opening';
+    let handle: FileHandle | undefined;
+    try {
+      // Read and write: trimming a partial line reads the file's tail.
+      handle = await open(this.target, 'a+');
+      if (this.trimOnOpen) await trimPartialLine(handle);
+      const st = await handle.stat();
+      this.identity = { dev: st.dev, ino: st.ino };
+      this.trimOnOpen = false;
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      this.noteFailure(err as NodeJS.ErrnoException);
+      return;
+    }
+    // close() may have run while the file was being opened.
+    if ((this.state as State) === 'closed') {
+      await handle.close();
+      return;
+    }
+    this.attach(handle.createWriteStream());
+  }
+
+  /** Reopens a failing file; notices a file removed or replaced under its path and reopens it. */
+  private async check(): Promise<void> {
+    if (this.checking || this.state === 'closed' || this.state === 'opening') return;
+    this.checking = true;
+    try {
+      if (this.state === 'failing') {
+        await this.reopen();
+      } else if (!(await this.verify())) {
+        const stream = this.stream;
+        this.stream = undefined;
+        stream?.destroy();
+        // Written after the check's stat, before the stream went: into the removed file too.
+        this.counts.dropped.file_removed += this.unverified;
+        this.unverified = 0;
+        this.log.warn('the event file was removed or replaced; reopening it');
+        await this.reopen();
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Moves what was written into `written` if the file is still at its path, else into `file_removed`. */
+  private async verify(): Promise<boolean> {
+    const events = this.unverified;
+    const st = await stat(this.target).catch(() => undefined);
+    const inPlace = st !== undefined && st.dev === this.identity?.dev && st.ino === this.identity.ino;
+    this.unverified -= events;
+    if (inPlace) this.counts.written += events;
+    else this.counts.dropped.file_removed += events;
+    return inPlace;
+  }
+}
+
+/** Cuts the file back to its last newline, so the next line does not continue a broken one. */
+async function trimPartialLine(handle: FileHandle): Promise<void> {
+  const { size } = await handle.stat();
+  if (size === 0) return;
+  const length = Math.min(size, TAIL_BYTES);
+  const tail = Buffer.alloc(length);
+  await handle.read(tail, 0, length, size - length);
+  const lastNewline = tail.lastIndexOf(0x0a);
+  if (lastNewline === length - 1) return;
+  if (lastNewline === -1 && size > length) return;
+  await handle.truncate(size - length + lastNewline + 1);
+}
