@@ -34,11 +34,10 @@ export interface EventFileWriterOptions {
 
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 export const DEFAULT_CHECK_INTERVAL_MS = 1000;
-/** A partial line left by a failed write is at most one line; lines are far shorter than this. */
-const TAIL_BYTES = 64 * 1024;
 
 interface Chunk {
   text: string;
+  bytes: number;
   events: number;
 }
 
@@ -55,8 +54,8 @@ export class EventFileWriter {
   private identity?: { dev: number; ino: number };
   /** The error code the file is failing with, until a write succeeds again. */
   private failure?: string;
-  /** A failed write may have left a partial line: cut it before appending again. */
-  private trimOnOpen = false;
+  /** The file's size after the last write that succeeded: what a failed write added past it is cut. */
+  private committedSize = 0;
   private buffer: Chunk[] = [];
   private bufferBytes = 0;
   /** Written since the last check that found the file at its path. */
@@ -101,16 +100,17 @@ export class EventFileWriter {
   /** Appends one line per entry (each without its newline). */
   write(lines: readonly string[]): void {
     if (lines.length === 0) return;
-    const chunk = { text: lines.join('\n') + '\n', events: lines.length };
+    const text = lines.join('\n') + '\n';
+    const chunk = { text, bytes: Buffer.byteLength(text), events: lines.length };
     if (this.state === 'failing' || this.state === 'closed') {
       this.counts.dropped.write_error += chunk.events;
     } else if (this.stream && this.state === 'writing' && this.buffer.length === 0 && !this.stream.writableNeedDrain) {
       this.send(this.stream, chunk);
-    } else if (this.bufferBytes + Buffer.byteLength(chunk.text) > this.maxBufferBytes) {
+    } else if (this.bufferBytes + chunk.bytes > this.maxBufferBytes) {
       this.counts.dropped.buffer_full += chunk.events;
     } else {
       this.buffer.push(chunk);
-      this.bufferBytes += Buffer.byteLength(chunk.text);
+      this.bufferBytes += chunk.bytes;
     }
   }
 
@@ -140,6 +140,7 @@ export class EventFileWriter {
         this.counts.written += chunk.events;
       } else if (stream === this.stream || this.state === 'closed') {
         this.unverified += chunk.events;
+        this.committedSize += chunk.bytes;
       } else {
         // The file was found removed after this write was issued.
         this.counts.dropped.file_removed += chunk.events;
@@ -162,7 +163,7 @@ export class EventFileWriter {
   private flush(stream: Writable): void {
     while (this.stream === stream && this.buffer.length > 0 && !stream.writableNeedDrain) {
       const chunk = this.buffer.shift()!;
-      this.bufferBytes -= Buffer.byteLength(chunk.text);
+      this.bufferBytes -= chunk.bytes;
       this.send(stream, chunk);
     }
   }
@@ -173,7 +174,6 @@ export class EventFileWriter {
     this.stream = undefined;
     stream.destroy();
     this.noteFailure(err);
-    this.trimOnOpen = true;
   }
 
   private noteFailure(err: NodeJS.ErrnoException): void {
@@ -204,12 +204,15 @@ export class EventFileWriter {
     this.state = 'opening';
     let handle: FileHandle | undefined;
     try {
-      // Read and write: trimming a partial line reads the file's tail.
+      // Read-write: a FIFO then opens without waiting for a reader (write-only would block a pool thread).
       handle = await open(this.target, 'a+');
-      if (this.trimOnOpen) await trimPartialLine(handle);
       const st = await handle.stat();
+      const sameFile = st.dev === this.identity?.dev && st.ino === this.identity.ino;
+      // A failed write may have left part of its lines, counted as dropped: cut them, so the
+      // file holds exactly the lines counted as written and no broken line.
+      if (sameFile && st.isFile() && st.size > this.committedSize) await handle.truncate(this.committedSize);
+      else this.committedSize = st.size;
       this.identity = { dev: st.dev, ino: st.ino };
-      this.trimOnOpen = false;
     } catch (err) {
       await handle?.close().catch(() => undefined);
       this.noteFailure(err as NodeJS.ErrnoException);
@@ -229,6 +232,8 @@ export class EventFileWriter {
     this.checking = true;
     try {
       if (this.state === 'failing') {
+        // What was written before the failure is settled first.
+        await this.verify();
         await this.reopen();
       } else if (!(await this.verify())) {
         const stream = this.stream;
@@ -255,17 +260,4 @@ export class EventFileWriter {
     else this.counts.dropped.file_removed += events;
     return inPlace;
   }
-}
-
-/** Cuts the file back to its last newline, so the next line does not continue a broken one. */
-async function trimPartialLine(handle: FileHandle): Promise<void> {
-  const { size } = await handle.stat();
-  if (size === 0) return;
-  const length = Math.min(size, TAIL_BYTES);
-  const tail = Buffer.alloc(length);
-  await handle.read(tail, 0, length, size - length);
-  const lastNewline = tail.lastIndexOf(0x0a);
-  if (lastNewline === length - 1) return;
-  if (lastNewline === -1 && size > length) return;
-  await handle.truncate(size - length + lastNewline + 1);
 }

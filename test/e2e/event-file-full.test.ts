@@ -1,0 +1,187 @@
+/**
+ * `sockscope run` with `events.file` on a tiny tmpfs that fills up: the daemon stays up,
+ * /metrics answers throughout, the drops are counted there, the failure is logged once,
+ * and writing resumes (logged once) when there is space again. Then the same for a
+ * removed directory.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { DaemonProcess, type DaemonLogLine } from '../helpers/daemon';
+
+const READY = 'serving Prometheus metrics on /metrics';
+const FAILING = 'cannot write the event file; dropping events until it can be written';
+const RESUMED = 'writing events to the event file again';
+
+/** Real TCP connections on loopback, opened and closed: each gives the daemon several state events. */
+async function connections(n: number): Promise<void> {
+  const server = net.createServer((s) => s.end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  try {
+    for (let i = 0; i < n; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const c = net.connect(port, '127.0.0.1');
+        c.on('error', reject);
+        c.on('close', () => resolve());
+        c.resume();
+      });
+    }
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+/** Scrapes /metrics every 100 ms until stopped; every scrape must answer 200. */
+class MetricsPoller {
+  scrapes = 0;
+  failures: string[] = [];
+  last = '';
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly port: number) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${this.port}/metrics`);
+        const body = await res.text();
+        if (res.status === 200) this.last = body;
+        else this.failures.push(`status ${res.status}`);
+      } catch (err) {
+        this.failures.push(String(err));
+      }
+      this.scrapes++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The latest scrape's value of a sample, e.g. `sockscope_event_stream_written_total`. */
+  value(sample: string): number | undefined {
+    const line = this.last.split('\n').find((l) => l.startsWith(sample + ' '));
+    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+}
+
+const DROPPED_WRITE_ERROR = 'sockscope_event_stream_dropped_total{sockscope_event_stream_reason="write_error"}';
+const WRITTEN = 'sockscope_event_stream_written_total';
+
+/** Makes connections until `done()`, a bounded number of rounds. */
+async function trafficUntil(what: string, done: () => boolean, daemon: DaemonProcess): Promise<void> {
+  for (let round = 0; round < 300 && !done(); round++) {
+    assert.equal(daemon.exitCode, null, `the daemon exited while waiting for ${what}`);
+    await connections(5);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(done(), `not reached: ${what}`);
+}
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+const logged = (daemon: DaemonProcess, msg: string): DaemonLogLine[] => daemon.logs.filter((l) => l.msg === msg);
+
+describe('the event file under a real daemon', bpfTestOptions(), () => {
+  test('a full tmpfs: the daemon stays up, /metrics counts the drops, logged once, writing resumes with space', async (t) => {
+    requireBpf();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sockscope-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    let daemon: DaemonProcess | undefined;
+    let poller: MetricsPoller | undefined;
+    try {
+      // Most of the 64 KiB goes to a filler: the event file gets a few pages.
+      const filler = path.join(dir, 'filler');
+      writeFileSync(filler, Buffer.alloc(48 * 1024));
+      const file = path.join(dir, 'events.jsonl');
+      daemon = await DaemonProcess.start(
+        ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info', '--events.file', file],
+        READY,
+      );
+      poller = new MetricsPoller((await daemon.waitForLog((l) => l.msg === READY, 1000)).port as number);
+
+      await trafficUntil('events dropped with write_error on /metrics', () => (poller!.value(DROPPED_WRITE_ERROR) ?? 0) > 0, daemon);
+      const failures = logged(daemon, FAILING);
+      assert.equal(failures.length, 1, JSON.stringify(failures));
+      assert.equal(failures[0]!.code, 'ENOSPC');
+      // Still full: more events, more drops, no more log lines.
+      const droppedBefore = poller.value(DROPPED_WRITE_ERROR)!;
+      await trafficUntil('more drops while the disk stays full', () => poller!.value(DROPPED_WRITE_ERROR)! > droppedBefore, daemon);
+      assert.equal(logged(daemon, FAILING).length, 1, 'the failure is logged once, not per event or batch');
+      assert.equal(logged(daemon, RESUMED).length, 0);
+
+      // The lines a failed write left are cut when the file is reopened: what stays is what was counted.
+      await trafficUntil('the written counter equal to the lines in the full file', () => poller!.value(WRITTEN) === lines(file).length, daemon);
+      const linesWhenFull = lines(file).length;
+      const writtenWhenFull = poller.value(WRITTEN)!;
+      t.diagnostic(`full: ${linesWhenFull} lines in the file, written ${writtenWhenFull}, dropped ${poller.value(DROPPED_WRITE_ERROR)}`);
+      rmSync(filler);
+      execFileSync('mount', ['-o', 'remount,size=1m', dir]);
+      await trafficUntil('new lines in the file', () => lines(file).length > linesWhenFull, daemon);
+      await trafficUntil('resumption logged', () => logged(daemon!, RESUMED).length > 0, daemon);
+      await trafficUntil('the written counter moving again', () => poller!.value(WRITTEN)! > writtenWhenFull, daemon);
+      assert.equal(logged(daemon, RESUMED).length, 1);
+      assert.equal(logged(daemon, FAILING).length, 1);
+      // No partial line of a failed write stayed: every line is whole JSON.
+      for (const l of lines(file)) assert.doesNotThrow(() => JSON.parse(l), `a broken line: ${l}`);
+
+      await poller.stop();
+      t.diagnostic(`resumed: ${lines(file).length} lines, written ${poller.value(WRITTEN)}, dropped ${poller.value(DROPPED_WRITE_ERROR)}, ${poller.scrapes} scrapes`);
+      assert.deepEqual(poller.failures, [], '/metrics answered every scrape');
+      assert.ok(poller.scrapes > 0);
+      assert.equal(await daemon.stop('SIGTERM'), 0, daemon.stderr);
+    } finally {
+      await poller?.stop();
+      await daemon?.stop();
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a removed directory: logged once, counted, and writing resumes when it is back', async () => {
+    requireBpf();
+    const root = mkdtempSync(path.join(os.tmpdir(), 'sockscope-eventdir-'));
+    const dir = path.join(root, 'events');
+    const file = path.join(dir, 'events.jsonl');
+    mkdirSync(dir);
+    let daemon: DaemonProcess | undefined;
+    let poller: MetricsPoller | undefined;
+    try {
+      daemon = await DaemonProcess.start(
+        ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info', '--events.file', file],
+        READY,
+      );
+      poller = new MetricsPoller((await daemon.waitForLog((l) => l.msg === READY, 1000)).port as number);
+      await trafficUntil('events written', () => (poller!.value(WRITTEN) ?? 0) > 0, daemon);
+
+      rmSync(dir, { recursive: true });
+      await trafficUntil('the failure logged', () => logged(daemon!, FAILING).length > 0, daemon);
+      assert.equal(logged(daemon, FAILING)[0]!.code, 'ENOENT');
+      await trafficUntil('events dropped with write_error on /metrics', () => (poller!.value(DROPPED_WRITE_ERROR) ?? 0) > 0, daemon);
+
+      mkdirSync(dir);
+      await trafficUntil('new lines in the recreated file', () => lines(file).length > 0, daemon);
+      await trafficUntil('resumption logged', () => logged(daemon!, RESUMED).length > 0, daemon);
+      assert.equal(logged(daemon, FAILING).length, 1, 'the failure is logged once');
+      assert.equal(logged(daemon, RESUMED).length, 1);
+
+      await poller.stop();
+      assert.deepEqual(poller.failures, [], '/metrics answered every scrape');
+      assert.equal(await daemon.stop('SIGTERM'), 0, daemon.stderr);
+    } finally {
+      await poller?.stop();
+      await daemon?.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
