@@ -7,14 +7,17 @@ import { createProducer, startCollector, waitForTermination } from './startup';
 const POLL_MS = 200;
 
 export async function streamEvents(config: Config, log: Logger): Promise<void> {
-  const writer = new EventStreamWriter(config.events.file || '-', { log });
+  const target = config.events.file || '-';
+  const writer = new EventStreamWriter(target, { log });
   await writer.ready();
   const { collector, bootstrap } = startCollector(config, log);
   // The metrics layer resolves owners (kernel, tracked, /proc); nothing is exported.
   const producer = createProducer(config, collector, bootstrap, (events) => writer.write(events));
   const timer = setInterval(() => producer.ingest(), POLL_MS);
+  // A reader that went away (`sockscope events | head`) ends the command as a signal does.
+  const stdoutGone = new Promise<void>((resolve) => target === '-' && process.stdout.once('error', () => resolve()));
   try {
-    await waitForTermination();
+    await Promise.race([waitForTermination(), stdoutGone]);
   } finally {
     clearInterval(timer);
     producer.ingest();

@@ -6,7 +6,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { DaemonProcess, type DaemonLogLine } from '../helpers/daemon';
 
+const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
 const READY = 'serving Prometheus metrics on /metrics';
 const FAILING = 'cannot write the event file; dropping events until it can be written';
 const RESUMED = 'writing events to the event file again';
@@ -182,6 +184,35 @@ describe('the event file under a real daemon', bpfTestOptions(), () => {
       await poller?.stop();
       await daemon?.stop();
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('`sockscope events` whose reader went away (EPIPE) logs it once and exits 0', async () => {
+    requireBpf();
+    const events = spawn(process.execPath, [CLI, 'events'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    events.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = once(events, 'exit');
+    try {
+      // The first line, then the reader goes, as `sockscope events | head -1` does.
+      let gotLine = false;
+      events.stdout!.once('data', () => (gotLine = true));
+      for (let round = 0; round < 300 && !gotLine && events.exitCode === null; round++) {
+        await connections(2);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(gotLine, `no event line: ${stderr}`);
+      events.stdout!.destroy();
+      for (let round = 0; round < 300 && events.exitCode === null; round++) {
+        await connections(2);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [code] = await exited;
+      assert.equal(code, 0, stderr);
+      const epipe = stderr.split('\n').filter((l) => l.includes('"code":"EPIPE"'));
+      assert.equal(epipe.length, 1, stderr);
+    } finally {
+      if (events.exitCode === null) events.kill('SIGTERM');
     }
   });
 });
