@@ -30,10 +30,13 @@ export interface EventFileWriterOptions {
   maxBufferBytes?: number;
   /** How often the file is reopened after a failure and checked for removal. */
   checkIntervalMs?: number;
+  /** How long close() waits for buffered lines to be taken; the rest is dropped (write_error). */
+  closeTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 export const DEFAULT_CHECK_INTERVAL_MS = 1000;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
 interface Chunk {
   text: string;
@@ -47,6 +50,7 @@ export class EventFileWriter {
   private readonly log: Logger;
   private readonly maxBufferBytes: number;
   private readonly checkIntervalMs: number;
+  private readonly closeTimeoutMs: number;
   private readonly toStdout: boolean;
   private state: State = 'opening';
   private stream?: Writable;
@@ -76,6 +80,7 @@ export class EventFileWriter {
     this.log = options.log.child({ eventFile: target });
     this.maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
     this.checkIntervalMs = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.toStdout = target === '-';
     if (this.toStdout) {
       this.attach(process.stdout);
@@ -119,10 +124,19 @@ export class EventFileWriter {
     if (this.timer) clearInterval(this.timer);
     await this.opening;
     const stream = this.stream;
-    while (stream && this.stream === stream && this.buffer.length > 0) {
+    // A slow disk gets a while to take what waits; shutting down does not wait for ever.
+    const deadline = Date.now() + this.closeTimeoutMs;
+    while (stream && this.stream === stream && this.buffer.length > 0 && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
-        stream.once('drain', resolve);
-        stream.once('close', resolve);
+        const done = () => {
+          clearTimeout(timer);
+          stream.off('drain', done);
+          stream.off('close', done);
+          resolve();
+        };
+        const timer = setTimeout(done, deadline - Date.now());
+        stream.once('drain', done);
+        stream.once('close', done);
       });
     }
     this.dropBuffer('write_error');

@@ -160,4 +160,27 @@ describe('EventFileWriter', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  test('close() on a file that does not drain waits a bounded time, then drops what still waits', async () => {
+    const root = tempDir();
+    const fifo = path.join(root, 'events.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const { log } = capturedLogger();
+    const writer = new EventFileWriter(fifo, { log, checkIntervalMs: CHECK_MS, maxBufferBytes: 8 * 1024, closeTimeoutMs: 50 });
+    try {
+      await writer.ready();
+      writer.write(lines(0, 1000)); // stuck in the pipe
+      writer.write(lines(1000, 10)); // buffered
+      const closed = writer.close();
+      await until('the buffered events dropped', () => writer.stats().dropped.write_error === 10);
+      // The write in flight still completes once a reader comes.
+      const reader = createReadStream(fifo, { encoding: 'utf8' });
+      reader.resume();
+      await closed;
+      reader.destroy();
+      assert.deepEqual(writer.stats(), { written: 1000, dropped: { buffer_full: 0, write_error: 10, file_removed: 0 } });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
