@@ -3,7 +3,8 @@
  * or directory, a slow disk. Nothing here blocks the event loop or grows without bound, and
  * every event given to write() ends up counted as written or dropped with a reason.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, statfs, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Logger } from '../log';
@@ -37,6 +38,11 @@ export interface EventFileWriterOptions {
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 export const DEFAULT_CHECK_INTERVAL_MS = 1000;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+/**
+ * After a full disk, the file is reopened only once this much is free: a write that happens to
+ * fit in the last page would otherwise flip the writer between writing and failing.
+ */
+export const RESUME_FREE_BYTES = 64 * 1024;
 
 interface Chunk {
   text: string;
@@ -58,6 +64,7 @@ export class EventFileWriter {
   private identity?: { dev: number; ino: number };
   /** The error code the file is failing with, until a write succeeds again. */
   private failure?: string;
+  private failureMessage = '';
   /** The file's size after the last write that succeeded: what a failed write added past it is cut. */
   private committedSize = 0;
   private buffer: Chunk[] = [];
@@ -95,7 +102,7 @@ export class EventFileWriter {
   /** Resolves once the file is open; rejects naming the path when it cannot be opened at start. */
   async ready(): Promise<void> {
     await this.opened;
-    if (this.state === 'failing') throw new Error(`events.file = "${this.target}" cannot be opened: ${this.failure}`);
+    if (this.state === 'failing') throw new Error(`events.file = "${this.target}" cannot be opened: ${this.failureMessage}`);
   }
 
   stats(): EventFileStats {
@@ -190,11 +197,13 @@ export class EventFileWriter {
     this.noteFailure(err);
   }
 
-  private noteFailure(err: NodeJS.ErrnoException): void {
+  /** @param quiet at start, where ready() reports it as the one error */
+  private noteFailure(err: NodeJS.ErrnoException, quiet = false): void {
     if (this.state !== 'closed') this.state = 'failing';
     this.dropBuffer('write_error');
     const code = err.code ?? err.message;
-    if (code !== this.failure) {
+    this.failureMessage = err.message;
+    if (code !== this.failure && !quiet) {
       this.log.error(
         { code, err: err.message, retryMs: this.toStdout ? undefined : this.checkIntervalMs },
         this.toStdout ? 'cannot write events to stdout; dropping them' : 'cannot write the event file; dropping events until it can be written',
@@ -229,7 +238,7 @@ export class EventFileWriter {
       this.identity = { dev: st.dev, ino: st.ino };
     } catch (err) {
       await handle?.close().catch(() => undefined);
-      this.noteFailure(err as NodeJS.ErrnoException);
+      this.noteFailure(err as NodeJS.ErrnoException, this.identity === undefined);
       return;
     }
     // close() may have run while the file was being opened.
@@ -248,11 +257,11 @@ export class EventFileWriter {
       if (this.state === 'failing') {
         // What was written before the failure is settled first.
         await this.verify();
-        await this.reopen();
+        if (await this.hasRoom()) await this.reopen();
       } else if (!(await this.verify())) {
-        const stream = this.stream;
+        // Writes in flight still go to the removed file, and are counted so (see send()).
+        this.stream?.end();
         this.stream = undefined;
-        stream?.destroy();
         // Written after the check's stat, before the stream went: into the removed file too.
         this.counts.dropped.file_removed += this.unverified;
         this.unverified = 0;
@@ -262,6 +271,12 @@ export class EventFileWriter {
     } finally {
       this.checking = false;
     }
+  }
+
+  private async hasRoom(): Promise<boolean> {
+    if (this.failure !== 'ENOSPC') return true;
+    const fs = await statfs(path.dirname(this.target)).catch(() => undefined);
+    return fs === undefined || fs.bavail * fs.bsize >= RESUME_FREE_BYTES;
   }
 
   /** Moves what was written into `written` if the file is still at its path, else into `file_removed`. */

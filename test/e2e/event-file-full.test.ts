@@ -91,7 +91,9 @@ async function trafficUntil(what: string, done: () => boolean, daemon: DaemonPro
   assert.ok(done(), `not reached: ${what}`);
 }
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+/** The file's whole lines (a failed write may have left a partial one at the end). */
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(0, -1) : []);
+const endsWithNewline = (file: string) => readFileSync(file, 'utf8').endsWith('\n');
 const logged = (daemon: DaemonProcess, msg: string): DaemonLogLine[] => daemon.logs.filter((l) => l.msg === msg);
 
 describe('the event file under a real daemon', bpfTestOptions(), () => {
@@ -122,11 +124,11 @@ describe('the event file under a real daemon', bpfTestOptions(), () => {
       assert.equal(logged(daemon, FAILING).length, 1, 'the failure is logged once, not per event or batch');
       assert.equal(logged(daemon, RESUMED).length, 0);
 
-      // The lines a failed write left are cut when the file is reopened: what stays is what was counted.
+      // Whole lines in the file are what was counted as written.
       await trafficUntil('the written counter equal to the lines in the full file', () => poller!.value(WRITTEN) === lines(file).length, daemon);
       const linesWhenFull = lines(file).length;
       const writtenWhenFull = poller.value(WRITTEN)!;
-      t.diagnostic(`full: ${linesWhenFull} lines in the file, written ${writtenWhenFull}, dropped ${poller.value(DROPPED_WRITE_ERROR)}`);
+      t.diagnostic(`full: ${linesWhenFull} whole lines in the file (partial line: ${!endsWithNewline(file)}), written ${writtenWhenFull}, dropped ${poller.value(DROPPED_WRITE_ERROR)}`);
       rmSync(filler);
       execFileSync('mount', ['-o', 'remount,size=1m', dir]);
       await trafficUntil('new lines in the file', () => lines(file).length > linesWhenFull, daemon);
@@ -134,8 +136,9 @@ describe('the event file under a real daemon', bpfTestOptions(), () => {
       await trafficUntil('the written counter moving again', () => poller!.value(WRITTEN)! > writtenWhenFull, daemon);
       assert.equal(logged(daemon, RESUMED).length, 1);
       assert.equal(logged(daemon, FAILING).length, 1);
-      // No partial line of a failed write stayed: every line is whole JSON.
+      // What the failed write left was cut on reopening: every line is whole JSON.
       for (const l of lines(file)) assert.doesNotThrow(() => JSON.parse(l), `a broken line: ${l}`);
+      assert.ok(endsWithNewline(file));
 
       await poller.stop();
       t.diagnostic(`resumed: ${lines(file).length} lines, written ${poller.value(WRITTEN)}, dropped ${poller.value(DROPPED_WRITE_ERROR)}, ${poller.scrapes} scrapes`);

@@ -63,6 +63,16 @@ describe('EventFileWriter', () => {
     assert.equal(errors[0]!.code, 'ENOSPC');
   });
 
+  test('a file that cannot be opened at start: ready() rejects with one error naming the setting and the path', async () => {
+    const { log, lines: logs } = capturedLogger();
+    const file = path.join(tempDir(), 'missing', 'events.jsonl');
+    const writer = new EventFileWriter(file, { log, checkIntervalMs: CHECK_MS });
+    await assert.rejects(writer.ready(), { message: new RegExp(`^events.file = "${file}" cannot be opened: ENOENT`) });
+    await writer.close();
+    assert.deepEqual(logs, [], 'the rejection is the one error');
+    rmSync(path.dirname(path.dirname(file)), { recursive: true });
+  });
+
   test('a removed directory: logged once, counted, and writing resumes when it is back', async () => {
     const root = tempDir();
     const dir = path.join(root, 'events');
