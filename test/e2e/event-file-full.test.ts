@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,12 +80,13 @@ class MetricsPoller {
 
 const DROPPED_WRITE_ERROR = 'sockscope_event_stream_dropped_total{sockscope_event_stream_reason="write_error"}';
 const WRITTEN = 'sockscope_event_stream_written_total';
+const DROPPED_BUFFER_FULL = 'sockscope_event_stream_dropped_total{sockscope_event_stream_reason="buffer_full"}';
 
 /** Makes connections until `done()`, a bounded number of rounds. */
-async function trafficUntil(what: string, done: () => boolean, daemon: DaemonProcess): Promise<void> {
+async function trafficUntil(what: string, done: () => boolean, daemon: DaemonProcess, perRound = 5): Promise<void> {
   for (let round = 0; round < 300 && !done(); round++) {
     assert.equal(daemon.exitCode, null, `the daemon exited while waiting for ${what}`);
-    await connections(5);
+    await connections(perRound);
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(done(), `not reached: ${what}`);
@@ -183,6 +184,43 @@ describe('the event file under a real daemon', bpfTestOptions(), () => {
       await poller.stop();
       assert.deepEqual(poller.failures, [], '/metrics answered every scrape');
       assert.equal(await daemon.stop('SIGTERM'), 0, daemon.stderr);
+    } finally {
+      await poller?.stop();
+      await daemon?.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a file that does not drain (a FIFO nobody reads): bounded buffer, drops counted, /metrics answers', async (t) => {
+    requireBpf();
+    const root = mkdtempSync(path.join(os.tmpdir(), 'sockscope-eventfifo-'));
+    const fifo = path.join(root, 'events.fifo');
+    execFileSync('mkfifo', [fifo]);
+    let daemon: DaemonProcess | undefined;
+    let poller: MetricsPoller | undefined;
+    try {
+      daemon = await DaemonProcess.start(
+        ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info', '--events.file', fifo],
+        READY,
+      );
+      poller = new MetricsPoller((await daemon.waitForLog((l) => l.msg === READY, 1000)).port as number);
+      // The pipe (64 KiB) and then the 1 MiB buffer fill up.
+      await trafficUntil('events dropped with buffer_full on /metrics', () => (poller!.value(DROPPED_BUFFER_FULL) ?? 0) > 0, daemon, 40);
+      const writtenWhileStuck = poller.value(WRITTEN)!;
+      t.diagnostic(`stuck: written ${writtenWhileStuck}, dropped buffer_full ${poller.value(DROPPED_BUFFER_FULL)}`);
+
+      const reader = createReadStream(fifo, { encoding: 'utf8' });
+      let read = '';
+      reader.on('data', (c: string | Buffer) => (read += String(c)));
+      await trafficUntil('the written counter moving once the file drains', () => poller!.value(WRITTEN)! > writtenWhileStuck, daemon);
+      assert.ok(read.length > 0);
+      assert.equal(logged(daemon, FAILING).length, 0, 'a slow file is no error');
+
+      await poller.stop();
+      t.diagnostic(`drained: written ${poller.value(WRITTEN)}, ${poller.scrapes} scrapes`);
+      assert.deepEqual(poller.failures, [], '/metrics answered every scrape');
+      assert.equal(await daemon.stop('SIGTERM'), 0, daemon.stderr);
+      reader.destroy();
     } finally {
       await poller?.stop();
       await daemon?.stop();
