@@ -23,12 +23,12 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
   log.info({ version: buildInfo.version, node: buildInfo.nodeVersion, kernel: os.release() }, 'starting sockscope');
   routeOtelDiagnostics(log);
 
-  const events = config.events.file ? new EventStreamWriter(config.events.file) : undefined;
+  const events = config.events.file ? new EventStreamWriter(config.events.file, { log }) : undefined;
   await events?.ready();
   const { collector, bootstrap } = startCollector(config, log);
   // The event stream reads the same enriched records as the metrics, as they are drained.
-  const connections = enrichConnections(config, collector, bootstrap, events ? (records) => events.write(records) : undefined);
-  const producer = createProducer(config, collector, connections);
+  const connections = enrichConnections(config, collector, bootstrap, events && ((records) => events.write(records)));
+  const producer = createProducer(config, collector, connections, events && (() => events.stats()));
 
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled

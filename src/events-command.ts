@@ -10,15 +10,18 @@ const POLL_MS = 200;
 const EVENT_HOOKS = { hooks: ['tcp_state', 'tcp_retransmit'], maxFlows: 1 };
 
 export async function streamEvents(config: Config, log: Logger): Promise<void> {
-  const writer = new EventStreamWriter(config.events.file || '-');
+  const target = config.events.file || '-';
+  const writer = new EventStreamWriter(target, { log });
   await writer.ready();
   const { collector, bootstrap } = startCollector(config, log, EVENT_HOOKS);
   // Owners come from the collector's enricher (kernel, the connection's open, /proc): no metrics are kept.
   const connections = enrichConnections(config, collector, bootstrap);
   const drain = () => writer.write(connections.drainConnections().records);
   const timer = setInterval(drain, POLL_MS);
+  // A reader that went away (`sockscope events | head`) ends the command as a signal does.
+  const stdoutGone = new Promise<void>((resolve) => target === '-' && process.stdout.once('error', () => resolve()));
   try {
-    await waitForTermination();
+    await Promise.race([waitForTermination(), stdoutGone]);
   } finally {
     clearInterval(timer);
     drain();

@@ -8,7 +8,7 @@ import { dropCapabilities, readKernelFacts, runtimeCapabilities } from './privil
 import type { ConnectionRecord } from './collector/types';
 import { EnrichedConnections } from './collector/enriched-connections';
 import { CgroupResolver } from './attribution/cgroup-resolver';
-import { SockscopeProducer } from './metrics/sockscope-producer';
+import { SockscopeProducer, type SockscopeProducerOptions } from './metrics/sockscope-producer';
 import { readBuildInfo } from './build-info';
 
 export function collectorOptions(config: Config): BpfCollectorOptions {
@@ -88,7 +88,12 @@ export function enrichConnections(
 }
 
 /** The metrics producer with everything configuration says about series, attributes and attribution. */
-export function createProducer(config: Config, collector: BpfCollector, connections: EnrichedConnections): SockscopeProducer {
+export function createProducer(
+  config: Config,
+  collector: BpfCollector,
+  connections: EnrichedConnections,
+  eventStreamStats?: SockscopeProducerOptions['eventStreamStats'],
+): SockscopeProducer {
   return new SockscopeProducer(collector, connections, {
     buildInfo: readBuildInfo(),
     plan: collector.plan,
@@ -101,5 +106,6 @@ export function createProducer(config: Config, collector: BpfCollector, connecti
       cgroupRoot: config.attribution.cgroupRoot || undefined,
       podLogRoot: config.attribution.podLogRoot,
     }),
+    eventStreamStats,
   });
 }

@@ -2,10 +2,9 @@
  * The connection event stream: one JSON object per line for every TCP state change
  * and retransmit, to a file (appended) or stdout.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import type { ConnectionRecord } from '../collector/types';
 import { errorType } from '../metrics/connection-tracker';
+import { EventFileWriter, type EventFileStats, type EventFileWriterOptions } from './event-file-writer';
 
 export interface EventRecord {
   time: string;
@@ -60,30 +59,29 @@ export function toEventRecord(e: ConnectionRecord, wallTime: (ns: bigint) => str
 }
 
 export class EventStreamWriter {
-  private readonly out: WriteStream | NodeJS.WriteStream;
-  private readonly ownsStream: boolean;
+  private readonly out: EventFileWriter;
 
   /** `target` is a file path (appended to) or "-" for stdout. */
-  constructor(target: string) {
-    this.ownsStream = target !== '-';
-    this.out = this.ownsStream ? createWriteStream(target, { flags: 'a' }) : process.stdout;
+  constructor(target: string, options: EventFileWriterOptions) {
+    this.out = new EventFileWriter(target, options);
   }
 
-  /** Resolves once the file is open; rejects with the path when it cannot be. */
-  async ready(): Promise<void> {
-    if (this.ownsStream) await once(this.out, 'open');
+  /** Resolves once the file is open; rejects naming the path when it cannot be. */
+  ready(): Promise<void> {
+    return this.out.ready();
   }
 
   write(events: readonly ConnectionRecord[]): void {
     const wallTime = monotonicToWallClock();
-    let text = '';
-    for (const e of events) text += JSON.stringify(toEventRecord(e, wallTime)) + '\n';
-    this.out.write(text);
+    this.out.write(events.map((e) => JSON.stringify(toEventRecord(e, wallTime))));
   }
 
-  async close(): Promise<void> {
-    if (!this.ownsStream) return;
-    const stream = this.out as WriteStream;
-    await new Promise<void>((resolve) => stream.end(resolve));
+  /** Events written and dropped (by reason), for the self-metrics. */
+  stats(): EventFileStats {
+    return this.out.stats();
+  }
+
+  close(): Promise<void> {
+    return this.out.close();
   }
 }

@@ -44,6 +44,7 @@ export const ATTR_PEER_GROUP = 'sockscope.peer.group';
 export const ATTR_PID = 'process.pid';
 export const ATTR_THREAD = 'thread.name';
 export const ATTR_METRIC = 'sockscope.metric';
+export const ATTR_DROP_REASON = 'sockscope.event_stream.reason';
 
 const d = (name: string, description: string): AttributeDefinition => ({ name, description, default: true });
 const optIn = (name: string, description: string): AttributeDefinition => ({ name, description });
@@ -313,6 +314,32 @@ export const MAP_FULL: MetricDefinition = {
   ],
 };
 
+export const EVENT_STREAM_WRITTEN: MetricDefinition = {
+  name: 'sockscope.event_stream.written',
+  prometheusName: 'sockscope_event_stream_written_total',
+  kind: 'counter',
+  unit: '{event}',
+  description: 'Connection events written to the event stream (`events.file`); exported only when it is on.',
+  attributes: [],
+};
+
+export const EVENT_STREAM_DROPPED: MetricDefinition = {
+  name: 'sockscope.event_stream.dropped',
+  prometheusName: 'sockscope_event_stream_dropped_total',
+  kind: 'counter',
+  unit: '{event}',
+  description:
+    'Connection events the event stream (`events.file`) could not write; exported only when it is on. The metrics count them all the same.',
+  attributes: [
+    d(
+      ATTR_DROP_REASON,
+      '`buffer_full` (the file did not keep up and its buffer was full), `write_error` (a write or reopen failed, ' +
+        'e.g. a full disk or a missing directory, until the file can be written again), `file_removed` ' +
+        '(written to a file that was removed or replaced, before the writer noticed and reopened it)',
+    ),
+  ],
+};
+
 export const PROGRAM_ATTACHED: MetricDefinition = {
   name: 'sockscope.ebpf.program.attached',
   prometheusName: 'sockscope_ebpf_program_attached',
@@ -372,6 +399,8 @@ export const METRICS: readonly MetricDefinition[] = [
   RECORDS_MALFORMED,
   EVENTS_MISSED,
   MAP_FULL,
+  EVENT_STREAM_WRITTEN,
+  EVENT_STREAM_DROPPED,
   PROGRAM_ATTACHED,
   SERIES_OVERFLOW,
   SERIES_ACTIVE,

@@ -48,6 +48,8 @@ export interface SockscopeProducerOptions {
   exponentialHistograms?: boolean;
   /** Clock for series TTLs, in ms (tests); Date.now by default. */
   now?: () => number;
+  /** Counts of the event stream, when there is one: exported as its self-metrics. */
+  eventStreamStats?: () => { written: number; dropped: Readonly<Record<string, number>> };
 }
 
 export class SockscopeProducer implements MetricProducer {
@@ -144,6 +146,7 @@ export class SockscopeProducer implements MetricProducer {
       sum(defs.RECORDS_MALFORMED, [point(stats.malformedRecords)]),
       sum(defs.EVENTS_MISSED, Object.entries(stats.missedByHook).map(([hook, n]) => point(n, { [defs.ATTR_HOOK]: hook }))),
       sum(defs.MAP_FULL, mapFull.map(([map, n]) => point(n, { [defs.ATTR_MAP]: map }))),
+      ...this.eventStreamMetrics(point),
       gauge(
         defs.PROGRAM_ATTACHED,
         this.options.plan.hooks.map((h) =>
@@ -157,7 +160,18 @@ export class SockscopeProducer implements MetricProducer {
       ]),
     ];
   }
+
+  private eventStreamMetrics(point: Point): MetricData[] {
+    const stats = this.options.eventStreamStats?.();
+    if (!stats) return [];
+    return [
+      sum(defs.EVENT_STREAM_WRITTEN, [point(stats.written)]),
+      sum(defs.EVENT_STREAM_DROPPED, Object.entries(stats.dropped).map(([reason, n]) => point(n, { [defs.ATTR_DROP_REASON]: reason }))),
+    ];
+  }
 }
+
+type Point = (value: number, attributes?: Attributes) => { attributes: Attributes; value: number; startTime: HrTime; endTime: HrTime };
 
 function descriptor(def: defs.MetricDefinition, valueType: ValueType) {
   return { name: def.name, description: def.description, unit: def.unit, valueType };

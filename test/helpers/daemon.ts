@@ -47,6 +47,11 @@ export class DaemonProcess {
     return this.child.pid!;
   }
 
+  /** null while the daemon runs. */
+  get exitCode(): number | null {
+    return this.child.exitCode;
+  }
+
   async waitForLog(predicate: (line: DaemonLogLine) => boolean, timeoutMs: number): Promise<DaemonLogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
