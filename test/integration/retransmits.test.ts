@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BpfCollector } from '../../src/collector/bpf-collector';
-import { modeUnavailable } from '../helpers/probe-modes';
+import { assertModeAttaches, probeModeOptions } from '../helpers/probe-modes';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
@@ -104,7 +104,8 @@ describe('TCP retransmits', bpfTestOptions(), () => {
   });
 
   for (const mode of ['auto', 'tracepoint', 'kprobe'] as const) {
-  test(`probes.mode=${mode}: the exported retransmit count per process equals the kernel tracepoint count for its sockets`, { skip: modeUnavailable(mode, 'tcp_retransmit') }, async (t) => {
+  test(`probes.mode=${mode}: the exported retransmit count per process equals the kernel tracepoint count for its sockets`, probeModeOptions(mode, 'tcp_retransmit'), async (t) => {
+    assertModeAttaches(mode, ['tcp_retransmit']);
     const serverName = uniqueProcessName('ssrtxs');
     const clientName = uniqueProcessName('ssrtxc');
     // The collector first: it learns the accepted sockets' owner from the server's listen().
