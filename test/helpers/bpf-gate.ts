@@ -67,6 +67,3 @@ export function rootTestOptions(): { skip: string | false } {
 export function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error(`needs root (uid is ${process.getuid?.() ?? 'unknown'})${inCi() ? ' — CI=true, so this is a failure, not a skip' : ''}`);
 }
-
-/** Same as bpfTestOptions, under the name the test plan uses. */
-export const bpfGate = bpfTestOptions;
