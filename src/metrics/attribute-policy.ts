@@ -5,7 +5,6 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricDefinition } from './definitions';
-import { seriesKey } from './series-store';
 
 export type AttributeSelection = Readonly<Record<string, readonly string[]>>;
 

@@ -56,5 +56,14 @@ function effectiveCapabilities(): bigint {
   return match?.[1] === undefined ? 0n : BigInt(`0x${match[1]}`);
 }
 
-/** Same as bpfTestOptions, under the name the test plan uses. */
-export const bpfGate = bpfTestOptions;
+/**
+ * For tests that need root but load no BPF (network namespaces, other users' /proc):
+ * skipped outside CI when not root, never in CI; requireRoot throws with the reason.
+ */
+export function rootTestOptions(): { skip: string | false } {
+  return { skip: process.getuid?.() !== 0 && !inCi() ? `needs root (uid is ${process.getuid?.() ?? 'unknown'})` : false };
+}
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new Error(`needs root (uid is ${process.getuid?.() ?? 'unknown'})${inCi() ? ' — CI=true, so this is a failure, not a skip' : ''}`);
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { BpfCollector } from '../../src/collector/bpf-collector';
 import type { ProbeMode } from '../../src/collector/attach-plan';
-import { modeUnavailable } from '../helpers/probe-modes';
+import { assertModeAttaches, probeModeOptions } from '../helpers/probe-modes';
 import { bootstrapTcpSockets } from '../../src/collector/proc-sockets';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
@@ -46,8 +46,8 @@ describe('TCP connections', bpfTestOptions(), () => {
   });
 
   for (const mode of MODES) {
-    const skip = modeUnavailable(mode, 'tcp_state');
-    test(`probes.mode=${mode}: N connects and M refusals: N opened (active) and M failed for the client, N opened (passive) for the server`, { skip }, async () => {
+    test(`probes.mode=${mode}: N connects and M refusals: N opened (active) and M failed for the client, N opened (passive) for the server`, probeModeOptions(mode, 'tcp_state'), async () => {
+    assertModeAttaches(mode, ['tcp_state']);
     collector = BpfCollector.start({ ...collectorOptions, mode });
     const producer = testProducer(collector);
     const serverName = uniqueProcessName('sssrv');

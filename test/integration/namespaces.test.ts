@@ -13,8 +13,8 @@ import type { Attributes } from '@opentelemetry/api';
 import { BpfCollector } from '../../src/collector/bpf-collector';
 import type { ConnectionRecord } from '../../src/collector/types';
 import type { ProbeMode } from '../../src/collector/attach-plan';
-import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
-import { modeUnavailable } from '../helpers/probe-modes';
+import { bpfTestOptions } from '../helpers/bpf-gate';
+import { assertModeAttaches, probeModeOptions } from '../helpers/probe-modes';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
 import { testProducer } from '../helpers/producer';
@@ -54,8 +54,8 @@ function createPods(tag: string): Pod[] {
 
 describe('two network namespaces with the same loopback tuple', bpfTestOptions(), () => {
   for (const mode of MODES) {
-    test(`probes.mode=${mode}: opened, closed, active and bytes are exact per process, and events carry the owner of their namespace`, { skip: modeUnavailable(mode, 'socket_send') }, async () => {
-      requireBpf();
+    test(`probes.mode=${mode}: opened, closed, active and bytes are exact per process, and events carry the owner of their namespace`, probeModeOptions(mode, 'socket_send'), async () => {
+      assertModeAttaches(mode, ['socket_send', 'socket_recv', 'tcp_state']);
       const pods = createPods(randomBytes(3).toString('hex'));
       const children: NamedProcess[] = [];
       const collector = BpfCollector.start({ mode, ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { bootstrapTcpSockets } from '../../src/collector/proc-sockets';
-import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { requireRoot, rootTestOptions } from '../helpers/bpf-gate';
 import { uniqueProcessName } from '../helpers/traffic';
 
-describe('/proc bootstrap across network namespaces', bpfTestOptions(), () => {
+// Loads no BPF: root (for `ip netns` and other users' /proc), as the daemon has, is enough.
+describe('/proc bootstrap across network namespaces', rootTestOptions(), () => {
   test('a listener in another network namespace is found, with its owner', async () => {
-    requireBpf(); // root, as the daemon is
+    requireRoot();
     const ns = `sockscope-bt-${randomBytes(3).toString('hex')}`;
     const name = uniqueProcessName('ssnetns');
     execFileSync('ip', ['netns', 'add', ns]);

@@ -14,15 +14,13 @@ import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
-import { planAttach, type ProbeMode } from '../../src/collector/attach-plan';
+import type { ProbeMode } from '../../src/collector/attach-plan';
 import { BpfCollector } from '../../src/collector/bpf-collector';
 import { EnrichedConnections } from '../../src/collector/enriched-connections';
-import { HOOKS } from '../../src/collector/hooks';
-import { loadNativeAddon } from '../../src/collector/native-addon';
 import type { CollectorStats, ConnectionEvent, FlowDelta } from '../../src/collector/types';
 import { METRICS, ATTR_EXECUTABLE, ATTR_PID, ATTR_THREAD, ATTR_DIRECTION } from '../../src/metrics/definitions';
 import { SockscopeProducer } from '../../src/metrics/sockscope-producer';
-import { bpfTestOptions, bpfUnavailableReason, requireBpf } from '../helpers/bpf-gate';
+import { assertModeAttaches, probeModeOptions } from '../helpers/probe-modes';
 import { RandomDrop, waitForQuiescence } from '../helpers/retransmit';
 import { uniqueProcessName } from '../helpers/traffic';
 
@@ -33,13 +31,6 @@ const TCP_BYTES = 1 << 20;
 const UDP_MESSAGES = 50;
 
 /** Why this mode's socket I/O cannot attach here, or false. */
-function modeSkip(mode: ProbeMode): string | false {
-  if (bpfUnavailableReason()) return false;
-  const plan = planAttach(loadNativeAddon(), HOOKS, { mode });
-  const io = plan.hooks.filter((h) => h.hook === 'socket_send' || h.hook === 'socket_recv');
-  if (io.every((h) => h.chosen) && plan.missingRequired().length === 0) return false;
-  return `probes.mode=${mode} cannot attach here: ${io.flatMap((h) => h.failures.map((f) => `${f.implementation}: ${f.reason}`)).join('; ')}`;
-}
 
 interface Run {
   pid: number;
@@ -111,10 +102,9 @@ const pointsOf = (metrics: MetricData[], pid: number) =>
 const ownNetns = () => Number(/net:\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/net'))![1]);
 
 for (const mode of MODES) {
-  const skip = bpfTestOptions().skip || modeSkip(mode);
-  describe(`process name of a threaded process, probes.mode=${mode}`, { skip }, () => {
+  describe(`process name of a threaded process, probes.mode=${mode}`, probeModeOptions(mode, 'socket_send'), () => {
     test('flows, connection owners and every exported series carry the process name; thread.name only when selected', async (t) => {
-      requireBpf();
+      assertModeAttaches(mode, ['socket_send', 'socket_recv', 'tcp_state', 'tcp_retransmit']);
       const name = uniqueProcessName('ssmain');
       const run = await runThreadedProcess(mode, name);
       // Threads that moved bytes, and the one that called listen() (owner of accepted connections).

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpfCollector } from '../../src/collector/bpf-collector';
-import { modeUnavailable } from '../helpers/probe-modes';
+import { assertModeAttaches, probeModeOptions } from '../helpers/probe-modes';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
@@ -30,8 +30,8 @@ describe('TCP retransmits', bpfTestOptions(), () => {
   for (const mode of ['auto', 'tracepoint', 'kprobe'] as const) {
   // No kprobe variant of the retransmit hook: with probes.mode=kprobe it is the tracepoint,
   // beside kprobe socket I/O (whose handlers can make the tracepoint's runs skip: counted).
-  const skip = modeUnavailable(mode, mode === 'kprobe' ? 'socket_send' : 'tcp_retransmit');
-  test(`probes.mode=${mode}: the exported retransmit count per process equals the kernel tracepoint count for its sockets`, { skip }, async (t) => {
+  test(`probes.mode=${mode}: the exported retransmit count per process equals the kernel tracepoint count for its sockets`, probeModeOptions(mode, 'tcp_retransmit'), async (t) => {
+    assertModeAttaches(mode, ['tcp_retransmit']);
     const serverName = uniqueProcessName('ssrtxs');
     const clientName = uniqueProcessName('ssrtxc');
     // The collector first: it learns the accepted sockets' owner from the server's listen().

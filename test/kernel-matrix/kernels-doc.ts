@@ -3,6 +3,8 @@
  * attach plan chose for each hook, whether the suite passed, why cheaper implementations were
  * refused, and what failed. Pure: results in, Markdown out.
  */
+import type { ProbeMode } from '../../src/collector/attach-plan';
+import { EXPECTED_PLANS, PROBE_MODES, type MatrixKernel } from './expected-plan';
 import type { KernelResult, PlannedHook } from './result';
 
 export interface DocOptions {
@@ -34,14 +36,17 @@ export function renderKernelsDoc(results: readonly KernelResult[], options: DocO
     ),
     '',
     'A hook cell is the implementation chosen (fentry, tp_btf, tracepoint, kprobe); **none** means no',
-    'implementation loaded and attached; "?" means the run left no attach plan.',
+    'implementation loaded and attached; "?" means the run left no attach plan. A cell in bold with',
+    '"expected" differs from test/kernel-matrix/expected-plan.ts, the table CI holds each kernel to.',
     '',
     '## Every probe family, forced',
     '',
     'The exact-count suites run once per `probes.mode`: socket I/O (TCP/UDP × IPv4/IPv6 bytes), connections',
     '(N opened, M refused) and retransmits (count equal to the kernel\'s own tracepoint; for the kprobe',
     'variant at most that and at least 80 % of it, see docs/counting.md). A cell counts the suites that',
-    'passed in that mode; "n/a" means the family cannot attach on that kernel (the suite skips).',
+    'passed in that mode; "n/a" means test/kernel-matrix/expected-plan.ts marks the family unavailable on',
+    'that kernel (the suite skips, after a test checks it indeed does not attach). With `CI=true` a mode',
+    'the table says attaches fails the run when it does not.',
     '',
     table(
       ['kernel', ...PROBE_MODES.map((m) => `\`${m}\``)],
@@ -138,8 +143,18 @@ function hookCell(r: KernelResult, hook: string): string {
   if (r.plan === null) return '?';
   const h: PlannedHook | undefined = r.plan.hooks.find((p) => p.hook === hook);
   if (h === undefined) return '?';
-  if (h.chosen === null || !h.attached) return h.required ? '**none** (required)' : 'none';
-  return h.chosen;
+  const got = h.chosen === null || !h.attached ? 'none' : h.chosen;
+  const expected = expectedOf(r, hook);
+  if (expected !== undefined && expected !== (got === 'none' ? 'unavailable' : got)) return `**${got}**, expected ${expected}`;
+  if (got === 'none') return h.required ? '**none** (required)' : 'none';
+  return got;
+}
+
+/** What the table says this run's plan (auto unless the plan names its mode) gives the hook. */
+function expectedOf(r: KernelResult, hook: string): string | undefined {
+  const kernel = EXPECTED_PLANS[r.id as MatrixKernel];
+  const mode = (r.plan?.mode ?? 'auto') as ProbeMode;
+  return kernel?.modes[mode]?.[hook];
 }
 
 function testsCell(r: KernelResult): string {
@@ -182,8 +197,6 @@ function table(header: string[], rows: string[][]): string {
 function escape(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 }
-
-const PROBE_MODES = ['auto', 'fentry', 'kprobe', 'tracepoint'] as const;
 
 function modeCell(r: KernelResult, mode: string): string {
   const runs = (r.modes ?? []).filter((m) => m.mode === mode);

@@ -201,14 +201,19 @@ describe('docs/kernels.md', () => {
   const doc = renderKernelsDoc([host, base, old], { command: 'the suite', regenerate: 'npm run test:kernels' });
   const tableRows = doc.split('\n').filter((l) => /^\| (5\.10|6\.1|host)/.test(l));
 
-  test('one row per kernel, oldest first and the host last, with the chosen implementations', () => {
+  test('one row per kernel, oldest first and the host last, with the chosen implementations; those not in expected-plan.ts marked', () => {
     assert.match(doc, /^\| kernel \| `socket_send` \| `tcp_state` \| tests \|$/m);
     assert.deepEqual(tableRows.slice(0, 3), [
-      '| 5.10.0-46-amd64 | kprobe | **none** (required) | **1 failed**, 5/6 passed |',
+      '| 5.10.0-46-amd64 | **kprobe**, expected fentry | **none**, expected tp_btf | **1 failed**, 5/6 passed |',
       '| 6.1.0-56-amd64 | fentry | tp_btf | 6/6 passed |',
       '| host 6.18.44 | ? | ? | 6/6 passed |',
     ]);
     assert.match(doc, /Last run: 2025-01-03\./);
+  });
+
+  test('a kernel the table does not know shows the plan unmarked', () => {
+    const other = renderKernelsDoc([{ ...old, id: '6.6', release: '6.6.0-1-amd64' }], { command: 'c', regenerate: 'r' });
+    assert.match(other, /^\| 6\.6\.0-1-amd64 \| kprobe \| \*\*none\*\* \(required\) \|/m);
   });
 
   test('refusals and failures are listed, with table pipes escaped', () => {

@@ -8,7 +8,7 @@ import { ValueType } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { bpfTestOptions, bpfUnavailableReason, requireBpf } from '../helpers/bpf-gate';
+import { bpfTestOptions, bpfUnavailableReason, requireBpf, requireRoot, rootTestOptions } from '../helpers/bpf-gate';
 import { int64ToNumber, OtlpReceiver } from '../helpers/otlp-receiver';
 import { PrometheusServer, prometheusInstalled } from '../helpers/prometheus-server';
 import { expectedTraffic, runTraffic, uniqueProcessName, type IpFamily, type Transport } from '../helpers/traffic';
@@ -178,6 +178,24 @@ test('BPF gate never skips in CI and fails there with the reason', () => {
     else assert.throws(requireBpf, (e: Error) => e.message.includes(reason) && e.message.includes('CI=true'));
     delete process.env.CI;
     assert.deepEqual(bpfTestOptions(), { skip: reason ?? false });
+  } finally {
+    if (saved === undefined) delete process.env.CI;
+    else process.env.CI = saved;
+  }
+});
+
+test('root gate never skips in CI; outside CI it skips exactly when not root', () => {
+  const saved = process.env.CI;
+  const root = process.getuid?.() === 0;
+  try {
+    process.env.CI = 'true';
+    assert.deepEqual(rootTestOptions(), { skip: false });
+    if (root) assert.doesNotThrow(requireRoot);
+    else assert.throws(requireRoot, /needs root .*CI=true/);
+    delete process.env.CI;
+    const { skip } = rootTestOptions();
+    if (root) assert.equal(skip, false);
+    else assert.match(String(skip), /needs root/);
   } finally {
     if (saved === undefined) delete process.env.CI;
     else process.env.CI = saved;
