@@ -29,6 +29,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Classic tracepoints (and kprobes, on kernels that have them) attach through tracefs, where
+# libbpf reads their ids. Hosts that boot without it mounted (minimal images, some VMs) would
+# silently lose those probe families; `sockscope check` names the cause either way.
+if [ -d /sys/kernel/tracing ] && ! mountpoint -q /sys/kernel/tracing; then
+  log "mounting tracefs on /sys/kernel/tracing"
+  mount -t tracefs tracefs /sys/kernel/tracing || log "could not mount tracefs: classic tracepoints will not attach"
+fi
+
 # Build the addon against the installed Node's headers instead of downloading them.
 if [ -f /usr/include/node/node_api.h ]; then
   export npm_config_nodedir=/usr
