@@ -39,8 +39,8 @@ export function renderKernelsDoc(results: readonly KernelResult[], options: DocO
     '## Every probe family, forced',
     '',
     'The exact-count suites run once per `probes.mode`: socket I/O (TCP/UDP × IPv4/IPv6 bytes), connections',
-    '(N opened, M refused) and retransmits (count equal to the kernel\'s own tracepoint; for the kprobe',
-    'variant at most that and at least 80 % of it, see docs/counting.md). A cell counts the suites that',
+    '(N opened, M refused) and retransmits (count equal to the kernel\'s own tracepoint in every mode: the',
+    'retransmit hook has no kprobe variant, see docs/counting.md). A cell counts the suites that',
     'passed in that mode; "n/a" means the family cannot attach on that kernel (the suite skips).',
     '',
     table(
