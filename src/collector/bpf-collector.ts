@@ -23,7 +23,7 @@ export interface BpfCollectorOptions extends PlanOptions {
   maxListeners?: number;
 }
 
-/** ebpf.ioCacheSlots' default: 272 KiB per CPU. */
+/** ebpf.ioCacheSlots' default: 304 KiB per CPU (2 halves x 1024 slots of 152 bytes). */
 export const DEFAULT_IO_CACHE_SLOTS = 1024;
 
 function socketIoOnTracepoints(plan: AttachPlan): boolean {
