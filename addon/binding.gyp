@@ -10,7 +10,8 @@
         "src/io_cache.cc",
         "src/kernel_drainer.cc",
         "src/libbpf_log.cc",
-        "src/capabilities.cc"
+        "src/capabilities.cc",
+        "src/tracefs_kprobe.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -142,6 +142,7 @@ void BpfSession::Release() {
   flow_maps_.reset();
   for (auto& [name, link] : links_) bpf_link__destroy(link);
   links_.clear();
+  kprobes_.clear();
   if (skel_ != nullptr) sockscope_bpf__destroy(skel_);
   skel_ = nullptr;
   loaded_ = false;
@@ -217,10 +218,20 @@ Napi::Value BpfSession::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!RequireState(env, true, "attach")) return env.Undefined();
   std::string name = info[0].As<Napi::String>();
-  if (links_.count(name) != 0) return env.Undefined();
+  if (links_.count(name) != 0 || kprobes_.count(name) != 0) return env.Undefined();
   bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, name.c_str());
   if (prog == nullptr) return ThrowError(env, "no BPF program named " + name);
   TakeLibbpfLog();
+  std::string section = bpf_program__section_name(prog);
+  bool retprobe = section.rfind("kretprobe/", 0) == 0;
+  if (retprobe || section.rfind("kprobe/", 0) == 0) {
+    std::string error;  // without tracefs: the PMU probe below (default kretprobe instances, misses unseen)
+    auto probe = TracefsKprobe::Attach(prog, section.substr(section.find('/') + 1), retprobe, error);
+    if (probe) {
+      kprobes_[name] = std::move(probe);
+      return env.Undefined();
+    }
+  }
   bpf_link* link = bpf_program__attach(prog);
   if (link == nullptr) return ThrowError(env, "attaching " + name + " failed", errno);
   links_[name] = link;
@@ -306,8 +317,11 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
       bpf_prog_info prog_info{};
       __u32 len = sizeof(prog_info);
       if (bpf_obj_get_info_by_fd(fd, &prog_info, &len) == 0) {
-        misses.Set(bpf_program__name(prog),
-                   Napi::Number::New(env, static_cast<double>(prog_info.recursion_misses)));
+        uint64_t missed = prog_info.recursion_misses;
+        // A tracefs kprobe's own misses: out of kretprobe instances, or hit inside another kprobe.
+        auto probe = kprobes_.find(bpf_program__name(prog));
+        if (probe != kprobes_.end()) missed += probe->second->Missed();
+        misses.Set(bpf_program__name(prog), Napi::Number::New(env, static_cast<double>(missed)));
       }
     }
   }

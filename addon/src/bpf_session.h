@@ -10,6 +10,7 @@
 
 #include "flow_map_drainer.h"
 #include "kernel_drainer.h"
+#include "tracefs_kprobe.h"
 
 struct sockscope_bpf;
 struct bpf_link;
@@ -44,6 +45,8 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   uint32_t io_cache_slots_ = 0;  // per CPU; 0: the tracepoints add to the maps directly
   uint32_t possible_cpus_ = 1;  // per-CPU values and cache sections come one per possible CPU
   std::map<std::string, bpf_link*> links_;
+  // Kprobe programs attached through tracefs probes (tracefs_kprobe.h), by program name.
+  std::map<std::string, std::unique_ptr<TracefsKprobe>> kprobes_;
   // Created at load (the programs need a live map before they attach), then
   // handed to the drain thread.
   std::unique_ptr<FlowMapDrainer> flow_maps_;

@@ -24,7 +24,10 @@ export interface NativeStats {
   malformedRecords: number;
   socketsMapFull: number;
   listenersMapFull: number;
-  /** Per loaded program: runs the kernel skipped because another BPF program was running on that CPU. */
+  /**
+   * Per loaded program: runs the kernel skipped because another BPF program was running on that
+   * CPU, plus, for kprobes attached through tracefs, the probe's misses (kprobe_profile nmissed).
+   */
   recursionMisses: Record<string, number>;
 }
 

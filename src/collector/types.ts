@@ -46,7 +46,7 @@ export interface CollectorStats {
   /** Ring-buffer records of no known type or too short for their type, skipped by the addon. */
   malformedRecords: number;
   mapFull: { sockets: number; listeners: number; flow_table: number; connection_events: number };
-  /** Per hook: kernel events whose BPF program did not run (recursion protection). */
+  /** Per hook: kernel events whose BPF program did not run (recursion protection, missed kprobes). */
   missedByHook: Record<string, number>;
 }
 

@@ -296,7 +296,7 @@ export const EVENTS_MISSED: MetricDefinition = {
   kind: 'counter',
   unit: '{event}',
   description:
-    "Kernel events whose sockscope program did not run because a BPF program was already running on that CPU (the kernel's recursion protection, bpf_prog_info.recursion_misses).",
+    "Kernel events whose sockscope program did not run: a BPF program was already running on that CPU (the kernel's recursion protection, bpf_prog_info.recursion_misses), or, with kprobes, the probe missed (tracefs kprobe_profile nmissed: a kretprobe out of instances, a kprobe hit inside another kprobe's handler).",
   attributes: [d(ATTR_HOOK, '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`')],
 };
 
