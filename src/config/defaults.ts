@@ -3,7 +3,7 @@
  * gives no value. Config owns them; this module imports nothing, so any layer may use it.
  */
 
-/** ebpf.ioCacheSlots: 272 KiB per CPU. */
+/** ebpf.ioCacheSlots: 304 KiB per CPU (2 halves x 1024 slots of 152 bytes). */
 export const DEFAULT_IO_CACHE_SLOTS = 1024;
 
 /** metrics.peerGroups: loopback and the private and link-local ranges; anything else is "external". */

@@ -124,7 +124,7 @@ export const configSchema: convict.Schema<Config> = {
       doc:
         'Flows aggregated between two drains (once a second): entries of each of the kernel\'s two per-CPU socket I/O maps ' +
         '(calls a full one cannot take go on the ring buffer) and of the addon\'s flow table (counted as map full). ' +
-        'The kernel maps allocate on use on Linux >= 6.1; before, each holds this many 112-byte values on every CPU.',
+        'The kernel maps allocate on use on Linux >= 6.1; before, each holds this many 128-byte values on every CPU.',
       format: MAP_ENTRIES.name,
       default: 65_536,
       env: 'SOCKSCOPE_EBPF_MAXFLOWS',
@@ -133,7 +133,7 @@ export const configSchema: convict.Schema<Config> = {
     ioCacheSlots: {
       doc:
         'Slots per CPU of the socket I/O cache the tracepoint probes add to before the per-CPU maps: a call whose socket ' +
-        'holds its slot costs no hash-map lookup. 136 bytes per slot, twice per CPU (1024: 272 KiB per CPU); ' +
+        'holds its slot costs no hash-map lookup. 152 bytes per slot, twice per CPU (1024: 304 KiB per CPU); ' +
         'a socket that finds its slot taken moves the holder into the maps. Allocated only when socket I/O runs on ' +
         'tracepoints (fexit and kprobes add to the maps directly). 0 turns the cache off.',
       format: IO_CACHE_SLOTS.name,
@@ -142,14 +142,14 @@ export const configSchema: convict.Schema<Config> = {
       arg: 'ebpf.ioCacheSlots',
     },
     maxSockets: {
-      doc: 'Entries of the kernel LRU map of TCP socket owners.',
+      doc: 'Entries of the kernel hash of TCP socket owners; when full, new sockets get no owner from the kernel (counted in sockscope_ebpf_map_full_total{sockscope_ebpf_map="sockets"}).',
       format: MAP_ENTRIES.name,
       default: 65_536,
       env: 'SOCKSCOPE_EBPF_MAXSOCKETS',
       arg: 'ebpf.maxSockets',
     },
     maxListeners: {
-      doc: 'Entries of the kernel LRU map of listening-socket owners.',
+      doc: 'Entries of the kernel hash of listening-socket owners; when full, new listeners get no owner from the kernel (counted in sockscope_ebpf_map_full_total{sockscope_ebpf_map="listeners"}).',
       format: MAP_ENTRIES.name,
       default: 8192,
       env: 'SOCKSCOPE_EBPF_MAXLISTENERS',
