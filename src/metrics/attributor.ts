@@ -55,8 +55,7 @@ export class Attributor {
     attributes[ATTR_NETWORK_TYPE] = family;
     if (!owner) return attributes;
     attributes[ATTR_EXECUTABLE] = owner.comm;
-    // /proc knows no thread per socket: the process name stands in (SocketOwner.threadName).
-    attributes[ATTR_THREAD] = owner.threadName ?? owner.comm;
+    attributes[ATTR_THREAD] = owner.threadName;
     attributes[ATTR_PID] = owner.tgid;
     return this.withWorkload(attributes, owner.cgroupId, owner.tgid);
   }
