@@ -3,11 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
- * IDs of the BPF programs a process holds through program or link fds, from
- * /proc/<pid>/fdinfo (bpftool's own pid listing needs a BPF iterator that not
- * every kernel allows).
+ * IDs of the BPF objects of one kind a process holds fds of, from /proc/<pid>/fdinfo
+ * (bpftool's own pid listing needs a BPF iterator that not every kernel allows).
  */
-export function programIdsOwnedBy(pid: number): number[] {
+function idsOwnedBy(pid: number, kind: 'prog' | 'map'): number[] {
+  const targets = kind === 'prog' ? ['anon_inode:bpf-prog', 'anon_inode:bpf_link'] : ['anon_inode:bpf-map'];
+  const field = new RegExp(`^${kind}_id:\\s*(\\d+)$`, 'm');
   const ids = new Set<number>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
@@ -16,11 +17,16 @@ export function programIdsOwnedBy(pid: number): number[] {
     } catch {
       continue;
     }
-    if (target !== 'anon_inode:bpf-prog' && target !== 'anon_inode:bpf_link') continue;
-    const m = /^prog_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    if (!targets.includes(target)) continue;
+    const m = field.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
     if (m) ids.add(Number(m[1]));
   }
   return [...ids];
+}
+
+/** IDs of the BPF programs a process holds through program or link fds. */
+export function programIdsOwnedBy(pid: number): number[] {
+  return idsOwnedBy(pid, 'prog');
 }
 
 /** Of these program IDs, the ones still loaded. */
@@ -50,19 +56,7 @@ export async function waitUntilUnloaded(ids: readonly number[], timeoutMs = 5000
 
 /** IDs of the BPF maps named `name` that a process holds fds of (fdinfo, then bpftool for the name). */
 export function mapIdsOwnedBy(pid: number, name: string): number[] {
-  const ids = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    if (target !== 'anon_inode:bpf-map') continue;
-    const m = /^map_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-    if (m) ids.add(Number(m[1]));
-  }
-  return [...ids].filter((id) => {
+  return idsOwnedBy(pid, 'map').filter((id) => {
     const info = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name?: string };
     return info.name === name;
   });
