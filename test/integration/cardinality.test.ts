@@ -37,10 +37,12 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
     const collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536 });
     // The TTL is a realistic minute; once the processes are gone the clock jumps past it.
     let skewMs = 0;
+    const history = new Map<string, string[]>();
     const producer = testProducer(collector, {
       limits: { maxSeries: MAX_SERIES, ttlMs: TTL_MS },
       now: () => Date.now() + skewMs,
       listSockets: () => listTcpSockets(),
+      onRecords: (rs) => { for (const r of rs) { const h = history.get(r.key) ?? []; h.push(`${r.kind}:${r.oldState}>${r.newState}:${r.owner?.comm ?? '-'}:${r.direction ?? '-'}:${r.timestampNs}`); history.set(r.key, h); } },
     });
     const ingest = setInterval(() => producer.ingest(), 250);
     try {
@@ -69,7 +71,7 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
         const kernel = new Map(listTcpSockets().map((s) => [connectionKey(s.netns, s), s.state]));
         const stuck = [...producer.connections.tracked()]
           .filter((c) => ours(c.activeSeries))
-          .map((c) => `${c.key} ${JSON.stringify(c.activeSeries)}: kernel ${kernel.get(c.key) ?? 'none'}`);
+          .map((c) => `${c.key} ${JSON.stringify(c.activeSeries)}: kernel ${kernel.get(c.key) ?? 'none'} history ${JSON.stringify(history.get(c.key))}`);
         const { eventsLost, mapFull } = collector.stats();
         assert.fail(`connections of exited processes still open: ${stuck.join('; ')} (eventsLost ${eventsLost}, mapFull ${JSON.stringify(mapFull)})`);
       }
