@@ -48,8 +48,32 @@ export async function waitUntilUnloaded(ids: readonly number[], timeoutMs = 5000
   return left;
 }
 
+/**
+ * Names (the kernel's, at most 15 characters) of the BPF maps a process holds fds of or its programs
+ * use, from `bpftool map list`: filtered by owner because other sockscope processes may run at once.
+ */
+export function mapNamesHeldBy(pid: number): string[] {
+  const ids = new Set(mapFdIdsOf(pid));
+  for (const prog of programIdsOwnedBy(pid)) {
+    const info = JSON.parse(execFileSync('bpftool', ['--json', 'prog', 'show', 'id', String(prog)], { encoding: 'utf8' })) as {
+      map_ids?: number[];
+    };
+    for (const id of info.map_ids ?? []) ids.add(id);
+  }
+  const maps = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'list'], { encoding: 'utf8' })) as Array<{ id: number; name?: string }>;
+  return maps.filter((m) => ids.has(m.id) && m.name).map((m) => m.name!);
+}
+
 /** IDs of the BPF maps named `name` that a process holds fds of (fdinfo, then bpftool for the name). */
 export function mapIdsOwnedBy(pid: number, name: string): number[] {
+  return mapFdIdsOf(pid).filter((id) => {
+    const info = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name?: string };
+    return info.name === name;
+  });
+}
+
+/** IDs of the BPF maps a process holds fds of, from /proc/<pid>/fdinfo. */
+function mapFdIdsOf(pid: number): number[] {
   const ids = new Set<number>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
@@ -62,10 +86,7 @@ export function mapIdsOwnedBy(pid: number, name: string): number[] {
     const m = /^map_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
     if (m) ids.add(Number(m[1]));
   }
-  return [...ids].filter((id) => {
-    const info = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'show', 'id', String(id)], { encoding: 'utf8' })) as { name?: string };
-    return info.name === name;
-  });
+  return [...ids];
 }
 
 /** The entries of a map, as bpftool formats them from the map's BTF. */
