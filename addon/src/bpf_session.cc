@@ -57,7 +57,7 @@ Napi::Function BpfSession::Init(Napi::Env env) {
 }
 
 // new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, ioMapEntries, ioCacheSlots,
-//                  maxConnEvents, maxSockets, maxListeners, preallocateFlowMaps })
+//                  maxConnEvents, maxSockets, maxListeners, preallocateFlowMaps, socketIo })
 BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
@@ -71,6 +71,12 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   uint32_t max_listeners = OptionU32(opts, "maxListeners", 8192);
   // Slots per CPU of the tracepoint programs' socket I/O cache: a power of two, 0 for none.
   io_cache_slots_ = OptionU32(opts, "ioCacheSlots", 0);
+  socket_io_ = OptionBool(opts, "socketIo", true);
+  if (!socket_io_ && io_cache_slots_ > 0) {
+    ThrowError(env, "ioCacheSlots must be 0 without the socket I/O programs (socketIo: false), not " +
+                        std::to_string(io_cache_slots_));
+    return;
+  }
   int ncpus = libbpf_num_possible_cpus();
   possible_cpus_ = ncpus > 0 ? static_cast<uint32_t>(ncpus) : 1;
   if ((io_cache_slots_ & (io_cache_slots_ - 1)) != 0 ||
@@ -118,6 +124,18 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
       err = map == nullptr ? -ENOENT : bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
       if (err != 0) {
         ThrowError(env, "setting the socket I/O maps to allocate on use", err);
+        return;
+      }
+    }
+  }
+  if (!socket_io_) {
+    // Unused by the programs that load, these maps would cost their memory and a swap a second.
+    bpf_map* io_maps[] = {skel_->maps.io_socks_a, skel_->maps.io_socks_b, skel_->maps.io_socks_live,
+                          skel_->maps.io_cache, skel_->maps.io_calls};
+    for (bpf_map* map : io_maps) {
+      err = bpf_map__set_autocreate(map, false);
+      if (err != 0) {
+        ThrowError(env, std::string("leaving out the socket I/O map ") + bpf_map__name(map), err);
         return;
       }
     }
@@ -197,8 +215,15 @@ Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
   // Loading parses the kernel's BTF (megabytes) and frees it; glibc keeps the pages unless asked.
   malloc_trim(0);
 #endif
-  if (err != 0) return ThrowError(env, "loading BPF programs failed", err);
+  if (err != 0) {
+    // libbpf 1.1 leaves a reference to an uncreated map to the verifier, whose log does not name it.
+    return ThrowError(env, socket_io_ ? "loading BPF programs failed"
+                                      : "loading BPF programs failed (socketIo is false: no socket I/O "
+                                        "program can load without its maps)",
+                      err);
+  }
   loaded_ = true;
+  if (!socket_io_) return env.Undefined();  // no maps to read: the drain thread only consumes the ring
   std::unique_ptr<IoCache> cache;
   if (io_cache_slots_ > 0) {
     std::string error;

@@ -43,6 +43,8 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   size_t max_flows_ = 0;
   size_t max_conn_events_ = 0;
   uint32_t io_cache_slots_ = 0;  // per CPU; 0: the tracepoints add to the maps directly
+  // False: no socket I/O program loads, so its maps are not created and nothing swaps them.
+  bool socket_io_ = true;
   uint32_t possible_cpus_ = 1;  // per-CPU values and cache sections come one per possible CPU
   std::map<std::string, bpf_link*> links_;
   // Kprobe programs attached through tracefs probes (tracefs_kprobe.h), by program name.

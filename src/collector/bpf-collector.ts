@@ -26,6 +26,10 @@ export interface BpfCollectorOptions extends PlanOptions {
   maxListeners?: number;
 }
 
+function hasSocketIo(plan: AttachPlan): boolean {
+  return plan.hooks.some((h) => (h.hook === 'socket_send' || h.hook === 'socket_recv') && h.chosen !== undefined);
+}
+
 function socketIoOnTracepoints(plan: AttachPlan): boolean {
   return plan.hooks.some(
     (h) => (h.hook === 'socket_send' || h.hook === 'socket_recv') && (h.chosen === 'tp_btf' || h.chosen === 'tracepoint'),
@@ -69,6 +73,8 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
       // Only the tracepoint programs use the cache: with fexit or kprobes it would be memory for nothing.
       ioCacheSlots: socketIoOnTracepoints(plan) ? (options.ioCacheSlots ?? DEFAULT_IO_CACHE_SLOTS) : 0,
       preallocateFlowMaps: flowMapsNeedPreallocation(),
+      // `sockscope events` loads no socket I/O program: its maps would be created and swapped for nothing.
+      socketIo: hasSocketIo(plan),
       maxConnEvents: options.maxConnEvents,
       maxSockets: options.maxSockets,
       maxListeners: options.maxListeners,

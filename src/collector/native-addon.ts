@@ -46,6 +46,11 @@ export interface NativeSessionOptions {
   ioCacheSlots?: number;
   /** Preallocate the socket I/O maps (kernels before 6.1 require it of tracing programs); default true. */
   preallocateFlowMaps?: boolean;
+  /**
+   * Create the socket I/O maps and read them once a second; default true. False when no socket I/O
+   * program loads: the maps are not created, drain() returns nothing, ioCacheSlots must be 0.
+   */
+  socketIo?: boolean;
   /** Connection events held between two drains. */
   maxConnEvents?: number;
   /** Entries of the kernel's socket-owner map. */

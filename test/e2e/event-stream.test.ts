@@ -11,7 +11,7 @@ import os from 'node:os';
 import { DaemonProcess } from '../helpers/daemon';
 import { HOOKS } from '../../src/collector/hooks';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
-import { programIdsOwnedBy } from '../helpers/bpftool';
+import { mapNamesHeldBy, programIdsOwnedBy } from '../helpers/bpftool';
 import { NamedProcess } from '../helpers/named-process';
 import { uniqueProcessName } from '../helpers/traffic';
 import type { EventRecord } from '../../src/export/event-stream';
@@ -40,6 +40,11 @@ describe('sockscope events', bpfTestOptions(), () => {
       assert.ok(loaded.length > 0, 'sockscope events holds its programs');
       assert.deepEqual(loaded.filter((p) => programsOf(['socket_send', 'socket_recv']).includes(p)), [], `loaded: ${loaded.join(', ')}`);
       assert.ok(loaded.every((p) => programsOf(['tcp_state', 'tcp_retransmit']).includes(p)), `loaded: ${loaded.join(', ')}`);
+      // Nor are their maps created, so the drain thread has none to swap; the kernel keeps 15 characters of a name.
+      const maps = mapNamesHeldBy(events.pid!);
+      assert.ok(maps.includes('events'), `the ring buffer is held: ${maps.join(', ')}`);
+      const socketIoMaps = ['io_socks_a', 'io_socks_b', 'io_socks_live', 'io_cache', 'io_calls'];
+      assert.deepEqual(maps.filter((m) => socketIoMaps.some((io) => io.startsWith(m))), [], `maps: ${maps.join(', ')}`);
       const serverName = uniqueProcessName('ssevs');
       const clientName = uniqueProcessName('ssevc');
       const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '127.0.0.1' });

@@ -54,6 +54,22 @@ export async function waitUntilUnloaded(ids: readonly number[], timeoutMs = 5000
   return left;
 }
 
+/**
+ * Names (the kernel's, at most 15 characters) of the BPF maps a process holds fds of or its programs
+ * use, from `bpftool map list`: filtered by owner because other sockscope processes may run at once.
+ */
+export function mapNamesHeldBy(pid: number): string[] {
+  const ids = new Set(idsOwnedBy(pid, 'map'));
+  for (const prog of programIdsOwnedBy(pid)) {
+    const info = JSON.parse(execFileSync('bpftool', ['--json', 'prog', 'show', 'id', String(prog)], { encoding: 'utf8' })) as {
+      map_ids?: number[];
+    };
+    for (const id of info.map_ids ?? []) ids.add(id);
+  }
+  const maps = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'list'], { encoding: 'utf8' })) as Array<{ id: number; name?: string }>;
+  return maps.filter((m) => ids.has(m.id) && m.name).map((m) => m.name!);
+}
+
 /** IDs of the BPF maps named `name` that a process holds fds of (fdinfo, then bpftool for the name). */
 export function mapIdsOwnedBy(pid: number, name: string): number[] {
   return idsOwnedBy(pid, 'map').filter((id) => {
