@@ -82,6 +82,20 @@ const DROPPED_WRITE_ERROR = 'sockscope_event_stream_dropped_total{sockscope_even
 const WRITTEN = 'sockscope_event_stream_written_total';
 const DROPPED_BUFFER_FULL = 'sockscope_event_stream_dropped_total{sockscope_event_stream_reason="buffer_full"}';
 
+/** The real daemon writing its event stream to `file`, and a poller of its /metrics. */
+async function startWithEventFile(file: string): Promise<{ daemon: DaemonProcess; poller: MetricsPoller }> {
+  const daemon = await DaemonProcess.start(
+    ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info', '--events.file', file],
+    READY,
+  );
+  try {
+    return { daemon, poller: new MetricsPoller((await daemon.waitForLog((l) => l.msg === READY, 1000)).port as number) };
+  } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+}
+
 /** Makes connections until `done()`, a bounded number of rounds. */
 async function trafficUntil(what: string, done: () => boolean, daemon: DaemonProcess, perRound = 5): Promise<void> {
   for (let round = 0; round < 300 && !done(); round++) {
@@ -115,11 +129,7 @@ describe('the event file under a real daemon', bpfTestOptions(), () => {
       const filler = path.join(dir, 'filler');
       writeFileSync(filler, Buffer.alloc(48 * 1024));
       const file = path.join(dir, 'events.jsonl');
-      daemon = await DaemonProcess.start(
-        ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info', '--events.file', file],
-        READY,
-      );
-      poller = new MetricsPoller((await daemon.waitForLog((l) => l.msg === READY, 1000)).port as number);
+      ({ daemon, poller } = await startWithEventFile(file));
 
       await trafficUntil('events dropped with write_error on /metrics', () => (poller!.value(DROPPED_WRITE_ERROR) ?? 0) > 0, daemon);
       const failures = logged(daemon, FAILING);
@@ -172,11 +182,7 @@ describe('the event file under a real daemon', bpfTestOptions(), () => {
     let daemon: DaemonProcess | undefined;
     let poller: MetricsPoller | undefined;
     try {
-      daemon = await DaemonProcess.start(
-        ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info', '--events.file', file],
-        READY,
-      );
-      poller = new MetricsPoller((await daemon.waitForLog((l) => l.msg === READY, 1000)).port as number);
+      ({ daemon, poller } = await startWithEventFile(file));
       await trafficUntil('events written', () => (poller!.value(WRITTEN) ?? 0) > 0, daemon);
 
       rmSync(dir, { recursive: true });
@@ -208,11 +214,7 @@ describe('the event file under a real daemon', bpfTestOptions(), () => {
     let daemon: DaemonProcess | undefined;
     let poller: MetricsPoller | undefined;
     try {
-      daemon = await DaemonProcess.start(
-        ['--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info', '--events.file', fifo],
-        READY,
-      );
-      poller = new MetricsPoller((await daemon.waitForLog((l) => l.msg === READY, 1000)).port as number);
+      ({ daemon, poller } = await startWithEventFile(fifo));
       // The pipe (64 KiB) and then the 1 MiB buffer fill up.
       await trafficUntil('events dropped with buffer_full on /metrics', () => (poller!.value(DROPPED_BUFFER_FULL) ?? 0) > 0, daemon, 40);
       const writtenWhileStuck = poller.value(WRITTEN)!;
