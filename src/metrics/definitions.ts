@@ -359,7 +359,7 @@ export const MAP_MEMORY: MetricDefinition = {
   kind: 'gauge',
   unit: 'By',
   description:
-    "Kernel memory of each BPF map sockscope created, as the kernel accounts it (the map's `memlock` in /proc/<pid>/fdinfo, what bpftool shows), per-CPU maps counted on every possible CPU. Up to Linux 6.3 it is the size charged when the map was created; from 6.4 the kernel computes it at each reading from what the map holds.",
+    "Kernel memory of each BPF map sockscope created, as the kernel accounts it (the map's `memlock` in /proc/<pid>/fdinfo, what bpftool shows), per-CPU maps counted on every possible CPU. From Linux 6.4 it is what the map holds now; up to 5.10 the cost charged at creation (the full size, even of a map that allocates on use); 5.11 to 6.3 print an estimate, (key + value) x max_entries, that leaves out per-element overhead and reads 0 for the ring buffer.",
   attributes: [
     d(
       ATTR_MAP,
