@@ -10,6 +10,7 @@
         "src/io_cache.cc",
         "src/kernel_drainer.cc",
         "src/libbpf_log.cc",
+        "src/map_memory.cc",
         "src/capabilities.cc",
         "src/tracefs_kprobe.cc"
       ],

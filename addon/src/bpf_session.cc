@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "libbpf_log.h"
+#include "map_memory.h"
 #include "sockscope.skel.h"
 
 namespace sockscope {
@@ -334,6 +335,9 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
   // Runs the kernel skipped because a BPF program was already running on that
   // CPU (e.g. softirq interrupting one): events that never reached us.
   Napi::Object misses = Napi::Object::New(env);
+  // bpf_prog_info run_time_ns / run_cnt: they only advance while kernel.bpf_stats_enabled is on.
+  Napi::Object run_time_ns = Napi::Object::New(env);
+  Napi::Object run_count = Napi::Object::New(env);
   if (loaded_) {
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel_->obj) {
@@ -347,10 +351,26 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
         auto probe = kprobes_.find(bpf_program__name(prog));
         if (probe != kprobes_.end()) missed += probe->second->Missed();
         misses.Set(bpf_program__name(prog), Napi::Number::New(env, static_cast<double>(missed)));
+        run_time_ns.Set(bpf_program__name(prog), Napi::Number::New(env, static_cast<double>(prog_info.run_time_ns)));
+        run_count.Set(bpf_program__name(prog), Napi::Number::New(env, static_cast<double>(prog_info.run_cnt)));
       }
     }
   }
   out.Set("recursionMisses", misses);
+  out.Set("programRunTimeNs", run_time_ns);
+  out.Set("programRunCount", run_count);
+  // Kernel memory of every map this session created (maps left out are not created: no fd).
+  Napi::Object map_memory = Napi::Object::New(env);
+  if (loaded_) {
+    bpf_map* map;
+    bpf_object__for_each_map(map, skel_->obj) {
+      int fd = bpf_map__fd(map);
+      if (fd < 0) continue;
+      std::optional<uint64_t> bytes = MapMemlockBytes(fd);
+      if (bytes) map_memory.Set(bpf_map__name(map), Napi::Number::New(env, static_cast<double>(*bytes)));
+    }
+  }
+  out.Set("mapMemoryBytes", map_memory);
   out.Set("eventsReceived",
           Napi::Number::New(env, drainer_ ? static_cast<double>(drainer_->events_received()) : 0));
   out.Set("drainWakeups",

@@ -1,12 +1,13 @@
 /** The kernel-facing collector: plans, loads and attaches the probes, then drains flow deltas and connection events. */
 import { DEFAULT_IO_CACHE_SLOTS } from '../config/defaults';
+import { bpfStatsEnabled } from './bpf-stats-sysctl';
 import { flowMapsNeedPreallocation } from './kernel-release';
 import { planAttach, type AttachPlan, type PlanOptions } from './attach-plan';
 import { decodeConnEvents } from './conn-event-decoder';
 import { decodeFlowRecords, forEachFlowRecord } from './flow-decoder';
 import { HOOKS } from './hooks';
-import { loadNativeAddon, type NativeAddon, type NativeBpfSession } from './native-addon';
-import type { CollectorStats, ConnectionEvent, FlowDelta, FlowSource, RawConnectionEventSource } from './types';
+import { loadNativeAddon, type NativeAddon, type NativeBpfSession, type NativeStats } from './native-addon';
+import type { CollectorStats, ConnectionEvent, FlowDelta, FlowSource, ProgramRuns, RawConnectionEventSource } from './types';
 
 export interface BpfCollectorOptions extends PlanOptions {
   /** Only these hooks (HookSpec.hook), for commands that need no more; default: all. */
@@ -134,7 +135,24 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
       missedByHook: Object.fromEntries(
         this.plan.hooks.map((h) => [h.hook, h.programs.reduce((n, p) => n + (s.recursionMisses[p] ?? 0), 0)]),
       ),
+      mapMemoryBytes: s.mapMemoryBytes,
+      programRuns: bpfStatsEnabled() ? this.programRuns(s) : undefined,
     };
+  }
+
+  /** Each attached program under the hook and implementation the plan chose it for. */
+  private programRuns(s: NativeStats): ProgramRuns[] {
+    return this.plan.hooks.flatMap((h) =>
+      h.chosen === undefined
+        ? []
+        : h.programs.map((program) => ({
+            hook: h.hook,
+            implementation: h.chosen!,
+            program,
+            runTimeNs: s.programRunTimeNs[program] ?? 0,
+            runCount: s.programRunCount[program] ?? 0,
+          })),
+    );
   }
 
   /** Detaches every program and frees the maps. */

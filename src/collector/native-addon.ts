@@ -29,6 +29,12 @@ export interface NativeStats {
    * CPU, plus, for kprobes attached through tracefs, the probe's misses (kprobe_profile nmissed).
    */
   recursionMisses: Record<string, number>;
+  /** Per loaded program, bpf_prog_info run_time_ns: advances only while kernel.bpf_stats_enabled is on. */
+  programRunTimeNs: Record<string, number>;
+  /** Per loaded program, bpf_prog_info run_cnt: advances only while kernel.bpf_stats_enabled is on. */
+  programRunCount: Record<string, number>;
+  /** Per map the session created, by map name: the kernel's memlock figure (/proc/self/fdinfo), bytes. */
+  mapMemoryBytes: Record<string, number>;
 }
 
 export interface NativeSessionOptions {

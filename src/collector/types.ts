@@ -48,6 +48,20 @@ export interface CollectorStats {
   mapFull: { sockets: number; listeners: number; flow_table: number; connection_events: number };
   /** Per hook: kernel events whose BPF program did not run (recursion protection, missed kprobes). */
   missedByHook: Record<string, number>;
+  /** Kernel memory of each BPF map sockscope created, by map name, bytes: a reading, not a counter. */
+  mapMemoryBytes: Record<string, number>;
+  /** Run time and runs of each loaded program; absent while kernel.bpf_stats_enabled is off. */
+  programRuns?: ProgramRuns[];
+}
+
+/** What the kernel counted for one loaded BPF program (bpf_prog_info) since it loaded. */
+export interface ProgramRuns {
+  hook: string;
+  implementation: string;
+  /** The program's C function name in ebpf/*.bpf.c. */
+  program: string;
+  runTimeNs: number;
+  runCount: number;
 }
 
 /** The seam between the collector and the metrics layer. */

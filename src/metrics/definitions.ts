@@ -40,6 +40,7 @@ export const ATTR_STATE_TO = 'sockscope.tcp.state.to';
 export const ATTR_HOOK = 'sockscope.ebpf.hook';
 export const ATTR_IMPLEMENTATION = 'sockscope.ebpf.implementation';
 export const ATTR_MAP = 'sockscope.ebpf.map';
+export const ATTR_PROGRAM = 'sockscope.ebpf.program';
 export const ATTR_PEER_GROUP = 'sockscope.peer.group';
 export const ATTR_PID = 'process.pid';
 export const ATTR_THREAD = 'thread.name';
@@ -352,6 +353,48 @@ export const PROGRAM_ATTACHED: MetricDefinition = {
   ],
 };
 
+export const MAP_MEMORY: MetricDefinition = {
+  name: 'sockscope.ebpf.map.memory',
+  prometheusName: 'sockscope_ebpf_map_memory_bytes',
+  kind: 'gauge',
+  unit: 'By',
+  description:
+    "Kernel memory of each BPF map sockscope created, as the kernel accounts it (the map's `memlock` in /proc/<pid>/fdinfo, what bpftool shows), per-CPU maps counted on every possible CPU. From Linux 6.4 it is what the map holds now; up to 5.10 the cost charged at creation (the full size, even of a map that allocates on use); 5.11 to 6.3 print an estimate, (key + value) x max_entries, that leaves out per-element overhead and reads 0 for the ring buffer.",
+  attributes: [
+    d(
+      ATTR_MAP,
+      'the map\'s name in the BPF object: `events` (ring buffer), `ss_stats`, `sockets`, `listeners`, the socket I/O maps ' +
+        '(`io_socks_*`, `io_cache`, `io_calls`, only where socket I/O probes load) and the object\'s global-data maps (`*.rodata`, `*.bss`)',
+    ),
+  ],
+};
+
+const programAttributes = [
+  d(ATTR_HOOK, '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`'),
+  d(ATTR_IMPLEMENTATION, '`fentry`, `tp_btf`, `tracepoint` or `kprobe`: the one the hook runs on'),
+  d(ATTR_PROGRAM, 'the program\'s function name in ebpf/*.bpf.c, e.g. `btf_sock_send_length`, `kretprobe_inet_sendmsg`'),
+];
+
+export const PROGRAM_RUN_TIME: MetricDefinition = {
+  name: 'sockscope.ebpf.program.run',
+  prometheusName: 'sockscope_ebpf_program_run_seconds_total',
+  kind: 'counter',
+  unit: 's',
+  description:
+    "Time the kernel spent running each attached program since it loaded (bpf_prog_info run_time_ns). Exported only while the sysctl `kernel.bpf_stats_enabled` is 1: the kernel times programs only then, so it misses runs made while it was 0.",
+  attributes: programAttributes,
+};
+
+export const PROGRAM_RUNS: MetricDefinition = {
+  name: 'sockscope.ebpf.program.runs',
+  prometheusName: 'sockscope_ebpf_program_runs_total',
+  kind: 'counter',
+  unit: '{run}',
+  description:
+    'Runs of each attached program since it loaded (bpf_prog_info run_cnt). Exported only while `kernel.bpf_stats_enabled` is 1, like the run time; run time over runs is the cost of one call.',
+  attributes: programAttributes,
+};
+
 export const SERIES_OVERFLOW: MetricDefinition = {
   name: 'sockscope.metrics.series.overflow',
   prometheusName: 'sockscope_metrics_series_overflow_total',
@@ -402,6 +445,9 @@ export const METRICS: readonly MetricDefinition[] = [
   EVENT_STREAM_WRITTEN,
   EVENT_STREAM_DROPPED,
   PROGRAM_ATTACHED,
+  MAP_MEMORY,
+  PROGRAM_RUN_TIME,
+  PROGRAM_RUNS,
   SERIES_OVERFLOW,
   SERIES_ACTIVE,
   BUILD_INFO,

@@ -16,7 +16,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { AttachPlan } from '../collector/attach-plan';
-import type { CollectorStats, ConnectionSource, FlowSource } from '../collector/types';
+import type { CollectorStats, ConnectionSource, FlowSource, ProgramRuns } from '../collector/types';
 import { AttributePolicy, type AttributeSelection } from './attribute-policy';
 import { Attributor, type WorkloadResolver } from './attributor';
 import { ConnectionTracker } from './connection-tracker';
@@ -153,6 +153,8 @@ export class SockscopeProducer implements MetricProducer {
           point(h.chosen ? 1 : 0, { [defs.ATTR_HOOK]: h.hook, [defs.ATTR_IMPLEMENTATION]: h.chosen ?? 'none' }),
         ),
       ),
+      gauge(defs.MAP_MEMORY, Object.entries(stats.mapMemoryBytes).map(([map, bytes]) => point(bytes, { [defs.ATTR_MAP]: map }))),
+      ...programRunMetrics(stats, point),
       sum(defs.SERIES_OVERFLOW, this.guarded.map(([def, store]) => point(store.folded, { [defs.ATTR_METRIC]: def.name }))),
       gauge(defs.SERIES_ACTIVE, this.guarded.map(([def, store]) => point(store.size, { [defs.ATTR_METRIC]: def.name }))),
       gauge(defs.BUILD_INFO, [
@@ -171,15 +173,29 @@ export class SockscopeProducer implements MetricProducer {
   }
 }
 
+/** Present only while the kernel counts (kernel.bpf_stats_enabled): a frozen count would read as an idle program. */
+function programRunMetrics(stats: CollectorStats, point: Point): MetricData[] {
+  if (!stats.programRuns) return [];
+  const attributes = (r: ProgramRuns) => ({ [defs.ATTR_HOOK]: r.hook, [defs.ATTR_IMPLEMENTATION]: r.implementation, [defs.ATTR_PROGRAM]: r.program });
+  return [
+    sum(defs.PROGRAM_RUN_TIME, stats.programRuns.map((r) => point(r.runTimeNs / 1e9, attributes(r))), ValueType.DOUBLE),
+    sum(defs.PROGRAM_RUNS, stats.programRuns.map((r) => point(r.runCount, attributes(r)))),
+  ];
+}
+
 type Point = (value: number, attributes?: Attributes) => { attributes: Attributes; value: number; startTime: HrTime; endTime: HrTime };
 
 function descriptor(def: defs.MetricDefinition, valueType: ValueType) {
   return { name: def.name, description: def.description, unit: def.unit, valueType };
 }
 
-function sum(def: defs.MetricDefinition, dataPoints: Array<{ attributes: Attributes; value: number; startTime: HrTime; endTime: HrTime }>): MetricData {
+function sum(
+  def: defs.MetricDefinition,
+  dataPoints: Array<{ attributes: Attributes; value: number; startTime: HrTime; endTime: HrTime }>,
+  valueType = ValueType.INT,
+): MetricData {
   return {
-    descriptor: descriptor(def, ValueType.INT),
+    descriptor: descriptor(def, valueType),
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.SUM,
     isMonotonic: def.kind === 'counter',

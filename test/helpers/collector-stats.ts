@@ -11,6 +11,7 @@ export const NO_COLLECTOR_STATS: Readonly<CollectorStats> = {
   malformedRecords: 0,
   mapFull: { sockets: 0, listeners: 0, flow_table: 0, connection_events: 0 },
   missedByHook: {},
+  mapMemoryBytes: {},
 };
 
 /** A connection source that never has anything (flow-only tests). */

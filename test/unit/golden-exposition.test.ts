@@ -61,6 +61,11 @@ const STATS: CollectorStats = {
   malformedRecords: 1,
   mapFull: { sockets: 0, listeners: 0, flow_table: 0, connection_events: 0 },
   missedByHook: { socket_send: 0, socket_recv: 0, tcp_state: 0, tcp_retransmit: 1 },
+  mapMemoryBytes: { events: 16_781_312, sockets: 6_832_128, io_socks_a: 2_098_528 },
+  programRuns: [
+    { hook: 'socket_send', implementation: 'tp_btf', program: 'btf_sock_send_length', runTimeNs: 1_234_567_890, runCount: 9_000_000 },
+    { hook: 'tcp_state', implementation: 'tp_btf', program: 'btf_inet_sock_set_state', runTimeNs: 500, runCount: 3 },
+  ],
 };
 
 const PLAN = {
