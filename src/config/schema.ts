@@ -133,7 +133,7 @@ export const configSchema: convict.Schema<Config> = {
     },
     ioCacheSlots: {
       doc:
-        'Slots per CPU of the socket I/O cache the tracepoint probes add to before the per-CPU maps: a call whose socket ' +
+        'Slots per CPU of the socket I/O cache the tracepoint probes add to before the socket I/O maps: a call whose socket ' +
         'holds its slot costs no hash-map lookup. 152 bytes per slot, twice per CPU (1024: 304 KiB per CPU); ' +
         'a socket that finds its slot taken moves the holder into the maps. Allocated only when socket I/O runs on ' +
         'tracepoints (fexit and kprobes add to the maps directly). 0 turns the cache off.',
