@@ -5,62 +5,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect, type PeerCertificate } from 'node:tls';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import bcrypt from 'bcryptjs';
 import { MetricsServer } from '../../src/export/metrics-server';
 import { WebConfigSource } from '../../src/export/web-config-source';
+import { httpsGet as get, servedCertificate } from '../helpers/https-client';
 import { TestCa, type CertFiles } from '../helpers/test-ca';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-interface Client {
-  ca: string;
-  user?: string;
-  password?: string;
-  cert?: CertFiles;
-}
-
-function get(port: number, urlPath: string, client: Client): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1', port, path: urlPath, agent: false,
-        ca: readFileSync(client.ca),
-        cert: client.cert && readFileSync(client.cert.cert),
-        key: client.cert && readFileSync(client.cert.key),
-        auth: client.user === undefined ? undefined : `${client.user}:${client.password ?? ''}`,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The certificate the server presents on a new connection. */
-function servedCertificate(port: number, ca: string): Promise<PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ca: readFileSync(ca), rejectUnauthorized: false }, () => {
-      const cert = socket.getPeerCertificate();
-      socket.end();
-      resolve(cert);
-    });
-    socket.on('error', reject);
-  });
-}
 
 describe('metrics server behind a web config', () => {
   let dir: string;
@@ -132,16 +85,16 @@ ${extra}`);
   });
 
   test('a rotated certificate is served from the next connection on; a half-written pair keeps the old one', async () => {
-    assert.equal((await servedCertificate(port, ca.cert)).fingerprint256, first.fingerprint256);
+    assert.equal((await servedCertificate(port)).fingerprint256, first.fingerprint256);
     const errorsBefore = errors.length;
     // The certificate first: it does not match the key yet, so the last good pair stays.
     copyFileSync(second.cert, path.join(dir, 'tls.crt'));
-    assert.equal((await servedCertificate(port, ca.cert)).fingerprint256, first.fingerprint256);
+    assert.equal((await servedCertificate(port)).fingerprint256, first.fingerprint256);
     assert.equal((await get(port, '/metrics', { ca: ca.cert, user: 'prometheus', password: 'right' })).status, 200);
     assert.equal(errors.length, errorsBefore + 1, 'the broken state is reported once, not per request');
     assert.match(errors.at(-1)!.message, /tls_server_config is unusable/);
     copyFileSync(second.key, path.join(dir, 'tls.key'));
-    assert.equal((await servedCertificate(port, ca.cert)).fingerprint256, second.fingerprint256);
+    assert.equal((await servedCertificate(port)).fingerprint256, second.fingerprint256);
     assert.equal((await get(port, '/metrics', { ca: ca.cert, user: 'prometheus', password: 'right' })).status, 200);
     assert.equal(errors.length, errorsBefore + 1);
   });
