@@ -5,7 +5,7 @@
 import type convict from 'convict';
 import { DEFAULT_IO_CACHE_SLOTS, DEFAULT_PEER_GROUPS } from './defaults.js';
 import {
-  BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
+  BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, INPUT_FILE, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
   MAX_SERIES, METRIC_ATTRIBUTES, OTLP_DURATION, OTLP_ENDPOINT, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
   SERIES_TTL, type LogLevel, type ProbeMode, type SettingFormat,
 } from './formats.js';
@@ -67,7 +67,7 @@ export const configSchema: convict.Schema<Config> = {
         'A web configuration file in the Prometheus exporter-toolkit format (tls_server_config, basic_auth_users, ' +
         'http_server_config.headers) for every endpoint of the metrics server; re-read when it or a file it names ' +
         'changes. Empty serves plain HTTP without authentication.',
-      format: FILE_PATH.name,
+      format: INPUT_FILE.name,
       default: '',
       env: 'SOCKSCOPE_PROMETHEUS_WEBCONFIGFILE',
       arg: 'prometheus.webConfigFile',
