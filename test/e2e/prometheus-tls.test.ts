@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -16,7 +16,7 @@ import { programIdsOwnedBy, waitUntilUnloaded } from '../helpers/bpftool';
 import { DaemonProcess } from '../helpers/daemon';
 import { httpsGet, servedCertificate } from '../helpers/https-client';
 import { PrometheusServer, prometheusInstalled } from '../helpers/prometheus-server';
-import { TestCa, type CertFiles } from '../helpers/test-ca';
+import { installServingPair, TestCa, type CertFiles } from '../helpers/test-ca';
 
 const skip = bpfTestOptions().skip || (!prometheusInstalled() && !inCi() ? 'Debian package prometheus is not installed' : false);
 const PASSWORD = 'scrape-secret';
@@ -48,8 +48,7 @@ basic_auth_users:
     secondCa = new TestCa(dir, 'second-ca');
     first = firstCa.issue('first', ['IP:127.0.0.1']);
     second = secondCa.issue('second', ['IP:127.0.0.1']);
-    copyFileSync(first.cert, path.join(dir, 'tls.crt'));
-    copyFileSync(first.key, path.join(dir, 'tls.key'));
+    installServingPair(dir, first);
     webConfigFile = path.join(dir, 'web-config.yml');
     writeWebConfig();
     daemon = await DaemonProcess.start(
@@ -104,8 +103,7 @@ basic_auth_users:
     // Before: the first certificate, which a Prometheus trusting only the second CA refuses.
     assert.equal((await servedCertificate(port)).fingerprint256, first.fingerprint256);
     await prometheus.waitForQuery('up{job="second-ca"}', (r) => r.length === 1 && r[0]!.value === 0);
-    copyFileSync(second.cert, path.join(dir, 'tls.crt'));
-    copyFileSync(second.key, path.join(dir, 'tls.key'));
+    installServingPair(dir, second);
     assert.equal((await servedCertificate(port)).fingerprint256, second.fingerprint256);
     const answer = await httpsGet(port, '/metrics', { ca: secondCa.cert, user: 'prometheus', password: PASSWORD });
     assert.equal(answer.status, 200);

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface CertFiles {
@@ -53,4 +53,10 @@ export class TestCa implements CertFiles {
 
 export function fingerprintOf(certFile: string): string {
   return new X509Certificate(readFileSync(certFile)).fingerprint256;
+}
+
+/** Writes `pair` as `dir`/tls.crt and tls.key, the names the tests' web configs use: certificate first, as a rotation would. */
+export function installServingPair(dir: string, pair: CertFiles): void {
+  copyFileSync(pair.cert, path.join(dir, 'tls.crt'));
+  copyFileSync(pair.key, path.join(dir, 'tls.key'));
 }

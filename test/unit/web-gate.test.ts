@@ -13,7 +13,7 @@ import bcrypt from 'bcryptjs';
 import { MetricsServer } from '../../src/export/metrics-server';
 import { WebConfigSource } from '../../src/export/web-config-source';
 import { httpsGet as get, servedCertificate } from '../helpers/https-client';
-import { TestCa, type CertFiles } from '../helpers/test-ca';
+import { installServingPair, TestCa, type CertFiles } from '../helpers/test-ca';
 
 describe('metrics server behind a web config', () => {
   let dir: string;
@@ -45,8 +45,7 @@ ${extra}`);
     ca = new TestCa(dir, 'ca');
     first = ca.issue('first', ['IP:127.0.0.1']);
     second = ca.issue('second', ['IP:127.0.0.1']);
-    copyFileSync(first.cert, path.join(dir, 'tls.crt'));
-    copyFileSync(first.key, path.join(dir, 'tls.key'));
+    installServingPair(dir, first);
     webConfigFile = path.join(dir, 'web-config.yml');
     writeWebConfig();
     const source = new WebConfigSource(webConfigFile, { onError: (err) => errors.push(err), onReload: () => reloads++ });
