@@ -17,6 +17,7 @@ export class WebGate {
   private readonly auth = new BasicAuth();
   /** The TLS policy the listener was last given. */
   private appliedTls: TlsPolicy | undefined;
+  private httpsServer: HttpsServer | undefined;
 
   /** Without a source, the gate lets everything through over plain HTTP. */
   constructor(
@@ -29,9 +30,12 @@ export class WebGate {
     if (tls === undefined) return createHttpServer(listener);
     this.appliedTls = tls;
     const server = createHttpsServer({ ...tls.context, ...clientCertOptions(tls) }, listener);
+    this.httpsServer = server;
     // Before Node's own listener wraps the socket in TLS: a rotated certificate is used
     // from the very next handshake.
-    server.prependListener('connection', () => this.refreshTls(server));
+    server.prependListener('connection', () => {
+      if (this.refreshTls()) server.closeIdleConnections();
+    });
     return server;
   }
 
@@ -42,6 +46,12 @@ export class WebGate {
   async admit(request: IncomingMessage, response: ServerResponse, path: string): Promise<boolean> {
     if (this.source === undefined) return true;
     const config = this.source.current();
+    // A keep-alive connection would go on with the old certificate: this one closes after
+    // its answer and idle ones now, so clients such as Prometheus handshake anew.
+    if (this.refreshTls()) {
+      response.setHeader('Connection', 'close');
+      this.httpsServer?.closeIdleConnections();
+    }
     for (const [name, value] of Object.entries(config.headers)) response.setHeader(name, value);
     if (config.tls !== undefined && !clientCertAccepted(config.tls, request.socket as TLSSocket)) {
       request.socket.destroy();
@@ -64,12 +74,15 @@ export class WebGate {
     return !(this.probesWithoutAuth && PROBE_PATHS.includes(path));
   }
 
-  private refreshTls(server: HttpsServer): void {
+  /** Gives the listener the TLS policy in force; true when it changed. */
+  private refreshTls(): boolean {
+    const server = this.httpsServer;
     const tls = this.source?.current().tls;
-    if (tls === undefined || tls === this.appliedTls) return;
+    if (server === undefined || tls === undefined || tls === this.appliedTls) return false;
     server.setSecureContext(tls.context);
     Object.assign(server, clientCertOptions(tls));
     this.appliedTls = tls;
+    return true;
   }
 }
 

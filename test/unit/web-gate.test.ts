@@ -5,7 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -96,6 +98,32 @@ ${extra}`);
     assert.equal((await servedCertificate(port)).fingerprint256, second.fingerprint256);
     assert.equal((await get(port, '/metrics', { ca: ca.cert, user: 'prometheus', password: 'right' })).status, 200);
     assert.equal(errors.length, errorsBefore + 1);
+  });
+
+  test('after a rotation, a keep-alive connection closes after its next answer; the one after gets the new certificate', async () => {
+    installServingPair(dir, first);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(ca.cert) });
+    try {
+      const fingerprints: string[] = [];
+      const ask = () =>
+        new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+            fingerprints.push((res.socket as TLSSocket).getPeerCertificate().fingerprint256);
+            res.resume().on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      assert.equal((await ask()).connection, 'keep-alive');
+      assert.equal((await ask()).connection, 'keep-alive');
+      installServingPair(dir, second);
+      // Same connection, old certificate: answered, then closed.
+      assert.deepEqual(await ask(), { status: 200, connection: 'close' });
+      assert.deepEqual(await ask(), { status: 200, connection: 'keep-alive' });
+      assert.deepEqual(fingerprints, [first, first, first, second].map((pair) => pair.fingerprint256));
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('a changed user list applies to the next request; a broken file keeps the last good one', async () => {
