@@ -8,6 +8,10 @@ import pino from 'pino';
 import { createLogger } from './log.js';
 import { missingRuntimeSettings } from './runtime-settings.js';
 import { SETTING_CHECKS } from './setting-checks.js';
+import { WebConfigError } from './export/web-config.js';
+import { WebConfigSource } from './export/web-config-source.js';
+import type { Config } from './config/schema.js';
+import type { Logger } from './log.js';
 
 export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'help', string>> = {
   run: 'Run the exporter (the default command).',
@@ -63,7 +67,8 @@ export function renderHelp(): string {
     'Options:',
     '  -h, --help         Print this help.',
     '  --version          Print the version.',
-    '  --config <path>    Read settings from a JSON file, nested by key: {"prometheus": {"port": 9464}}.',
+    '  --config <path>    Read settings from a YAML (.yaml, .yml) or JSON file, nested by key:',
+    '                     "prometheus: {port: 9464}" or {"prometheus": {"port": 9464}}.',
     '',
     'Settings come from, later winning: the defaults, the --config file, SOCKSCOPE_* environment',
     'variables, flags. Flags take --key value or --key=value; booleans also take a bare --key.',
@@ -157,6 +162,8 @@ async function run(options: readonly string[], env: NodeJS.ProcessEnv): Promise<
   const config = commandLineOrReport(options, env)?.config;
   if (!config) return 2;
   const log = createLogger(config.log.level);
+  const webConfig = webConfigOrReport(config, log);
+  if (webConfig === null) return 2;
   const missing = missingRuntimeSettings(process.execArgv, env);
   if (missing.length > 0) {
     log.warn({ missing }, 'node was started without the memory settings that every launcher passes: expect a higher RSS');
@@ -164,12 +171,31 @@ async function run(options: readonly string[], env: NodeJS.ProcessEnv): Promise<
   try {
     // Loaded here, not at the top, so that --help, --version and config errors need no native addon.
     const { runDaemon } = await import('./daemon.js');
-    await runDaemon(config, log);
+    await runDaemon(config, log, webConfig);
     return 0;
   } catch (err) {
     log.fatal({ err }, 'sockscope stopped on an error');
     if (!log.isLevelEnabled('fatal')) process.stderr.write(`sockscope: ${String(err)}\n`);
     return 1;
+  }
+}
+
+/**
+ * The web config, read before any probe is attached: a bad file is one line and exit 2.
+ * null: it was bad and has been reported; undefined: there is none.
+ */
+function webConfigOrReport(config: Config, log: Logger): WebConfigSource | undefined | null {
+  const path = config.prometheus.webConfigFile;
+  if (!config.prometheus.enabled || path === '') return undefined;
+  try {
+    return new WebConfigSource(path, {
+      onError: (err) => log.error(`${err.message}; the last good web config stays in force`),
+      onReload: () => log.info({ path }, 'web config read again'),
+    });
+  } catch (err) {
+    if (!(err instanceof WebConfigError)) throw err;
+    process.stderr.write(`sockscope: ${err.message}\n`);
+    return null;
   }
 }
 

@@ -9,6 +9,7 @@ import type { Config } from './config/schema';
 import type { Logger } from './log';
 import { EventStreamWriter } from './export/event-stream';
 import { MetricsServer } from './export/metrics-server';
+import type { WebConfigSource } from './export/web-config-source';
 import { createOtlpReader } from './export/otlp';
 import { readBuildInfo } from './build-info';
 import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
@@ -16,7 +17,8 @@ import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector
 /** How often data moves from the addon into the JS totals between collections. */
 const INGEST_INTERVAL_MS = 1000;
 
-export async function runDaemon(config: Config, log: Logger): Promise<void> {
+/** `webConfig`: the prometheus.webConfigFile, already read (a bad one stops start-up before this). */
+export async function runDaemon(config: Config, log: Logger, webConfig?: WebConfigSource): Promise<void> {
   // Our own /metrics and OTLP traffic then shows up under our name, not `node`.
   process.title = 'sockscope';
   const buildInfo = readBuildInfo();
@@ -41,6 +43,8 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
         onWarning: (message: string) => log.warn(message),
         withoutScopeLabels: true,
         metricProducers: [producer],
+        webConfig,
+        probesWithoutAuth: config.prometheus.probesWithoutAuth,
       })
     : undefined;
   if (server) readers.push(server.reader);
@@ -68,7 +72,8 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
   try {
     if (server) {
       const bound = await server.start();
-      log.info({ host: bound.host, port: bound.port }, 'serving Prometheus metrics on /metrics');
+      const scheme = webConfig?.current().tls ? 'https' : 'http';
+      log.info({ host: bound.host, port: bound.port, scheme, webConfig: webConfig?.path }, 'serving Prometheus metrics on /metrics');
     }
     if (config.otlp.endpoint) {
       log.info({ endpoint: config.otlp.endpoint, intervalMillis: config.otlp.interval }, 'pushing OTLP metrics');

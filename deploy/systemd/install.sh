@@ -3,7 +3,8 @@
 #   sudo deploy/systemd/install.sh            install, enable and start
 #   DESTDIR=/tmp/root deploy/systemd/install.sh --no-start   stage into a directory only
 # Installs /opt/sockscope (the daemon with its production dependencies), the unit in
-# /etc/systemd/system and /etc/sockscope/sockscope.env (kept if it exists).
+# /etc/systemd/system, /etc/sockscope/sockscope.yaml and sockscope.env (each kept if it exists)
+# and /etc/sockscope/web-config.example.yml (TLS and basic auth, off until configured).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -34,6 +35,8 @@ sed -e "s#^ExecStart=/usr/bin/node \(.*\)/opt/sockscope/#ExecStart=$node_bin \1$
   "$here/sockscope.service" >"$destdir/etc/systemd/system/sockscope.service"
 chmod 0644 "$destdir/etc/systemd/system/sockscope.service"
 [ -f "$destdir/etc/sockscope/sockscope.env" ] || install -m 0644 "$here/sockscope.env" "$destdir/etc/sockscope/sockscope.env"
+[ -f "$destdir/etc/sockscope/sockscope.yaml" ] || install -m 0644 "$here/sockscope.yaml" "$destdir/etc/sockscope/sockscope.yaml"
+install -m 0644 "$here/web-config.example.yml" "$destdir/etc/sockscope/web-config.example.yml"
 
 if $start && [ -z "$destdir" ]; then
   systemctl daemon-reload

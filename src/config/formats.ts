@@ -131,6 +131,13 @@ export const FILE_PATH: SettingFormat = {
   show: (value) => (value === '' ? '(off)' : String(value)),
 };
 
+/** A file sockscope reads, such as the web config. */
+export const INPUT_FILE: SettingFormat = {
+  ...FILE_PATH,
+  name: 'sockscope-input-file',
+  allowed: 'must be a file path, or empty for off',
+};
+
 const count = (name: string, min: number, max: number): SettingFormat => ({
   name,
   placeholder: '<n>',
@@ -196,7 +203,7 @@ export const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOG
 
 export const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
-  FILE_PATH, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
+  FILE_PATH, INPUT_FILE, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
 ];
 
 convict.addFormats(

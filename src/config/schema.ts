@@ -5,13 +5,14 @@
 import type convict from 'convict';
 import { DEFAULT_IO_CACHE_SLOTS, DEFAULT_PEER_GROUPS } from './defaults.js';
 import {
-  BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
+  BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, INPUT_FILE, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
   MAX_SERIES, METRIC_ATTRIBUTES, OTLP_DURATION, OTLP_ENDPOINT, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
   SERIES_TTL, type LogLevel, type ProbeMode, type SettingFormat,
 } from './formats.js';
 
 export interface Config {
-  prometheus: { enabled: boolean; host: string; port: number };
+  /** webConfigFile '' serves plain HTTP without authentication. */
+  prometheus: { enabled: boolean; host: string; port: number; webConfigFile: string; probesWithoutAuth: boolean };
   /** endpoint '' turns OTLP push off. interval and timeout are in milliseconds. */
   otlp: { endpoint: string; interval: number; timeout: number; histograms: 'explicit' | 'exponential' };
   log: { level: LogLevel };
@@ -60,6 +61,25 @@ export const configSchema: convict.Schema<Config> = {
       default: 9464,
       env: 'SOCKSCOPE_PROMETHEUS_PORT',
       arg: 'prometheus.port',
+    },
+    webConfigFile: {
+      doc:
+        'A web configuration file in the Prometheus exporter-toolkit format (tls_server_config, basic_auth_users, ' +
+        'http_server_config.headers) for every endpoint of the metrics server; re-read when it or a file it names ' +
+        'changes. Empty serves plain HTTP without authentication.',
+      format: INPUT_FILE.name,
+      default: '',
+      env: 'SOCKSCOPE_PROMETHEUS_WEBCONFIGFILE',
+      arg: 'prometheus.webConfigFile',
+    },
+    probesWithoutAuth: {
+      doc:
+        'Answer /healthz and /readyz without basic auth (TLS still applies), for kubelet probes, which cannot send ' +
+        'credentials. /metrics always needs them when the web config has basic_auth_users.',
+      format: BOOLEAN.name,
+      default: false,
+      env: 'SOCKSCOPE_PROMETHEUS_PROBESWITHOUTAUTH',
+      arg: 'prometheus.probesWithoutAuth',
     },
   },
   otlp: {

@@ -1,18 +1,21 @@
 /**
  * The environment and the --config file as values for settings, each with where it came
  * from. Checks here are about names and shape (unknown variables and keys, a file that is
- * not a JSON object); the values themselves are convict's to check.
+ * not an object); the values themselves are convict's to check. A .yaml/.yml file is
+ * YAML, any other JSON.
  */
 import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { ConfigError, show, suggest } from './errors.js';
 import { ENV_PREFIX, SETTINGS, type Setting } from './schema.js';
+import { parseYaml, YamlSyntaxError } from './yaml-text.js';
 
 /** One value for one setting from one source. */
 export interface Assignment {
   setting: Setting;
   /** As given: a string from env or flags, any JSON value from the file. */
   raw: unknown;
-  /** e.g. "flag --prometheus.port", "env SOCKSCOPE_PROMETHEUS_PORT", "file ./sockscope.json". */
+  /** e.g. "flag --prometheus.port", "env SOCKSCOPE_PROMETHEUS_PORT", "file ./sockscope.yaml line 3". */
   origin: string;
 }
 
@@ -54,19 +57,36 @@ export function readConfigFile(path: string): ConfigFile {
     const reason = String((err as Error).message).replace(/, \w+ '.*'$/, '');
     throw new ConfigError(`cannot read config file ${show(path)}: ${reason} (from flag --config)`, 'config');
   }
+  const yaml = isYamlFile(path);
   let object: unknown;
+  // Where a key stands in the file; JSON.parse gives no positions, YAML does.
+  let origin = (_key: string): string => `file ${path}`;
   try {
-    object = JSON.parse(text);
+    if (yaml) {
+      const parsed = parseYaml(text);
+      object = parsed.value;
+      origin = (key) => {
+        const line = parsed.lineOf(key.split('.'));
+        return line === undefined ? `file ${path}` : `file ${path} line ${line}`;
+      };
+    } else {
+      object = JSON.parse(text);
+    }
   } catch (err) {
+    if (err instanceof YamlSyntaxError) throw new ConfigError(`config file ${show(path)} is not valid YAML: ${err.message}`, 'config');
     throw new ConfigError(`config file ${show(path)} is not valid JSON: ${(err as Error).message}`, 'config');
   }
   if (!isPlainObject(object)) {
-    throw new ConfigError(
-      `config file ${show(path)} = ${show(object)} is invalid: must be a JSON object like {"prometheus": {"port": 9464}}`,
-      'config',
-    );
+    const example = yaml ? 'a YAML mapping like "prometheus: {port: 9464}"' : 'a JSON object like {"prometheus": {"port": 9464}}';
+    throw new ConfigError(`config file ${show(path)} = ${show(object)} is invalid: must be ${example}`, 'config');
   }
-  return { object, assignments: fileAssignments(object, `file ${path}`, '') };
+  return { object, assignments: fileAssignments(object, origin, '') };
+}
+
+/** The extensions read as YAML; every other file is read as JSON, as before YAML was supported. */
+function isYamlFile(path: string): boolean {
+  const extension = extname(path).toLowerCase();
+  return extension === '.yaml' || extension === '.yml';
 }
 
 /**
@@ -74,9 +94,14 @@ export function readConfigFile(path: string): ConfigFile {
  * Done here, not left to convict's strict validation, because convict's load() silently
  * skips a "__proto__" key and its messages name neither the file nor a near miss.
  */
-function fileAssignments(object: Record<string, unknown>, origin: string, prefix: string): Assignment[] {
+function fileAssignments(
+  object: Record<string, unknown>,
+  originOf: (key: string) => string,
+  prefix: string,
+): Assignment[] {
   return Object.entries(object).flatMap(([name, raw]): Assignment[] => {
     const key = prefix + name;
+    const origin = originOf(key);
     const setting = SETTINGS.find((s) => s.key === key);
     if (setting !== undefined) return [{ setting, raw, origin }];
     const children = childNames(key);
@@ -90,7 +115,7 @@ function fileAssignments(object: Record<string, unknown>, origin: string, prefix
         key,
       );
     }
-    return fileAssignments(raw, origin, `${key}.`);
+    return fileAssignments(raw, originOf, `${key}.`);
   });
 }
 

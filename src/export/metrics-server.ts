@@ -2,15 +2,17 @@
  * The HTTP endpoint Prometheus scrapes: /metrics, plus /healthz and /readyz for
  * orchestrators. The PrometheusExporter is used only as a MetricReader (its own
  * server never starts); prometheus-view makes each collection Prometheus-ready and
- * prometheus-text renders it.
+ * prometheus-text renders it. A WebGate (the web config: TLS, basic auth) stands in
+ * front of every endpoint.
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { PrometheusTextSerializer } from './prometheus-text';
 import { PrometheusViewBuilder } from './prometheus-view';
+import type { WebConfigSource } from './web-config-source';
+import { WebGate } from './web-gate';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -28,6 +30,10 @@ export interface MetricsServerOptions {
   onWarning?: (message: string) => void;
   /** Omit the `otel_scope_name` / `otel_scope_version` labels. */
   withoutScopeLabels?: boolean;
+  /** TLS, basic auth and headers for every endpoint; without it, plain HTTP open to all. */
+  webConfig?: WebConfigSource;
+  /** /healthz and /readyz answer without basic auth (TLS still applies). */
+  probesWithoutAuth?: boolean;
 }
 
 export interface BoundAddress {
@@ -55,6 +61,7 @@ export class MetricsServer {
   private readonly text = new PrometheusTextSerializer();
   // Each distinct naming warning is logged once, not on every scrape.
   private readonly warned = new Set<string>();
+  private readonly gate: WebGate;
   private server: Server | undefined;
   /** Set while stop() waits for open connections; responses then close theirs. */
   private stopping: Promise<void> | undefined;
@@ -62,13 +69,14 @@ export class MetricsServer {
   constructor(options: MetricsServerOptions) {
     this.options = options;
     this.view = new PrometheusViewBuilder({ withoutScopeLabels: options.withoutScopeLabels });
+    this.gate = new WebGate(options.webConfig, options.probesWithoutAuth);
     this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers: options.metricProducers });
   }
 
   async start(): Promise<BoundAddress> {
     if (this.server !== undefined) throw new Error('metrics server already started');
     const { host, port } = this.options;
-    const server = createServer((request, response) => this.handle(request, response));
+    const server = this.gate.createServer((request, response) => void this.handle(request, response));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
@@ -103,12 +111,19 @@ export class MetricsServer {
     await this.stopping;
   }
 
-  private handle(request: IncomingMessage, response: ServerResponse): void {
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let path: string;
     try {
       path = new URL(request.url ?? '/', 'http://localhost').pathname;
     } catch {
       this.send(response, 400, TEXT, 'bad request\n');
+      return;
+    }
+    try {
+      if (!(await this.gate.admit(request, response, path))) return;
+    } catch (error) {
+      this.reportError('web config check failed', error);
+      this.send(response, 500, TEXT, 'internal error\n');
       return;
     }
     if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {

@@ -35,6 +35,35 @@ describe('Helm chart', () => {
     assert.deepEqual(withoutHelmLabels(rendered), manifests('prometheus-operator'));
   });
 
+  test('webConfig with a TLS Secret renders exactly deploy/kubernetes/common + prometheus/service.yaml + prometheus-tls', () => {
+    const tlsManifests = manifests('prometheus-tls');
+    const secret = tlsManifests.find((o) => o.kind === 'Secret') as KubernetesObject & { stringData: Record<string, string> };
+    const hash = /prometheus: (\S+)/.exec(secret.stringData['web-config.yml']!)![1]!;
+    const values = { webConfig: { enabled: true, tlsSecretName: 'sockscope-tls', basicAuthUsers: { prometheus: hash } } };
+    const service = manifests('prometheus').filter((o) => o.kind === 'Service');
+    const expected = byKindAndName([...withoutNamespace(manifests('common')), ...service, ...tlsManifests]);
+    assert.deepEqual(byKindAndName(withoutHelmLabels(renderChart(values))), expected);
+  });
+
+  test('webConfig: the ServiceMonitor scrapes over https with the given TLS and basic-auth settings', () => {
+    const tlsConfig = { ca: { secret: { name: 'sockscope-tls', key: 'ca.crt' } }, serverName: 'sockscope' };
+    const basicAuth = { username: { name: 'scrape-auth', key: 'user' }, password: { name: 'scrape-auth', key: 'password' } };
+    const rendered = renderChart({
+      webConfig: { enabled: true, tlsSecretName: 'sockscope-tls' },
+      serviceMonitor: { enabled: true, tlsConfig, basicAuth },
+    });
+    const monitor = findObject(rendered, 'ServiceMonitor', 'sockscope') as KubernetesObject & { spec: { endpoints: Array<Record<string, unknown>> } };
+    assert.equal(monitor.spec.endpoints[0]!.scheme, 'https');
+    assert.deepEqual(monitor.spec.endpoints[0]!.tlsConfig, tlsConfig);
+    assert.deepEqual(monitor.spec.endpoints[0]!.basicAuth, basicAuth);
+    const withoutTls = renderChart({ webConfig: { enabled: true, basicAuthUsers: { a: '$2y$10$x' } } });
+    const pod = daemonSetPod(findObject(withoutTls, 'DaemonSet', 'sockscope'));
+    assert.equal(pod.containers[0]!.livenessProbe!.httpGet!.scheme, undefined, 'no TLS Secret: plain HTTP probes');
+    assert.equal(pod.volumes.some((v) => v.name === 'tls'), false);
+    const secret = findObject(withoutTls, 'Secret', 'sockscope-web-config') as KubernetesObject & { stringData: Record<string, string> };
+    assert.deepEqual(parse(secret.stringData['web-config.yml']!), { basic_auth_users: { a: '$2y$10$x' } });
+  });
+
   test('Helm labels are added to every object', () => {
     for (const o of renderChart()) {
       assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm', `${o.kind}`);
@@ -47,6 +76,20 @@ describe('Helm chart', () => {
     ['otlp', { mode: 'otlp', otlp: { endpoint: 'http://collector.monitoring:4317' } }],
     ['service monitor', { serviceMonitor: { enabled: true, interval: '15s' } }],
     ['privileged fallback', { securityContext: { privileged: true } }],
+    [
+      'web config with everything',
+      {
+        serviceMonitor: { enabled: true, tlsConfig: { insecureSkipVerify: true }, basicAuth: { username: { name: 's', key: 'u' }, password: { name: 's', key: 'p' } } },
+        webConfig: {
+          enabled: true,
+          tlsSecretName: 'sockscope-tls',
+          tlsServerConfig: { min_version: 'TLS13', client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: '/etc/sockscope/tls/ca.crt' },
+          httpServerConfig: { headers: { 'X-Content-Type-Options': 'nosniff' } },
+          basicAuthUsers: { prometheus: '$2y$10$x' },
+          probesWithoutAuth: false,
+        },
+      },
+    ],
     ['old kernel', { securityContext: { extraCapabilities: ['SYS_RESOURCE', 'SYS_ADMIN'] } }],
     [
       'everything set',
@@ -109,6 +152,8 @@ describe('Helm chart', () => {
       { securityContext: { capabilities: ['CAP_BPF'] } },
       { port: 80 },
       { imageTag: '1.0' },
+      { webConfig: { basicAuthUsers: { prometheus: 'plain-text-password' } } },
+      { webConfig: { tlsServerConfig: { cert_file: '/elsewhere.crt' } } },
     ];
     for (const override of wrong) {
       const values = { ...chartValues(), ...override, securityContext: { ...(chartValues().securityContext as object), ...(override.securityContext as object) } };

@@ -4,7 +4,12 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import bcrypt from 'bcryptjs';
+import { readWebConfig } from '../../src/export/web-config';
+import { TestCa } from '../helpers/test-ca';
 import {
   readManifestDirectory,
   readYamlDocuments,
@@ -18,12 +23,13 @@ const common = readManifestDirectory(repoPath('deploy', 'kubernetes', 'common'))
 const prometheus = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prometheus'));
 const otlp = readManifestDirectory(repoPath('deploy', 'kubernetes', 'otlp'));
 const operator = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prometheus-operator'));
+const prometheusTls = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prometheus-tls'));
 const collector = readYamlDocuments(repoPath('deploy', 'otel-collector', 'collector.yaml'));
 
 
 describe('Kubernetes manifests', () => {
   test('every object validates against the Kubernetes schemas, unknown fields included', async () => {
-    const all = [...common, ...prometheus, ...otlp, ...operator, ...collector];
+    const all = [...common, ...prometheus, ...otlp, ...operator, ...prometheusTls, ...collector];
     assert.ok(all.length >= 9, `expected the whole set, found ${all.length} objects`);
     const problems = (await Promise.all(all.map(validateKubernetesObject))).flat();
     assert.deepEqual(problems, []);
@@ -134,8 +140,56 @@ describe('Kubernetes manifests', () => {
 
   test('the namespace exists first and everything else lives in it', () => {
     assert.equal(common[0]?.kind, 'Namespace', 'namespace.yaml sorts first in common/');
-    for (const o of [...common.slice(1), ...prometheus, ...otlp, ...operator]) {
+    for (const o of [...common.slice(1), ...prometheus, ...otlp, ...operator, ...prometheusTls]) {
       assert.equal(o.metadata.namespace, 'sockscope', `${o.kind} ${o.metadata.name}`);
+    }
+  });
+
+  test('TLS variant: the Prometheus DaemonSet plus the web config, the certificate Secret, HTTPS probes and annotation', () => {
+    const plain = structuredClone(findObject(prometheus, 'DaemonSet', 'sockscope'));
+    const tls = structuredClone(findObject(prometheusTls, 'DaemonSet', 'sockscope'));
+    const pod = daemonSetPod(tls);
+    const container = pod.containers[0]!;
+    const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value]));
+    assert.equal(env.SOCKSCOPE_PROMETHEUS_WEBCONFIGFILE, '/etc/sockscope/web-config/web-config.yml');
+    assert.equal(env.SOCKSCOPE_PROMETHEUS_PROBESWITHOUTAUTH, 'true');
+    assert.equal(container.livenessProbe!.httpGet!.scheme, 'HTTPS');
+    assert.equal(container.readinessProbe!.httpGet!.scheme, 'HTTPS');
+    const secrets = pod.volumes.filter((v) => (v as { secret?: unknown }).secret !== undefined) as Array<{ name: string; secret: { secretName: string; defaultMode: number } }>;
+    assert.deepEqual(secrets.map((v) => [v.name, v.secret.secretName, v.secret.defaultMode]), [
+      ['web-config', 'sockscope-web-config', 0o400],
+      ['tls', 'sockscope-tls', 0o400],
+    ]);
+    for (const name of ['web-config', 'tls']) assert.equal(container.volumeMounts.find((m) => m.name === name)?.readOnly, true, name);
+    // Remove the expected differences: what is left must be identical.
+    const tlsPod = daemonSetPod(tls);
+    const tlsContainer = tlsPod.containers[0]!;
+    tlsContainer.env = tlsContainer.env!.filter((e) => !['SOCKSCOPE_PROMETHEUS_WEBCONFIGFILE', 'SOCKSCOPE_PROMETHEUS_PROBESWITHOUTAUTH'].includes(e.name));
+    delete tlsContainer.livenessProbe!.httpGet!.scheme;
+    delete tlsContainer.readinessProbe!.httpGet!.scheme;
+    tlsContainer.volumeMounts = tlsContainer.volumeMounts.filter((m) => !['web-config', 'tls'].includes(m.name));
+    tlsPod.volumes = tlsPod.volumes.filter((v) => !['web-config', 'tls'].includes(v.name));
+    const annotations = (tls.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
+    assert.equal(annotations['prometheus.io/scheme'], 'https');
+    delete annotations['prometheus.io/scheme'];
+    assert.deepEqual(tls, plain);
+  });
+
+  test('the web config Secret holds a web config sockscope reads, with a bcrypt hash of "change-me"', () => {
+    const secret = findObject(prometheusTls, 'Secret', 'sockscope-web-config') as KubernetesObject & { stringData: Record<string, string> };
+    const dir = mkdtempSync(path.join(tmpdir(), 'sockscope-k8s-webcfg-'));
+    try {
+      const served = new TestCa(dir, 'ca').issue('server', ['DNS:sockscope']);
+      // The mounted paths, pointed at a real pair here.
+      const text = secret.stringData['web-config.yml']!
+        .replace('/etc/sockscope/tls/tls.crt', served.cert)
+        .replace('/etc/sockscope/tls/tls.key', served.key);
+      writeFileSync(path.join(dir, 'web-config.yml'), text);
+      const config = readWebConfig(path.join(dir, 'web-config.yml'));
+      assert.ok(config.tls);
+      assert.ok(bcrypt.compareSync('change-me', config.users.get('prometheus')!));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -99,14 +99,16 @@ describe('systemd install and run with the unit capability set', toolTestOptions
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  test('install.sh stages the daemon, production dependencies only, the unit and the env file', async () => {
+  test('install.sh stages the daemon, production dependencies only, the unit, the config and env files', async () => {
     for (const file of ['dist/src/cli.js', 'addon/build/Release/sockscope.node', 'package.json', 'node_modules/pino/package.json']) {
       assert.ok(existsSync(path.join(app, file)), file);
     }
     assert.equal(existsSync(path.join(app, 'node_modules', 'typescript')), false, 'no dev dependencies');
     const unit = readFileSync(path.join(root, 'etc', 'systemd', 'system', 'sockscope.service'), 'utf8');
-    assert.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${NODE_FLAGS.join(' ')} /opt/sockscope/dist/src/cli\\.js run$`, 'm'));
-    assert.ok(existsSync(path.join(root, 'etc', 'sockscope', 'sockscope.env')));
+    assert.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${NODE_FLAGS.join(' ')} /opt/sockscope/dist/src/cli\\.js run --config /etc/sockscope/sockscope\\.yaml$`, 'm'));
+    for (const file of ['sockscope.env', 'sockscope.yaml', 'web-config.example.yml']) {
+      assert.ok(existsSync(path.join(root, 'etc', 'sockscope', file)), file);
+    }
     const verify = await run('systemd-analyze', ['verify', path.join(root, 'etc', 'systemd', 'system', 'sockscope.service')]);
     assert.equal(verify.code, 0, verify.stderr);
   });

@@ -17,6 +17,10 @@ export interface PrometheusServerOptions {
   jobName?: string;
   binary?: string;
   startTimeoutMs?: number;
+  /** More keys of the scrape config, e.g. scheme, tls_config, basic_auth. */
+  scrapeSettings?: Record<string, unknown>;
+  /** More jobs over the same targets, each with its own settings (job_name is the key). */
+  extraJobs?: Record<string, Record<string, unknown>>;
 }
 
 /** One element of an instant-vector result, with the sample value parsed. */
@@ -79,12 +83,14 @@ export class PrometheusServer {
     const config = {
       global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
       scrape_configs: [
-        {
-          job_name: options.jobName ?? 'sockscope',
-          metrics_path: options.metricsPath ?? '/metrics',
-          static_configs: [{ targets: options.targets }],
-        },
-      ],
+        [options.jobName ?? 'sockscope', options.scrapeSettings ?? {}] as const,
+        ...Object.entries(options.extraJobs ?? {}),
+      ].map(([jobName, settings]) => ({
+        job_name: jobName,
+        metrics_path: options.metricsPath ?? '/metrics',
+        static_configs: [{ targets: options.targets }],
+        ...settings,
+      })),
     };
     const configFile = join(dir, 'prometheus.yml');
     await writeFile(configFile, JSON.stringify(config, null, 2));

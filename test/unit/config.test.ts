@@ -20,7 +20,7 @@ function configFile(content: unknown): string {
 }
 
 const DEFAULTS: Config = {
-  prometheus: { enabled: true, host: '0.0.0.0', port: 9464 },
+  prometheus: { enabled: true, host: '0.0.0.0', port: 9464, webConfigFile: '', probesWithoutAuth: false },
   otlp: { endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit' },
   log: { level: 'info' },
   ebpf: { ringBufferSize: 1024 * 1024, drainInterval: 50, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
@@ -66,7 +66,7 @@ test('with no file, env or flags every setting has its default', () => {
 
 test('a JSON file sets values, including duration and size text', () => {
   const file = configFile({
-    prometheus: { enabled: false, host: '127.0.0.1', port: 9000 },
+    prometheus: { enabled: false, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
     otlp: { endpoint: 'http://localhost:4317', interval: '30s', timeout: 5000 },
     log: { level: 'debug' },
     ebpf: { ringBufferSize: '4MiB', drainInterval: '100ms' },
@@ -76,7 +76,7 @@ test('a JSON file sets values, including duration and size text', () => {
     attribution: DEFAULTS.attribution,
   });
   assert.deepEqual(load(['--config', file]), {
-    prometheus: { enabled: false, host: '127.0.0.1', port: 9000 },
+    prometheus: { enabled: false, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
     otlp: { endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000, histograms: 'explicit' },
     log: { level: 'debug' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
@@ -107,7 +107,7 @@ test('environment variables set values', () => {
     SOCKSCOPE_EVENTS_FILE: '-',
   });
   assert.deepEqual(config, {
-    prometheus: { enabled: false, host: '::1', port: 9500 },
+    prometheus: { enabled: false, host: '::1', port: 9500, webConfigFile: '', probesWithoutAuth: false },
     otlp: { endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000, histograms: 'explicit' },
     log: { level: 'warn' },
     ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
@@ -146,7 +146,7 @@ test('flags set values in both --key value and --key=value forms', () => {
     '--events.file=events.jsonl',
   ]);
   assert.deepEqual(config, {
-    prometheus: { enabled: true, host: '127.0.0.1', port: 9000 },
+    prometheus: { enabled: true, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
     otlp: { endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000, histograms: 'explicit' },
     log: { level: 'trace' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 65_536, maxListeners: 8192 },
@@ -348,7 +348,7 @@ test('a long bad value is cut short in the message', () => {
 
 test('every setting has a doc, a flag and an environment variable named by the rule', () => {
   assert.deepEqual(SETTINGS.map((s) => s.key), [
-    'prometheus.enabled', 'prometheus.host', 'prometheus.port',
+    'prometheus.enabled', 'prometheus.host', 'prometheus.port', 'prometheus.webConfigFile', 'prometheus.probesWithoutAuth',
     'otlp.endpoint', 'otlp.interval', 'otlp.timeout', 'otlp.histograms',
     'log.level',
     'ebpf.ringBufferSize', 'ebpf.drainInterval',

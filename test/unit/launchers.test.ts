@@ -33,7 +33,7 @@ test('the image (and with it the manifests and the Helm chart, which pass only a
 
 test('the systemd unit', () => {
   const unit = read('deploy/systemd/sockscope.service');
-  assert.match(unit, new RegExp(`^ExecStart=/usr/bin/node ${NODE_FLAGS.join(' ')} /opt/sockscope/dist/src/cli\\.js run$`, 'm'));
+  assert.match(unit, new RegExp(`^ExecStart=/usr/bin/node ${NODE_FLAGS.join(' ')} /opt/sockscope/dist/src/cli\\.js run --config /etc/sockscope/sockscope\\.yaml$`, 'm'));
   for (const e of env) assert.match(unit, new RegExp(`^Environment=${e}$`, 'm'));
 });
 

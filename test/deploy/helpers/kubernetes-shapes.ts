@@ -14,8 +14,8 @@ export interface Container {
   args?: string[];
   env?: Array<{ name: string; value?: string }>;
   ports?: Array<{ name: string; containerPort: number; protocol: string }>;
-  livenessProbe?: { httpGet?: { path: string; port: string | number } };
-  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number; scheme?: string } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number; scheme?: string } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: {
     privileged?: boolean;
