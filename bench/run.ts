@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--program-rounds N]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
@@ -17,11 +17,12 @@ import { measureOverhead, type OverheadResult } from './phases/overhead';
 import { measureMaxRate, type MaxRateResult } from './phases/max-rate';
 import { measureFlows, measureNodeFloor, type FlowsResult, type NodeFloor } from './phases/flows';
 import { measureScrape, type ScrapeResult } from './phases/scrape';
+import { measureHealthz, type HealthzResult } from './phases/healthz';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
-const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape'] as const;
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz'] as const;
 type Phase = (typeof ALL_PHASES)[number];
 
 interface Args {
@@ -96,6 +97,7 @@ export interface BenchResults {
   flows?: FlowsResult[];
   nodeFloor?: NodeFloor;
   scrape?: ScrapeResult;
+  healthz?: HealthzResult;
 }
 
 async function environment(): Promise<Environment> {
@@ -198,6 +200,11 @@ async function main(): Promise<void> {
   if (args.phases.has('scrape')) {
     log('phase scrape: /metrics latency and size by active series');
     results.scrape = await measureScrape(tools, { seriesCounts: [1_000, 10_000, 50_000], scrapes: args.quick ? 10 : 40, log });
+  }
+
+  if (args.phases.has('healthz')) {
+    log('phase healthz: /healthz latency and event-loop delay with 10k series under max-rate load');
+    results.healthz = await measureHealthz(tools, { series: 10_000, senders: 2, seconds: args.quick ? 5 : 20, log });
   }
 
   results.environment.loadAtEnd = loadAverage();
