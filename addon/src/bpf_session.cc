@@ -51,6 +51,7 @@ Napi::Function BpfSession::Init(Napi::Env env) {
                          InstanceMethod<&BpfSession::StartDrain>("startDrain"),
                          InstanceMethod<&BpfSession::Drain>("drain"),
                          InstanceMethod<&BpfSession::DrainEvents>("drainEvents"),
+                         InstanceMethod<&BpfSession::HoldDrains>("holdDrains"),
                          InstanceMethod<&BpfSession::Stats>("stats"),
                          InstanceMethod<&BpfSession::Close>("close"),
                      });
@@ -153,10 +154,10 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   }
 }
 
-BpfSession::~BpfSession() { Release(); }
+BpfSession::~BpfSession() { Release(false); }
 
-void BpfSession::Release() {
-  drainer_.reset();  // joins the thread before the maps go away
+void BpfSession::Release(bool answer_waiters) {
+  StopDrainThread(answer_waiters);
   flow_maps_.reset();
   for (auto& [name, link] : links_) bpf_link__destroy(link);
   links_.clear();
@@ -164,6 +165,26 @@ void BpfSession::Release() {
   if (skel_ != nullptr) sockscope_bpf__destroy(skel_);
   skel_ = nullptr;
   loaded_ = false;
+}
+
+void BpfSession::StopDrainThread(bool answer_waiters) {
+  if (drainer_) {
+    drainer_->Stop();  // joins the thread after one last drain: no kernel access is left in flight
+    if (answer_waiters) {
+      Napi::Env env = Env();
+      AnswerFlows(env, UINT64_MAX);
+      AnswerEvents(env, UINT64_MAX);
+      UpdateRef(env);
+    }
+  }
+  flow_waiters_.clear();
+  event_waiters_.clear();
+  if (channel_) {
+    channel_->session = nullptr;  // a notice still queued finds no session
+    channel_.reset();
+    served_.Release();
+  }
+  drainer_.reset();
 }
 
 bool BpfSession::RequireState(Napi::Env env, bool want_loaded, const char* what) {
@@ -270,19 +291,74 @@ Napi::Value BpfSession::StartDrain(const Napi::CallbackInfo& info) {
   int interval_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 50;
   drainer_ = std::make_unique<KernelDrainer>(bpf_map__fd(skel_->maps.events), std::move(flow_maps_),
                                            max_flows_, max_conn_events_);
-  std::string error = drainer_->Start(interval_ms);
+  channel_ = std::make_shared<ServedChannel>();
+  channel_->session = this;
+  served_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                          "sockscope drain", 0, 1);
+  served_.Unref(env);  // referenced only while a promise waits (UpdateRef)
+  struct Notice {
+    std::shared_ptr<ServedChannel> channel;
+    uint64_t ring;
+    uint64_t maps;
+  };
+  Napi::ThreadSafeFunction served = served_;
+  std::shared_ptr<ServedChannel> channel = channel_;
+  auto on_served = [served, channel](uint64_t ring, uint64_t maps) mutable {
+    auto* notice = new Notice{channel, ring, maps};
+    napi_status status = served.NonBlockingCall(notice, [](Napi::Env env, Napi::Function, Notice* n) {
+      // env is null when the function is torn down with notices still queued.
+      if (env != nullptr && n->channel->session != nullptr) n->channel->session->OnServed(env, n->ring, n->maps);
+      delete n;
+    });
+    if (status != napi_ok) delete notice;  // closing: close() answers the waiters itself
+  };
+  std::string error = drainer_->Start(interval_ms, on_served);
   if (!error.empty()) {
-    drainer_.reset();
+    StopDrainThread(false);
     return ThrowError(env, error);
   }
   return env.Undefined();
 }
 
-// -> Buffer of FlowRecord structs (layout: see addon.cc recordLayout)
-Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!drainer_) return Napi::Buffer<uint8_t>::New(env, 0);
-  std::vector<FlowRecord> records = drainer_->Take();
+Napi::Value BpfSession::Enqueue(Napi::Env env, std::vector<Waiter>& waiters, bool maps) {
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  Napi::Promise promise = deferred.Promise();
+  if (!drainer_) {
+    deferred.Resolve(Napi::Buffer<uint8_t>::New(env, 0));
+    return promise;
+  }
+  waiters.push_back({drainer_->Request(maps), std::move(deferred)});
+  UpdateRef(env);
+  return promise;
+}
+
+void BpfSession::OnServed(Napi::Env env, uint64_t ring_ticket, uint64_t maps_ticket) {
+  if (!drainer_) return;
+  AnswerFlows(env, maps_ticket);
+  AnswerEvents(env, ring_ticket);
+  UpdateRef(env);
+}
+
+void BpfSession::UpdateRef(Napi::Env env) {
+  bool waiting = !flow_waiters_.empty() || !event_waiters_.empty();
+  if (!channel_ || waiting == referenced_) return;
+  if (waiting) served_.Ref(env);
+  else served_.Unref(env);
+  referenced_ = waiting;
+}
+
+void BpfSession::AnswerFlows(Napi::Env env, uint64_t ticket) {
+  std::vector<Waiter> ready;
+  for (auto it = flow_waiters_.begin(); it != flow_waiters_.end();) {
+    if (it->ticket <= ticket) {
+      ready.push_back(std::move(*it));
+      it = flow_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (ready.empty()) return;
+  std::vector<FlowRecord> records = drainer_->TakeRecords();
   size_t bytes = records.size() * sizeof(FlowRecord);
   if (drain_buffer_.IsEmpty() || drain_buffer_.Value().ByteLength() < bytes) {
     // A quarter more than needed: flow counts creep up, and each new buffer is garbage.
@@ -290,17 +366,50 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   }
   Napi::ArrayBuffer buffer = drain_buffer_.Value();
   if (bytes > 0) memcpy(buffer.Data(), records.data(), bytes);
-  // Valid until the next drain(), which overwrites it.
-  return Napi::Uint8Array::New(env, bytes, buffer, 0);
+  bool first = true;
+  for (Waiter& w : ready) {
+    // Valid until the next drain is answered, which overwrites it.
+    w.deferred.Resolve(Napi::Uint8Array::New(env, first ? bytes : 0, buffer, 0));
+    first = false;
+  }
 }
 
-// -> Buffer of ss_conn_event structs (layout: see addon.cc connEventLayout)
-Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!drainer_) return Napi::Buffer<uint8_t>::New(env, 0);
+void BpfSession::AnswerEvents(Napi::Env env, uint64_t ticket) {
+  std::vector<Waiter> ready;
+  for (auto it = event_waiters_.begin(); it != event_waiters_.end();) {
+    if (it->ticket <= ticket) {
+      ready.push_back(std::move(*it));
+      it = event_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (ready.empty()) return;
   std::vector<ss_conn_event> events = drainer_->TakeConnEvents();
-  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()),
-                                     events.size() * sizeof(ss_conn_event));
+  bool first = true;
+  for (Waiter& w : ready) {
+    size_t bytes = first ? events.size() * sizeof(ss_conn_event) : 0;
+    w.deferred.Resolve(Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()), bytes));
+    first = false;
+  }
+}
+
+// -> Promise of a Uint8Array of FlowRecord structs (layout: see addon.cc recordLayout).
+// The swap and read run on the drain thread; this returns at once.
+Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
+  return Enqueue(info.Env(), flow_waiters_, true);
+}
+
+// -> Promise of a Buffer of ss_conn_event structs (layout: see addon.cc connEventLayout),
+// consumed from the ring by the drain thread.
+Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
+  return Enqueue(info.Env(), event_waiters_, false);
+}
+
+// holdDrains(bool): tests hold requested drains in the drain thread, to see JavaScript run meanwhile.
+Napi::Value BpfSession::HoldDrains(const Napi::CallbackInfo& info) {
+  if (drainer_) drainer_->Hold(info[0].ToBoolean());
+  return info.Env().Undefined();
 }
 
 uint64_t BpfSession::KernelStat(__u32 stat) const {
@@ -361,7 +470,7 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BpfSession::Close(const Napi::CallbackInfo& info) {
-  Release();
+  Release(true);
   drain_buffer_.Reset();
   return info.Env().Undefined();
 }

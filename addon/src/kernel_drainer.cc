@@ -27,22 +27,42 @@ KernelDrainer::~KernelDrainer() {
   if (ring_ != nullptr) ring_buffer__free(ring_);
 }
 
-std::string KernelDrainer::Start(int interval_ms) {
+std::string KernelDrainer::Start(int interval_ms, Served served) {
   if (ring_ == nullptr) return std::string("ring_buffer__new failed: ") + strerror(errno);
   if (thread_.joinable()) return "drain thread already running";
   stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  request_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (stop_fd_ < 0 || epoll_fd_ < 0) return std::string("eventfd/epoll: ") + strerror(errno);
+  if (stop_fd_ < 0 || request_fd_ < 0 || epoll_fd_ < 0) return std::string("eventfd/epoll: ") + strerror(errno);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = stop_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+  ev.data.fd = request_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, request_fd_, &ev);
   // libbpf's own epoll fd is itself pollable: it becomes readable when the
   // kernel wakes the ring (only on fill level, see maps.bpf.h).
   ev.data.fd = ring_buffer__epoll_fd(ring_);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.data.fd, &ev);
-  thread_ = std::thread(&KernelDrainer::Run, this, interval_ms);
+  thread_ = std::thread(&KernelDrainer::Run, this, interval_ms, std::move(served));
   return "";
+}
+
+uint64_t KernelDrainer::Request(bool maps) {
+  uint64_t ticket = (maps ? maps_requested_ : ring_requested_).fetch_add(1) + 1;
+  Wake();
+  return ticket;
+}
+
+void KernelDrainer::Hold(bool hold) {
+  held_.store(hold);
+  if (!hold) Wake();  // requests made meanwhile
+}
+
+void KernelDrainer::Wake() {
+  uint64_t one = 1;
+  ssize_t ignored = write(request_fd_, &one, sizeof(one));
+  (void)ignored;
 }
 
 void KernelDrainer::Stop() {
@@ -52,29 +72,57 @@ void KernelDrainer::Stop() {
     (void)ignored;
     thread_.join();
   }
-  if (epoll_fd_ >= 0) close(epoll_fd_);
-  if (stop_fd_ >= 0) close(stop_fd_);
-  epoll_fd_ = stop_fd_ = -1;
+  for (int* fd : {&epoll_fd_, &stop_fd_, &request_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
-void KernelDrainer::Run(int interval_ms) {
-  epoll_event events[2];
+void KernelDrainer::Run(int interval_ms, Served served) {
+  epoll_event events[3];
   for (;;) {
-    int n = epoll_wait(epoll_fd_, events, 2, interval_ms);
+    int n = epoll_wait(epoll_fd_, events, 3, interval_ms);
     if (n < 0 && errno != EINTR) break;
     bool stopping = false;
     for (int i = 0; i < n; i++) {
       if (events[i].data.fd == stop_fd_) stopping = true;
     }
     wakeups_.fetch_add(1, std::memory_order_relaxed);
+    if (stopping) {
+      // The last drain: whoever still waits is answered by the caller of Stop().
+      if (flow_maps_) DrainFlowMaps();
+      std::lock_guard<std::mutex> lock(mutex_);
+      ConsumeRingLocked();
+      break;
+    }
+    ServeRequests(served);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ConsumeRingLocked();
     }
     // TypeScript drains once a second; this is the backstop when it does not.
-    if (flow_maps_ && (stopping || flow_maps_->SinceLastDrain() >= kFlowMapPeriod)) DrainFlowMaps();
-    if (stopping) break;
+    if (flow_maps_ && flow_maps_->SinceLastDrain() >= kFlowMapPeriod) DrainFlowMaps();
   }
+}
+
+void KernelDrainer::ServeRequests(const Served& served) {
+  uint64_t cleared;
+  ssize_t ignored = read(request_fd_, &cleared, sizeof(cleared));  // before the tickets: a later Request wakes us again
+  (void)ignored;
+  if (held_.load()) return;
+  // Every ticket read here was handed out before the swap below begins.
+  uint64_t ring = ring_requested_.load();
+  uint64_t maps = maps_requested_.load();
+  if (ring == ring_served_ && maps == maps_served_) return;
+  if (maps != maps_served_ && flow_maps_) DrainFlowMaps();
+  {
+    // After the swap: calls that spilled to the ring before the request are in it by now.
+    std::lock_guard<std::mutex> lock(mutex_);
+    ConsumeRingLocked();
+  }
+  ring_served_ = ring;
+  maps_served_ = maps;
+  served(ring, maps);
 }
 
 void KernelDrainer::DrainFlowMaps() {
@@ -110,10 +158,8 @@ int KernelDrainer::OnSample(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-std::vector<FlowRecord> KernelDrainer::Take() {
-  if (flow_maps_) DrainFlowMaps();
+std::vector<FlowRecord> KernelDrainer::TakeRecords() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeRingLocked();
   return table_.TakeRecords();
 }
 
@@ -124,7 +170,6 @@ uint64_t KernelDrainer::events_received() const {
 
 std::vector<ss_conn_event> KernelDrainer::TakeConnEvents() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeRingLocked();  // no map swap: bytes come with Take()
   std::vector<ss_conn_event> out;
   out.swap(conn_events_);
   return out;

@@ -1,9 +1,12 @@
 // The native drain thread: every interval it consumes the ring buffer of
 // connection events; once a second it also reads the kernel's socket I/O sums
-// (FlowMapDrainer) into a FlowTable, as does every Take().
+// (FlowMapDrainer) into a FlowTable. JavaScript asks it for a drain with
+// Request() and is told by the Served callback: only this thread waits on the
+// kernel (the map swap's RCU grace period, the batch read, the ring).
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,15 +28,28 @@ class KernelDrainer {
   KernelDrainer(const KernelDrainer&) = delete;
   KernelDrainer& operator=(const KernelDrainer&) = delete;
 
+  // Runs on the drain thread after it served requests: everything requested up to
+  // these tickets (see Request) is in the table and the event buffer.
+  using Served = std::function<void(uint64_t ring_ticket, uint64_t maps_ticket)>;
+
   // Starts the thread. It wakes every interval_ms, or earlier when the BPF
-  // side forces a wake-up because the ring is filling. Returns "" or an error.
-  std::string Start(int interval_ms);
-  // Stops the thread after one last drain.
+  // side forces a wake-up because the ring is filling, or on Request().
+  // Returns "" or an error.
+  std::string Start(int interval_ms, Served served);
+  // Stops the thread after one last drain of the ring and the maps.
   void Stop();
 
-  // Drains the kernel now, then hands out everything aggregated.
-  std::vector<FlowRecord> Take();
-  // Connection events (state changes, retransmits) since the last call, in order.
+  // Asks the thread to consume the ring now, and with maps to swap and read the
+  // socket I/O maps too. Returns at once with a ticket; Served reports it once a
+  // drain that began after this call is done. Requests made before the thread
+  // starts a drain share it.
+  uint64_t Request(bool maps);
+  // Tests: while held, the thread serves no request (it still consumes the ring).
+  void Hold(bool hold);
+
+  // Everything aggregated so far; no kernel access.
+  std::vector<FlowRecord> TakeRecords();
+  // Connection events (state changes, retransmits) consumed so far, in order; no kernel access.
   std::vector<ss_conn_event> TakeConnEvents();
 
   uint64_t events_received() const;
@@ -47,7 +63,10 @@ class KernelDrainer {
 
  private:
   static int OnSample(void* ctx, void* data, size_t size);
-  void Run(int interval_ms);
+  void Run(int interval_ms, Served served);
+  // Drains for the requests made so far, unless held, then reports them.
+  void ServeRequests(const Served& served);
+  void Wake();
   // Swaps and reads the flow maps without holding mutex_ (the swap waits for
   // an RCU grace period; the ring must not wait for it), then adds to table_.
   void DrainFlowMaps();
@@ -56,7 +75,14 @@ class KernelDrainer {
   ring_buffer* ring_ = nullptr;
   std::unique_ptr<FlowMapDrainer> flow_maps_;
   int stop_fd_ = -1;
+  int request_fd_ = -1;  // written by Request(): wakes the thread
   int epoll_fd_ = -1;
+  // Tickets handed out and served, of ring-only and of map requests.
+  std::atomic<uint64_t> ring_requested_{0};
+  std::atomic<uint64_t> maps_requested_{0};
+  uint64_t ring_served_ = 0;  // drain thread only
+  uint64_t maps_served_ = 0;  // drain thread only
+  std::atomic<bool> held_{false};
   std::thread thread_;
   mutable std::mutex mutex_;  // guards table_, the counters and ring_ consumption
   FlowTable table_;

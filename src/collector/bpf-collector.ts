@@ -92,26 +92,32 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
     return new BpfCollector(addon, session, plan);
   }
 
-  drainInto(visit: (flow: FlowDelta) => void): void {
+  async drainInto(visit: (flow: FlowDelta) => void): Promise<void> {
     if (this.finalStats) return;
-    forEachFlowRecord(this.drainedRecords(), this.addon.recordLayout, visit);
+    const records = await this.drainedRecords();
+    forEachFlowRecord(records, this.addon.recordLayout, visit);
   }
 
   /** drainInto() as an array, for tests and tools. */
-  drain(): FlowDelta[] {
+  async drain(): Promise<FlowDelta[]> {
     if (this.finalStats) return [];
-    return decodeFlowRecords(this.drainedRecords(), this.addon.recordLayout);
+    return decodeFlowRecords(await this.drainedRecords(), this.addon.recordLayout);
   }
 
-  /** The addon's records as a Buffer view, decoded before the next drain overwrites them. */
-  private drainedRecords(): Buffer {
-    const records = this.session.drain();
+  /** The addon's records as a Buffer view, to decode before the next drain overwrites them. */
+  private async drainedRecords(): Promise<Buffer> {
+    const records = await this.session.drain();
     return Buffer.from(records.buffer, records.byteOffset, records.byteLength);
   }
 
-  drainConnectionEvents(): ConnectionEvent[] {
+  async drainConnectionEvents(): Promise<ConnectionEvent[]> {
     if (this.finalStats) return [];
-    return decodeConnEvents(this.session.drainEvents(), this.addon.connEventLayout);
+    return decodeConnEvents(await this.session.drainEvents(), this.addon.connEventLayout);
+  }
+
+  /** Tests: holds requested drains in the addon's drain thread (true) or lets them run (false). */
+  holdDrains(hold: boolean): void {
+    this.session.holdDrains(hold);
   }
 
   stats(): CollectorStats {

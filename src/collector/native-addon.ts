@@ -66,12 +66,16 @@ export interface NativeBpfSession {
   attach(program: string): void;
   startDrain(intervalMillis: number): void;
   /**
-   * Aggregated flow records since the last call, packed as `recordLayout` describes. The
-   * addon reuses the memory: read it before the next drain().
+   * Aggregated flow records since the last answered call, packed as `recordLayout` describes.
+   * The map swap and read run on the addon's drain thread, in a drain that begins after
+   * this call; calls made before it begins share it (the first gets the records, the others
+   * none). The addon reuses the memory: read it before the next drain is answered.
    */
-  drain(): Uint8Array;
-  /** Connection events since the last call, packed as `connEventLayout` describes. */
-  drainEvents(): Buffer;
+  drain(): Promise<Uint8Array>;
+  /** Connection events since the last answered call, packed as `connEventLayout` describes; consumed by the drain thread. */
+  drainEvents(): Promise<Buffer>;
+  /** Tests: while true, the drain thread answers no drain() or drainEvents() (close() still does). */
+  holdDrains(hold: boolean): void;
   stats(): NativeStats;
   close(): void;
 }
