@@ -51,6 +51,8 @@ Napi::Function BpfSession::Init(Napi::Env env) {
                          InstanceMethod<&BpfSession::StartDrain>("startDrain"),
                          InstanceMethod<&BpfSession::Drain>("drain"),
                          InstanceMethod<&BpfSession::DrainEvents>("drainEvents"),
+                         InstanceMethod<&BpfSession::TakeRecords>("takeRecords"),
+                         InstanceMethod<&BpfSession::TakeEvents>("takeEvents"),
                          InstanceMethod<&BpfSession::HoldDrains>("holdDrains"),
                          InstanceMethod<&BpfSession::Stats>("stats"),
                          InstanceMethod<&BpfSession::Close>("close"),
@@ -170,10 +172,12 @@ void BpfSession::Release(bool answer_waiters) {
 void BpfSession::StopDrainThread(bool answer_waiters) {
   if (drainer_) {
     drainer_->Stop();  // joins the thread after one last drain: no kernel access is left in flight
+    final_records_ = drainer_->TakeRecords();
+    final_events_ = drainer_->TakeConnEvents();
     if (answer_waiters) {
       Napi::Env env = Env();
-      AnswerFlows(env, UINT64_MAX);
-      AnswerEvents(env, UINT64_MAX);
+      Answer(flow_waiters_, UINT64_MAX, env);
+      Answer(event_waiters_, UINT64_MAX, env);
       UpdateRef(env);
     }
   }
@@ -324,7 +328,7 @@ Napi::Value BpfSession::Enqueue(Napi::Env env, std::vector<Waiter>& waiters, boo
   Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
   Napi::Promise promise = deferred.Promise();
   if (!drainer_) {
-    deferred.Resolve(Napi::Buffer<uint8_t>::New(env, 0));
+    deferred.Resolve(env.Undefined());
     return promise;
   }
   waiters.push_back({drainer_->Request(maps), std::move(deferred)});
@@ -334,8 +338,8 @@ Napi::Value BpfSession::Enqueue(Napi::Env env, std::vector<Waiter>& waiters, boo
 
 void BpfSession::OnServed(Napi::Env env, uint64_t ring_ticket, uint64_t maps_ticket) {
   if (!drainer_) return;
-  AnswerFlows(env, maps_ticket);
-  AnswerEvents(env, ring_ticket);
+  Answer(flow_waiters_, maps_ticket, env);
+  Answer(event_waiters_, ring_ticket, env);
   UpdateRef(env);
 }
 
@@ -347,18 +351,37 @@ void BpfSession::UpdateRef(Napi::Env env) {
   referenced_ = waiting;
 }
 
-void BpfSession::AnswerFlows(Napi::Env env, uint64_t ticket) {
+void BpfSession::Answer(std::vector<Waiter>& waiters, uint64_t ticket, Napi::Env env) {
   std::vector<Waiter> ready;
-  for (auto it = flow_waiters_.begin(); it != flow_waiters_.end();) {
+  for (auto it = waiters.begin(); it != waiters.end();) {
     if (it->ticket <= ticket) {
       ready.push_back(std::move(*it));
-      it = flow_waiters_.erase(it);
+      it = waiters.erase(it);
     } else {
       ++it;
     }
   }
-  if (ready.empty()) return;
-  std::vector<FlowRecord> records = drainer_->TakeRecords();
+  for (Waiter& w : ready) w.deferred.Resolve(env.Undefined());
+}
+
+// -> Promise, resolved once a drain of the socket I/O maps and the ring, begun after this
+// call, is done. The swap and the read run on the drain thread; this returns at once.
+// Calls made before the thread begins a drain share it.
+Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
+  return Enqueue(info.Env(), flow_waiters_, true);
+}
+
+// -> Promise, resolved once the drain thread has consumed the ring after this call.
+Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
+  return Enqueue(info.Env(), event_waiters_, false);
+}
+
+// -> Uint8Array of the FlowRecord structs aggregated so far (layout: see addon.cc
+// recordLayout); no kernel access, only the table's mutex.
+Napi::Value BpfSession::TakeRecords(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<FlowRecord> records = drainer_ ? drainer_->TakeRecords() : std::move(final_records_);
+  final_records_.clear();
   size_t bytes = records.size() * sizeof(FlowRecord);
   if (drain_buffer_.IsEmpty() || drain_buffer_.Value().ByteLength() < bytes) {
     // A quarter more than needed: flow counts creep up, and each new buffer is garbage.
@@ -366,44 +389,16 @@ void BpfSession::AnswerFlows(Napi::Env env, uint64_t ticket) {
   }
   Napi::ArrayBuffer buffer = drain_buffer_.Value();
   if (bytes > 0) memcpy(buffer.Data(), records.data(), bytes);
-  bool first = true;
-  for (Waiter& w : ready) {
-    // Valid until the next drain is answered, which overwrites it.
-    w.deferred.Resolve(Napi::Uint8Array::New(env, first ? bytes : 0, buffer, 0));
-    first = false;
-  }
+  // Valid until the next takeRecords(), which overwrites it.
+  return Napi::Uint8Array::New(env, bytes, buffer, 0);
 }
 
-void BpfSession::AnswerEvents(Napi::Env env, uint64_t ticket) {
-  std::vector<Waiter> ready;
-  for (auto it = event_waiters_.begin(); it != event_waiters_.end();) {
-    if (it->ticket <= ticket) {
-      ready.push_back(std::move(*it));
-      it = event_waiters_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  if (ready.empty()) return;
-  std::vector<ss_conn_event> events = drainer_->TakeConnEvents();
-  bool first = true;
-  for (Waiter& w : ready) {
-    size_t bytes = first ? events.size() * sizeof(ss_conn_event) : 0;
-    w.deferred.Resolve(Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()), bytes));
-    first = false;
-  }
-}
-
-// -> Promise of a Uint8Array of FlowRecord structs (layout: see addon.cc recordLayout).
-// The swap and read run on the drain thread; this returns at once.
-Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
-  return Enqueue(info.Env(), flow_waiters_, true);
-}
-
-// -> Promise of a Buffer of ss_conn_event structs (layout: see addon.cc connEventLayout),
-// consumed from the ring by the drain thread.
-Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
-  return Enqueue(info.Env(), event_waiters_, false);
+// -> Buffer of the ss_conn_event structs consumed so far (layout: see addon.cc connEventLayout).
+Napi::Value BpfSession::TakeEvents(const Napi::CallbackInfo& info) {
+  std::vector<ss_conn_event> events = drainer_ ? drainer_->TakeConnEvents() : std::move(final_events_);
+  final_events_.clear();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), reinterpret_cast<const uint8_t*>(events.data()),
+                                     events.size() * sizeof(ss_conn_event));
 }
 
 // holdDrains(bool): tests hold requested drains in the drain thread, to see JavaScript run meanwhile.

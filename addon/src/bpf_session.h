@@ -32,6 +32,8 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Value StartDrain(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);
   Napi::Value DrainEvents(const Napi::CallbackInfo& info);
+  Napi::Value TakeRecords(const Napi::CallbackInfo& info);
+  Napi::Value TakeEvents(const Napi::CallbackInfo& info);
   Napi::Value HoldDrains(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -54,10 +56,8 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   };
   Napi::Value Enqueue(Napi::Env env, std::vector<Waiter>& waiters, bool maps);
   void OnServed(Napi::Env env, uint64_t ring_ticket, uint64_t maps_ticket);
-  // Resolves the waiters up to ticket: the first gets what was taken, the others nothing
-  // (each record is handed out once; they all wait for the same drain).
-  void AnswerFlows(Napi::Env env, uint64_t ticket);
-  void AnswerEvents(Napi::Env env, uint64_t ticket);
+  // Resolves the waiters whose ticket the drain thread has served.
+  static void Answer(std::vector<Waiter>& waiters, uint64_t ticket, Napi::Env env);
   // Keeps the process alive while a promise waits on the drain thread.
   void UpdateRef(Napi::Env env);
 
@@ -81,6 +81,9 @@ class BpfSession : public Napi::ObjectWrap<BpfSession> {
   Napi::Reference<Napi::ArrayBuffer> drain_buffer_;
   std::vector<Waiter> flow_waiters_;
   std::vector<Waiter> event_waiters_;
+  // What the drain thread's last drain left at close(), for the takes still to come.
+  std::vector<FlowRecord> final_records_;
+  std::vector<ss_conn_event> final_events_;
   Napi::ThreadSafeFunction served_;
   std::shared_ptr<ServedChannel> channel_;
   bool referenced_ = false;

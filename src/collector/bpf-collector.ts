@@ -94,25 +94,27 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
 
   async drainInto(visit: (flow: FlowDelta) => void): Promise<void> {
     if (this.finalStats) return;
-    const records = await this.drainedRecords();
-    forEachFlowRecord(records, this.addon.recordLayout, visit);
+    await this.session.drain();
+    forEachFlowRecord(this.takeRecords(), this.addon.recordLayout, visit);
   }
 
   /** drainInto() as an array, for tests and tools. */
   async drain(): Promise<FlowDelta[]> {
     if (this.finalStats) return [];
-    return decodeFlowRecords(await this.drainedRecords(), this.addon.recordLayout);
+    await this.session.drain();
+    return decodeFlowRecords(this.takeRecords(), this.addon.recordLayout);
   }
 
-  /** The addon's records as a Buffer view, to decode before the next drain overwrites them. */
-  private async drainedRecords(): Promise<Buffer> {
-    const records = await this.session.drain();
+  /** The addon's records as a Buffer view, decoded at once: the next take overwrites them. */
+  private takeRecords(): Buffer {
+    const records = this.session.takeRecords();
     return Buffer.from(records.buffer, records.byteOffset, records.byteLength);
   }
 
   async drainConnectionEvents(): Promise<ConnectionEvent[]> {
     if (this.finalStats) return [];
-    return decodeConnEvents(await this.session.drainEvents(), this.addon.connEventLayout);
+    await this.session.drainEvents();
+    return decodeConnEvents(this.session.takeEvents(), this.addon.connEventLayout);
   }
 
   /** Tests: holds requested drains in the addon's drain thread (true) or lets them run (false). */

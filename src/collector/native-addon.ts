@@ -66,15 +66,21 @@ export interface NativeBpfSession {
   attach(program: string): void;
   startDrain(intervalMillis: number): void;
   /**
-   * Aggregated flow records since the last answered call, packed as `recordLayout` describes.
-   * The map swap and read run on the addon's drain thread, in a drain that begins after
-   * this call; calls made before it begins share it (the first gets the records, the others
-   * none). The addon reuses the memory: read it before the next drain is answered.
+   * Resolves once a drain of the socket I/O maps and the ring, begun after this call, is
+   * done: the swap and the read run on the addon's drain thread. Calls made before it
+   * begins share it. Then takeRecords() has everything up to the drain.
    */
-  drain(): Promise<Uint8Array>;
-  /** Connection events since the last answered call, packed as `connEventLayout` describes; consumed by the drain thread. */
-  drainEvents(): Promise<Buffer>;
-  /** Tests: while true, the drain thread answers no drain() or drainEvents() (close() still does). */
+  drain(): Promise<void>;
+  /** Resolves once the drain thread has consumed the ring after this call; then takeEvents(). */
+  drainEvents(): Promise<void>;
+  /**
+   * The flow records aggregated so far, packed as `recordLayout` describes; no kernel access.
+   * The addon reuses the memory: read it before the next takeRecords().
+   */
+  takeRecords(): Uint8Array;
+  /** The connection events consumed so far, in order, packed as `connEventLayout` describes. */
+  takeEvents(): Buffer;
+  /** Tests: while true, the drain thread serves no drain() or drainEvents() (close() still answers them). */
   holdDrains(hold: boolean): void;
   stats(): NativeStats;
   close(): void;
