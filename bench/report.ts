@@ -169,6 +169,13 @@ export function renderReport(r: BenchResults): string {
     }
     out.push('');
   }
+  if (r.drainBlocking) {
+    const d = r.drainBlocking;
+    const ms = (q: { p50: number; p99: number; max: number }) => `${q.p50} / ${q.p99} / ${q.max}`;
+    out.push(`### One collector drain with ${d.flowsPerDrain} flows per drain (bench/tools/drain-blocking.ts; p50 / p99 / max ms over ${d.drains})`, '');
+    out.push('| JS thread inside drain() | drain() to decoded records | event-loop delay meanwhile |', '| --- | --- | --- |');
+    out.push(`| ${ms(d.syncCallMs)} | ${ms(d.wholeDrainMs)} | ${ms(d.eventLoopDelayMs)} |`, '');
+  }
   return out.join('\n') + '\n';
 }
 
