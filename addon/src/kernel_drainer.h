@@ -1,10 +1,12 @@
-// The native drain thread: every interval it consumes the ring buffer of
-// connection events; once a second it also reads the kernel's socket I/O sums
-// (FlowMapDrainer) into a FlowTable. JavaScript asks it for a drain with
-// Request() and is told by the Served callback: only this thread waits on the
-// kernel (the map swap's RCU grace period, the batch read, the ring).
+// The native drain threads. One consumes the ring buffer of connection events
+// every interval (or when the kernel wakes it); it never waits for a map swap.
+// The other serves JavaScript's Request()s: it swaps and reads the kernel's
+// socket I/O sums (FlowMapDrainer, an RCU grace period and a batch read) into a
+// FlowTable, consumes the ring, and tells JavaScript through the Served
+// callback; when nobody asked for a second, it reads the sums anyway.
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -63,10 +65,10 @@ class KernelDrainer {
 
  private:
   static int OnSample(void* ctx, void* data, size_t size);
-  void Run(int interval_ms, Served served);
-  // Drains for the requests made so far, unless held, then reports them.
-  void ServeRequests(const Served& served);
-  void Wake();
+  // The ring thread's loop.
+  void ConsumeRing(int interval_ms);
+  // The request thread's loop: drains for the requests made so far, unless held, then reports them.
+  void ServeRequests(Served served);
   // Swaps and reads the flow maps without holding mutex_ (the swap waits for
   // an RCU grace period; the ring must not wait for it), then adds to table_.
   void DrainFlowMaps();
@@ -75,15 +77,18 @@ class KernelDrainer {
   ring_buffer* ring_ = nullptr;
   std::unique_ptr<FlowMapDrainer> flow_maps_;
   int stop_fd_ = -1;
-  int request_fd_ = -1;  // written by Request(): wakes the thread
   int epoll_fd_ = -1;
-  // Tickets handed out and served, of ring-only and of map requests.
-  std::atomic<uint64_t> ring_requested_{0};
-  std::atomic<uint64_t> maps_requested_{0};
-  uint64_t ring_served_ = 0;  // drain thread only
-  uint64_t maps_served_ = 0;  // drain thread only
-  std::atomic<bool> held_{false};
-  std::thread thread_;
+  std::thread ring_thread_;
+  std::thread request_thread_;
+  // Tickets handed out and served, of ring-only and of map requests; guarded by request_mutex_.
+  std::mutex request_mutex_;
+  std::condition_variable request_cv_;
+  uint64_t ring_requested_ = 0;
+  uint64_t maps_requested_ = 0;
+  uint64_t ring_served_ = 0;
+  uint64_t maps_served_ = 0;
+  bool held_ = false;
+  bool stopping_ = false;
   mutable std::mutex mutex_;  // guards table_, the counters and ring_ consumption
   FlowTable table_;
   // Connection events are few (per connection, not per call): they go to
