@@ -57,11 +57,18 @@ describe('drains run on the native drain thread', bpfTestOptions(), () => {
     });
 
   const start = () => BpfCollector.start({ mode: 'auto', ringBufferSize: 16 << 20, drainIntervalMillis: 20, maxFlows: 65536 });
+  async function withCollector(run: (collector: BpfCollector) => Promise<void>): Promise<void> {
+    const collector = start();
+    try {
+      await run(collector);
+    } finally {
+      collector.close();
+    }
+  }
 
   test('JavaScript answers a request while a drain waits in the native thread; the drain has every byte', async () => {
     requireBpf();
-    const collector = start();
-    try {
+    await withCollector(async (collector) => {
       const { name, expected } = await udpTraffic('ssdrainheld');
       collector.holdDrains(true);
       const drain = watch(collector.drain());
@@ -74,15 +81,12 @@ describe('drains run on the native drain thread', bpfTestOptions(), () => {
       assert.deepEqual(bytesOf(await drain.promise, name), expected);
       await events.promise;
       assert.equal(collector.stats().eventsLost, 0);
-    } finally {
-      collector.close();
-    }
+    });
   });
 
   test('drains asked for together share one: every byte is handed out once', async () => {
     requireBpf();
-    const collector = start();
-    try {
+    await withCollector(async (collector) => {
       const { name, expected } = await udpTraffic('ssdrainshare');
       collector.holdDrains(true);
       const drains = [collector.drain(), collector.drain(), collector.drain()];
@@ -91,9 +95,7 @@ describe('drains run on the native drain thread', bpfTestOptions(), () => {
       assert.deepEqual(bytesOf(results.flat(), name), expected);
       // A drain asked for after the shared one still finds nothing more of this traffic.
       assert.deepEqual(bytesOf(await collector.drain(), name), { tx: 0, rx: 0 });
-    } finally {
-      collector.close();
-    }
+    });
   });
 
   test('close() while a drain is in flight answers it with the last drain', async () => {
