@@ -99,13 +99,15 @@ export function renderReport(r: BenchResults): string {
       '',
     );
     out.push(
-      '| configuration | idle RSS MiB | peak RSS MiB (VmHWM) | end RSS: anon / file MiB | ring buffer resident MiB | daemon CPU s | connections opened exported | samples on /metrics | lost |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| configuration | idle RSS MiB | peak RSS MiB (VmHWM) | end RSS: anon / file MiB | ring buffer resident MiB | daemon CPU s | connections opened exported | samples on /metrics | lost | event-loop delay p50 / p99 / max ms |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const f of r.flows) {
+      const d = f.eventLoopDelay;
       out.push(
         `| ${f.configuration} | ${mib(f.idleMemoryKiB?.rss)} | ${mib(f.memoryKiB?.peak)} | ${mib(f.memoryKiB?.anon)} / ${mib(f.memoryKiB?.file)} | ` +
-          `${mib(f.ringBufferResidentKiB)} | ${f.daemonCpuSeconds} | ${f.connectionsOpenedExported} | ${f.seriesExported} | ${f.lost} |`,
+          `${mib(f.ringBufferResidentKiB)} | ${f.daemonCpuSeconds} | ${f.connectionsOpenedExported} | ${f.seriesExported} | ${f.lost} | ` +
+          `${d ? `${d.p50Ms} / ${d.p99Ms} / ${d.maxMs}` : '—'} |`,
       );
     }
     if (r.nodeFloor) {
@@ -150,6 +152,29 @@ export function renderReport(r: BenchResults): string {
       }
     }
     out.push('');
+  }
+  if (r.healthz) {
+    const h = r.healthz;
+    out.push(`### Event loop under load (${h.generatedSeriesExported} generated series, ${h.senders} max-rate UDP senders)`, '');
+    out.push('/healthz every 10 ms over its own connection; event-loop delay from perf_hooks.monitorEventLoopDelay in the daemon.', '');
+    out.push('| window | events/s | /healthz p50 / p99 / max ms (requests) | /metrics p50 / p99 / max ms (scrapes) | event-loop delay p50 / p99 / max ms |');
+    out.push('| --- | --- | --- | --- | --- |');
+    for (const w of h.windows) {
+      const m = w.metrics;
+      out.push(
+        `| ${w.name} | ${w.eventsPerSecond} | ${w.healthz.p50Ms} / ${w.healthz.p99Ms} / ${w.healthz.maxMs} (${w.healthz.requests}) | ` +
+          `${m ? `${m.p50Ms} / ${m.p99Ms} / ${m.maxMs} (${m.requests})` : '—'} | ` +
+          `${w.eventLoopDelay.p50Ms} / ${w.eventLoopDelay.p99Ms} / ${w.eventLoopDelay.maxMs} |`,
+      );
+    }
+    out.push('');
+  }
+  if (r.drainBlocking) {
+    const d = r.drainBlocking;
+    const ms = (q: { p50: number; p99: number; max: number }) => `${q.p50} / ${q.p99} / ${q.max}`;
+    out.push(`### One collector drain with ${d.flowsPerDrain} flows per drain (bench/tools/drain-blocking.ts; p50 / p99 / max ms over ${d.drains})`, '');
+    out.push('| JS thread inside drain() | drain() to decoded records | event-loop delay meanwhile |', '| --- | --- | --- |');
+    out.push(`| ${ms(d.syncCallMs)} | ${ms(d.wholeDrainMs)} | ${ms(d.eventLoopDelayMs)} |`, '');
   }
   return out.join('\n') + '\n';
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--program-rounds N]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz,drain] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
@@ -17,11 +17,13 @@ import { measureOverhead, type OverheadResult } from './phases/overhead';
 import { measureMaxRate, type MaxRateResult } from './phases/max-rate';
 import { measureFlows, measureNodeFloor, type FlowsResult, type NodeFloor } from './phases/flows';
 import { measureScrape, type ScrapeResult } from './phases/scrape';
+import { measureHealthz, type HealthzResult } from './phases/healthz';
+import type { DrainBlockingResult } from './tools/drain-blocking';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
-const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape'] as const;
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz', 'drain'] as const;
 type Phase = (typeof ALL_PHASES)[number];
 
 interface Args {
@@ -96,6 +98,8 @@ export interface BenchResults {
   flows?: FlowsResult[];
   nodeFloor?: NodeFloor;
   scrape?: ScrapeResult;
+  healthz?: HealthzResult;
+  drainBlocking?: DrainBlockingResult;
 }
 
 async function environment(): Promise<Environment> {
@@ -198,6 +202,19 @@ async function main(): Promise<void> {
   if (args.phases.has('scrape')) {
     log('phase scrape: /metrics latency and size by active series');
     results.scrape = await measureScrape(tools, { seriesCounts: [1_000, 10_000, 50_000], scrapes: args.quick ? 10 : 40, log });
+  }
+
+  if (args.phases.has('healthz')) {
+    log('phase healthz: /healthz latency and event-loop delay with 10k series under max-rate load');
+    results.healthz = await measureHealthz(tools, { series: 10_000, senders: 2, seconds: args.quick ? 10 : 20, log });
+  }
+
+  if (args.phases.has('drain')) {
+    log('phase drain: how long one collector drain holds the JavaScript thread, with 10k active flows');
+    // Its own process, as the daemon would be: the tool loads the collector of this build.
+    const { stdout } = await runChild(process.execPath, [path.join(__dirname, 'tools', 'drain-blocking.js'), '5000', args.quick ? '40' : '120']);
+    results.drainBlocking = JSON.parse(stdout) as DrainBlockingResult;
+    log(`drain: ${stdout.trim()}`);
   }
 
   results.environment.loadAtEnd = loadAverage();

@@ -67,7 +67,8 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
     }),
     readers,
   });
-  const ingestTimer = setInterval(() => producer.ingest(), INGEST_INTERVAL_MS);
+  const ingest = () => producer.ingest().catch((err: unknown) => log.error({ err }, 'draining the collector failed'));
+  const ingestTimer = setInterval(() => void ingest(), INGEST_INTERVAL_MS);
 
   try {
     if (server) {
@@ -82,7 +83,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
     log.info({ signal }, 'stopping');
   } finally {
     clearInterval(ingestTimer);
-    producer.ingest();
+    await ingest();
     collector.close();
     log.info('probes detached');
     // The server goes first: a scrape after the provider's shutdown would get a 500.

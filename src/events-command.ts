@@ -16,15 +16,23 @@ export async function streamEvents(config: Config, log: Logger): Promise<void> {
   const { collector, bootstrap } = startCollector(config, log, EVENT_HOOKS);
   // Owners come from the collector's enricher (kernel, the connection's open, /proc): no metrics are kept.
   const connections = enrichConnections(config, collector, bootstrap);
-  const drain = () => writer.write(connections.drainConnections().records);
-  const timer = setInterval(drain, POLL_MS);
+  // One drain at a time: the next tick skips while one waits on the drain thread.
+  let draining: Promise<void> | undefined;
+  const drain = (): Promise<void> =>
+    (draining ??= connections
+      .drainConnections()
+      .then((batch) => writer.write(batch.records))
+      .catch((err: unknown) => log.error({ err }, 'draining connection events failed'))
+      .finally(() => (draining = undefined)));
+  const timer = setInterval(() => void drain(), POLL_MS);
   // A reader that went away (`sockscope events | head`) ends the command as a signal does.
   const stdoutGone = new Promise<void>((resolve) => target === '-' && process.stdout.once('error', () => resolve()));
   try {
     await Promise.race([waitForTermination(), stdoutGone]);
   } finally {
     clearInterval(timer);
-    drain();
+    await draining;
+    await drain();
     collector.close();
     await writer.close();
   }

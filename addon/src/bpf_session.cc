@@ -52,6 +52,9 @@ Napi::Function BpfSession::Init(Napi::Env env) {
                          InstanceMethod<&BpfSession::StartDrain>("startDrain"),
                          InstanceMethod<&BpfSession::Drain>("drain"),
                          InstanceMethod<&BpfSession::DrainEvents>("drainEvents"),
+                         InstanceMethod<&BpfSession::TakeRecords>("takeRecords"),
+                         InstanceMethod<&BpfSession::TakeEvents>("takeEvents"),
+                         InstanceMethod<&BpfSession::HoldDrains>("holdDrains"),
                          InstanceMethod<&BpfSession::Stats>("stats"),
                          InstanceMethod<&BpfSession::Close>("close"),
                      });
@@ -158,10 +161,10 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   }
 }
 
-BpfSession::~BpfSession() { Release(); }
+BpfSession::~BpfSession() { Release(false); }
 
-void BpfSession::Release() {
-  drainer_.reset();  // joins the thread before the maps go away
+void BpfSession::Release(bool answer_waiters) {
+  StopDrainThread(answer_waiters);
   flow_maps_.reset();
   for (auto& [name, link] : links_) bpf_link__destroy(link);
   links_.clear();
@@ -169,6 +172,28 @@ void BpfSession::Release() {
   if (skel_ != nullptr) sockscope_bpf__destroy(skel_);
   skel_ = nullptr;
   loaded_ = false;
+}
+
+void BpfSession::StopDrainThread(bool answer_waiters) {
+  if (drainer_) {
+    drainer_->Stop();  // joins the thread after one last drain: no kernel access is left in flight
+    final_records_ = drainer_->TakeRecords();
+    final_events_ = drainer_->TakeConnEvents();
+    if (answer_waiters) {
+      Napi::Env env = Env();
+      Answer(flow_waiters_, UINT64_MAX, env);
+      Answer(event_waiters_, UINT64_MAX, env);
+      UpdateRef(env);
+    }
+  }
+  flow_waiters_.clear();
+  event_waiters_.clear();
+  if (channel_) {
+    channel_->session = nullptr;  // a notice still queued finds no session
+    channel_.reset();
+    served_.Release();
+  }
+  drainer_.reset();
 }
 
 bool BpfSession::RequireState(Napi::Env env, bool want_loaded, const char* what) {
@@ -275,19 +300,93 @@ Napi::Value BpfSession::StartDrain(const Napi::CallbackInfo& info) {
   int interval_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 50;
   drainer_ = std::make_unique<KernelDrainer>(bpf_map__fd(skel_->maps.events), std::move(flow_maps_),
                                            max_flows_, max_conn_events_);
-  std::string error = drainer_->Start(interval_ms);
+  channel_ = std::make_shared<ServedChannel>();
+  channel_->session = this;
+  served_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                          "sockscope drain", 0, 1);
+  served_.Unref(env);  // referenced only while a promise waits (UpdateRef)
+  struct Notice {
+    std::shared_ptr<ServedChannel> channel;
+    uint64_t ring;
+    uint64_t maps;
+  };
+  Napi::ThreadSafeFunction served = served_;
+  std::shared_ptr<ServedChannel> channel = channel_;
+  auto on_served = [served, channel](uint64_t ring, uint64_t maps) mutable {
+    auto* notice = new Notice{channel, ring, maps};
+    napi_status status = served.NonBlockingCall(notice, [](Napi::Env env, Napi::Function, Notice* n) {
+      // env is null when the function is torn down with notices still queued.
+      if (env != nullptr && n->channel->session != nullptr) n->channel->session->OnServed(env, n->ring, n->maps);
+      delete n;
+    });
+    if (status != napi_ok) delete notice;  // closing: close() answers the waiters itself
+  };
+  std::string error = drainer_->Start(interval_ms, on_served);
   if (!error.empty()) {
-    drainer_.reset();
+    StopDrainThread(false);
     return ThrowError(env, error);
   }
   return env.Undefined();
 }
 
-// -> Buffer of FlowRecord structs (layout: see addon.cc recordLayout)
+Napi::Value BpfSession::Enqueue(Napi::Env env, std::vector<Waiter>& waiters, bool maps) {
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  Napi::Promise promise = deferred.Promise();
+  if (!drainer_) {
+    deferred.Resolve(env.Undefined());
+    return promise;
+  }
+  waiters.push_back({drainer_->Request(maps), std::move(deferred)});
+  UpdateRef(env);
+  return promise;
+}
+
+void BpfSession::OnServed(Napi::Env env, uint64_t ring_ticket, uint64_t maps_ticket) {
+  if (!drainer_) return;
+  Answer(flow_waiters_, maps_ticket, env);
+  Answer(event_waiters_, ring_ticket, env);
+  UpdateRef(env);
+}
+
+void BpfSession::UpdateRef(Napi::Env env) {
+  bool waiting = !flow_waiters_.empty() || !event_waiters_.empty();
+  if (!channel_ || waiting == referenced_) return;
+  if (waiting) served_.Ref(env);
+  else served_.Unref(env);
+  referenced_ = waiting;
+}
+
+void BpfSession::Answer(std::vector<Waiter>& waiters, uint64_t ticket, Napi::Env env) {
+  std::vector<Waiter> ready;
+  for (auto it = waiters.begin(); it != waiters.end();) {
+    if (it->ticket <= ticket) {
+      ready.push_back(std::move(*it));
+      it = waiters.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (Waiter& w : ready) w.deferred.Resolve(env.Undefined());
+}
+
+// -> Promise, resolved once a drain of the socket I/O maps and the ring, begun after this
+// call, is done. The swap and the read run on the drain thread; this returns at once.
+// Calls made before the thread begins a drain share it.
 Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
+  return Enqueue(info.Env(), flow_waiters_, true);
+}
+
+// -> Promise, resolved once the drain thread has consumed the ring after this call.
+Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
+  return Enqueue(info.Env(), event_waiters_, false);
+}
+
+// -> Uint8Array of the FlowRecord structs aggregated so far (layout: see addon.cc
+// recordLayout); no kernel access, only the table's mutex.
+Napi::Value BpfSession::TakeRecords(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!drainer_) return Napi::Buffer<uint8_t>::New(env, 0);
-  std::vector<FlowRecord> records = drainer_->Take();
+  std::vector<FlowRecord> records = drainer_ ? drainer_->TakeRecords() : std::move(final_records_);
+  final_records_.clear();
   size_t bytes = records.size() * sizeof(FlowRecord);
   if (drain_buffer_.IsEmpty() || drain_buffer_.Value().ByteLength() < bytes) {
     // A quarter more than needed: flow counts creep up, and each new buffer is garbage.
@@ -295,17 +394,22 @@ Napi::Value BpfSession::Drain(const Napi::CallbackInfo& info) {
   }
   Napi::ArrayBuffer buffer = drain_buffer_.Value();
   if (bytes > 0) memcpy(buffer.Data(), records.data(), bytes);
-  // Valid until the next drain(), which overwrites it.
+  // Valid until the next takeRecords(), which overwrites it.
   return Napi::Uint8Array::New(env, bytes, buffer, 0);
 }
 
-// -> Buffer of ss_conn_event structs (layout: see addon.cc connEventLayout)
-Napi::Value BpfSession::DrainEvents(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!drainer_) return Napi::Buffer<uint8_t>::New(env, 0);
-  std::vector<ss_conn_event> events = drainer_->TakeConnEvents();
-  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(events.data()),
+// -> Buffer of the ss_conn_event structs consumed so far (layout: see addon.cc connEventLayout).
+Napi::Value BpfSession::TakeEvents(const Napi::CallbackInfo& info) {
+  std::vector<ss_conn_event> events = drainer_ ? drainer_->TakeConnEvents() : std::move(final_events_);
+  final_events_.clear();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), reinterpret_cast<const uint8_t*>(events.data()),
                                      events.size() * sizeof(ss_conn_event));
+}
+
+// holdDrains(bool): tests hold requested drains in the drain thread, to see JavaScript run meanwhile.
+Napi::Value BpfSession::HoldDrains(const Napi::CallbackInfo& info) {
+  if (drainer_) drainer_->Hold(info[0].ToBoolean());
+  return info.Env().Undefined();
 }
 
 uint64_t BpfSession::KernelStat(__u32 stat) const {
@@ -385,7 +489,7 @@ Napi::Value BpfSession::Stats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BpfSession::Close(const Napi::CallbackInfo& info) {
-  Release();
+  Release(true);
   drain_buffer_.Reset();
   return info.Env().Undefined();
 }

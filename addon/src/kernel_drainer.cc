@@ -27,9 +27,9 @@ KernelDrainer::~KernelDrainer() {
   if (ring_ != nullptr) ring_buffer__free(ring_);
 }
 
-std::string KernelDrainer::Start(int interval_ms) {
+std::string KernelDrainer::Start(int interval_ms, Served served) {
   if (ring_ == nullptr) return std::string("ring_buffer__new failed: ") + strerror(errno);
-  if (thread_.joinable()) return "drain thread already running";
+  if (ring_thread_.joinable()) return "drain thread already running";
   stop_fd_ = eventfd(0, EFD_CLOEXEC);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (stop_fd_ < 0 || epoll_fd_ < 0) return std::string("eventfd/epoll: ") + strerror(errno);
@@ -41,39 +41,99 @@ std::string KernelDrainer::Start(int interval_ms) {
   // kernel wakes the ring (only on fill level, see maps.bpf.h).
   ev.data.fd = ring_buffer__epoll_fd(ring_);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.data.fd, &ev);
-  thread_ = std::thread(&KernelDrainer::Run, this, interval_ms);
+  ring_thread_ = std::thread(&KernelDrainer::ConsumeRing, this, interval_ms);
+  request_thread_ = std::thread(&KernelDrainer::ServeRequests, this, std::move(served));
   return "";
 }
 
+uint64_t KernelDrainer::Request(bool maps) {
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> lock(request_mutex_);
+    ticket = ++(maps ? maps_requested_ : ring_requested_);
+  }
+  request_cv_.notify_one();
+  return ticket;
+}
+
+void KernelDrainer::Hold(bool hold) {
+  {
+    std::lock_guard<std::mutex> lock(request_mutex_);
+    held_ = hold;
+  }
+  request_cv_.notify_one();  // requests made meanwhile
+}
+
 void KernelDrainer::Stop() {
-  if (thread_.joinable()) {
+  bool running = ring_thread_.joinable();
+  if (running) {
+    {
+      std::lock_guard<std::mutex> lock(request_mutex_);
+      stopping_ = true;
+    }
+    request_cv_.notify_one();
     uint64_t one = 1;
     ssize_t ignored = write(stop_fd_, &one, sizeof(one));
     (void)ignored;
-    thread_.join();
+    ring_thread_.join();
+    request_thread_.join();
   }
-  if (epoll_fd_ >= 0) close(epoll_fd_);
-  if (stop_fd_ >= 0) close(stop_fd_);
-  epoll_fd_ = stop_fd_ = -1;
+  for (int* fd : {&epoll_fd_, &stop_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+  if (!running) return;
+  // The last drain, on the caller's thread: whoever still waits is answered by the caller.
+  if (flow_maps_) DrainFlowMaps();
+  std::lock_guard<std::mutex> lock(mutex_);
+  ConsumeRingLocked();
 }
 
-void KernelDrainer::Run(int interval_ms) {
+void KernelDrainer::ConsumeRing(int interval_ms) {
   epoll_event events[2];
   for (;;) {
     int n = epoll_wait(epoll_fd_, events, 2, interval_ms);
     if (n < 0 && errno != EINTR) break;
-    bool stopping = false;
     for (int i = 0; i < n; i++) {
-      if (events[i].data.fd == stop_fd_) stopping = true;
+      if (events[i].data.fd == stop_fd_) return;
     }
     wakeups_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mutex_);
+    ConsumeRingLocked();
+  }
+}
+
+void KernelDrainer::ServeRequests(Served served) {
+  std::unique_lock<std::mutex> lock(request_mutex_);
+  for (;;) {
+    auto pending = [&] {
+      return !held_ && (ring_requested_ != ring_served_ || maps_requested_ != maps_served_);
+    };
+    // TypeScript drains once a second; the timeout is the backstop when it does not.
+    request_cv_.wait_for(lock, kFlowMapPeriod, [&] { return stopping_ || pending(); });
+    if (stopping_) return;
+    if (!pending()) {
+      if (flow_maps_ && flow_maps_->SinceLastDrain() >= kFlowMapPeriod) {
+        lock.unlock();
+        DrainFlowMaps();
+        lock.lock();
+      }
+      continue;
+    }
+    // Every ticket read here was handed out before the swap below begins.
+    uint64_t ring = ring_requested_;
+    uint64_t maps = maps_requested_;
+    lock.unlock();
+    if (maps != maps_served_ && flow_maps_) DrainFlowMaps();
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      // After the swap: calls that spilled to the ring before the request are in it by now.
+      std::lock_guard<std::mutex> table_lock(mutex_);
       ConsumeRingLocked();
     }
-    // TypeScript drains once a second; this is the backstop when it does not.
-    if (flow_maps_ && (stopping || flow_maps_->SinceLastDrain() >= kFlowMapPeriod)) DrainFlowMaps();
-    if (stopping) break;
+    served(ring, maps);
+    lock.lock();
+    ring_served_ = ring;
+    maps_served_ = maps;
   }
 }
 
@@ -110,10 +170,8 @@ int KernelDrainer::OnSample(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-std::vector<FlowRecord> KernelDrainer::Take() {
-  if (flow_maps_) DrainFlowMaps();
+std::vector<FlowRecord> KernelDrainer::TakeRecords() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeRingLocked();
   return table_.TakeRecords();
 }
 
@@ -124,7 +182,6 @@ uint64_t KernelDrainer::events_received() const {
 
 std::vector<ss_conn_event> KernelDrainer::TakeConnEvents() {
   std::lock_guard<std::mutex> lock(mutex_);
-  ConsumeRingLocked();  // no map swap: bytes come with Take()
   std::vector<ss_conn_event> out;
   out.swap(conn_events_);
   return out;

@@ -11,6 +11,7 @@
  * the ring buffer only carries connection events; its default is 1 MiB, mapped twice.)
  */
 import { SockscopeDaemon } from '../lib/daemon';
+import { EventLoopProbe, type EventLoopDelay } from '../lib/event-loop';
 import { sumOf } from '../lib/exposition';
 import { REPO_ROOT, type NativeTools } from '../lib/native-build';
 import { runChild } from '../lib/children';
@@ -47,6 +48,8 @@ export interface FlowsResult {
   seriesExported: number;
   connectionsOpenedExported: number;
   lost: number;
+  /** The daemon's event-loop delay from the load's start to the scrape after it. */
+  eventLoopDelay?: EventLoopDelay;
 }
 
 export interface NodeFloor {
@@ -92,16 +95,23 @@ async function measureOne(
   configuration: FlowsConfiguration,
   options: { connections: number; seconds: number; log: (line: string) => void },
 ): Promise<FlowsResult> {
-  const daemon = await SockscopeDaemon.start({ args: configuration.daemonArgs, nodeArgs: configuration.nodeArgs, env: configuration.env });
+  const loop = new EventLoopProbe();
+  const daemon = await SockscopeDaemon.start({
+    args: configuration.daemonArgs,
+    nodeArgs: [...configuration.nodeArgs, ...loop.nodeArgs],
+    env: { ...configuration.env, ...loop.env },
+  });
   const sampler = new ProcessSampler(daemon.pid, 200);
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const idle = memoryKiB(daemon.pid);
     const cpuBefore = sampler.cpuSeconds();
+    await loop.mark(daemon.pid);
     const { stdout } = await runChild(tools.loadgen, ['flows', String(options.connections), String(options.seconds)]);
     const report = JSON.parse(stdout) as { events: number; flows: number };
     const samples = await daemon.scrape();
     const text = await daemon.scrapeText();
+    const eventLoopDelay = await loop.mark(daemon.pid);
     const cpu = sampler.cpuSeconds() - cpuBefore;
     const memory = sampler.memory();
     const losses = SockscopeDaemon.losses(samples);
@@ -120,14 +130,17 @@ async function measureOne(
       seriesExported: text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
       connectionsOpenedExported: sumOf(samples, 'sockscope_tcp_connections_opened_total', (l) => l.process_executable_name === 'ssb-flows'),
       lost: losses.ringFull + losses.missed + losses.mapFull,
+      eventLoopDelay,
     };
     options.log(
       `flows ${result.flows} (${configuration.name}): peak RSS ${round((memory?.peak ?? NaN) / 1024)} MiB (idle ${round((idle?.rss ?? NaN) / 1024)} MiB), ` +
-        `ring resident ${round(result.ringBufferResidentKiB / 1024)} MiB, ${result.seriesExported} samples exported`,
+        `ring resident ${round(result.ringBufferResidentKiB / 1024)} MiB, ${result.seriesExported} samples exported, ` +
+        `event-loop delay p99 ${eventLoopDelay.p99Ms} ms (max ${eventLoopDelay.maxMs})`,
     );
     return result;
   } finally {
     sampler.stop();
     await daemon.stop();
+    loop.remove();
   }
 }

@@ -93,26 +93,34 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
     return new BpfCollector(addon, session, plan);
   }
 
-  drainInto(visit: (flow: FlowDelta) => void): void {
+  async drainInto(visit: (flow: FlowDelta) => void): Promise<void> {
     if (this.finalStats) return;
-    forEachFlowRecord(this.drainedRecords(), this.addon.recordLayout, visit);
+    await this.session.drain();
+    forEachFlowRecord(this.takeRecords(), this.addon.recordLayout, visit);
   }
 
   /** drainInto() as an array, for tests and tools. */
-  drain(): FlowDelta[] {
+  async drain(): Promise<FlowDelta[]> {
     if (this.finalStats) return [];
-    return decodeFlowRecords(this.drainedRecords(), this.addon.recordLayout);
+    await this.session.drain();
+    return decodeFlowRecords(this.takeRecords(), this.addon.recordLayout);
   }
 
-  /** The addon's records as a Buffer view, decoded before the next drain overwrites them. */
-  private drainedRecords(): Buffer {
-    const records = this.session.drain();
+  /** The addon's records as a Buffer view, decoded at once: the next take overwrites them. */
+  private takeRecords(): Buffer {
+    const records = this.session.takeRecords();
     return Buffer.from(records.buffer, records.byteOffset, records.byteLength);
   }
 
-  drainConnectionEvents(): ConnectionEvent[] {
+  async drainConnectionEvents(): Promise<ConnectionEvent[]> {
     if (this.finalStats) return [];
-    return decodeConnEvents(this.session.drainEvents(), this.addon.connEventLayout);
+    await this.session.drainEvents();
+    return decodeConnEvents(this.session.takeEvents(), this.addon.connEventLayout);
+  }
+
+  /** Tests: holds requested drains in the addon's drain thread (true) or lets them run (false). */
+  holdDrains(hold: boolean): void {
+    this.session.holdDrains(hold);
   }
 
   stats(): CollectorStats {

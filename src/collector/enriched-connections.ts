@@ -48,10 +48,11 @@ export class EnrichedConnections implements ConnectionSource {
     this.existing = bootstrap ? this.enricher.bootstrap(bootstrap) : undefined;
   }
 
-  drainConnections(): ConnectionBatch {
+  async drainConnections(): Promise<ConnectionBatch> {
+    const events = await this.raw.drainConnectionEvents();
     const existing = this.existing;
     this.existing = undefined;
-    const records = this.enricher.enrich(this.raw.drainConnectionEvents());
+    const records = this.enricher.enrich(events);
     if (records.length > 0) this.options.onRecords?.(records);
     const stillOpen = this.stillOpenAfterLosses();
     if (stillOpen) this.enricher.retainOnly(stillOpen);

@@ -72,12 +72,22 @@ export interface NativeBpfSession {
   attach(program: string): void;
   startDrain(intervalMillis: number): void;
   /**
-   * Aggregated flow records since the last call, packed as `recordLayout` describes. The
-   * addon reuses the memory: read it before the next drain().
+   * Resolves once a drain of the socket I/O maps and the ring, begun after this call, is
+   * done: the swap and the read run on the addon's drain thread. Calls made before it
+   * begins share it. Then takeRecords() has everything up to the drain.
    */
-  drain(): Uint8Array;
-  /** Connection events since the last call, packed as `connEventLayout` describes. */
-  drainEvents(): Buffer;
+  drain(): Promise<void>;
+  /** Resolves once the drain thread has consumed the ring after this call; then takeEvents(). */
+  drainEvents(): Promise<void>;
+  /**
+   * The flow records aggregated so far, packed as `recordLayout` describes; no kernel access.
+   * The addon reuses the memory: read it before the next takeRecords().
+   */
+  takeRecords(): Uint8Array;
+  /** The connection events consumed so far, in order, packed as `connEventLayout` describes. */
+  takeEvents(): Buffer;
+  /** Tests: while true, the drain thread serves no drain() or drainEvents() (close() still answers them). */
+  holdDrains(hold: boolean): void;
   stats(): NativeStats;
   close(): void;
 }

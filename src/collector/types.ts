@@ -70,9 +70,10 @@ export interface FlowSource {
    * Hands over everything aggregated since the last call, one flow at a time, and resets
    * it. `visit` must not keep the object: one at a time, each dies young, where an array
    * of one interval's flows outlives V8's young generation and is promoted (at 10k flows,
-   * ~15 MB of RSS in dead flows).
+   * ~15 MB of RSS in dead flows). Resolves once all of it was visited; the kernel is read
+   * off the event loop, after the call.
    */
-  drainInto(visit: (flow: FlowDelta) => void): void;
+  drainInto(visit: (flow: FlowDelta) => void): Promise<void>;
   stats(): CollectorStats;
 }
 
@@ -158,14 +159,14 @@ export interface ExistingSocket extends Readonly<TcpTuple> {
 
 /** The kernel's connection events as decoded, before enrichment. */
 export interface RawConnectionEventSource {
-  /** Returns the events since the last call, in kernel order. */
-  drainConnectionEvents(): ConnectionEvent[];
+  /** Resolves to the events since the last call, in kernel order. */
+  drainConnectionEvents(): Promise<ConnectionEvent[]>;
 }
 
 /** Source of enriched connection records; the seam between collector and its readers (metrics, event stream). */
 export interface ConnectionSource {
-  /** Returns the records since the last call, in kernel order. */
-  drainConnections(): ConnectionBatch;
+  /** Resolves to the records since the last call, in kernel order. */
+  drainConnections(): Promise<ConnectionBatch>;
 }
 
 export interface ConnectionBatch {

@@ -104,10 +104,10 @@ export class SockscopeProducer implements MetricProducer {
     ];
   }
 
-  /** Folds everything the collector has gathered into the series. */
-  ingest(): void {
-    this.source.drainInto(this.flows.addOne);
-    this.reconciled += this.connections.apply(this.connectionSource.drainConnections());
+  /** Folds everything the collector has gathered into the series; the kernel is read off the event loop. */
+  async ingest(): Promise<void> {
+    await this.source.drainInto(this.flows.addOne);
+    this.reconciled += this.connections.apply(await this.connectionSource.drainConnections());
   }
 
   async collect(): Promise<CollectionResult> {
@@ -124,7 +124,7 @@ export class SockscopeProducer implements MetricProducer {
   }
 
   private async collectAs(histograms: 'explicit' | 'exponential'): Promise<CollectionResult> {
-    this.ingest();
+    await this.ingest();
     for (const [, store] of this.guarded) store.sweep();
     const now = hrTime();
     const metrics: MetricData[] = this.guarded.map(([def, store]) => toMetricData(def, store, now, histograms));

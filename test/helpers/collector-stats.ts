@@ -15,4 +15,4 @@ export const NO_COLLECTOR_STATS: Readonly<CollectorStats> = {
 };
 
 /** A connection source that never has anything (flow-only tests). */
-export const NO_CONNECTIONS: ConnectionSource = { drainConnections: () => ({ records: [] }) };
+export const NO_CONNECTIONS: ConnectionSource = { drainConnections: async () => ({ records: [] }) };

@@ -44,7 +44,7 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
       listSockets: () => listTcpSockets(),
       onRecords: (rs) => { for (const r of rs) { const h = history.get(r.key) ?? []; h.push(`${r.kind}:${r.oldState}>${r.newState}:${r.owner?.comm ?? '-'}:${r.direction ?? '-'}:${r.timestampNs}`); history.set(r.key, h); } },
     });
-    const ingest = setInterval(() => producer.ingest(), 250);
+    const ingest = setInterval(() => void producer.ingest(), 250);
     try {
       // Two drivers, each running half of the named processes one after another.
       const script = `for f in "$@"; do "$f" -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && echo x >&3'; done`;
@@ -64,7 +64,7 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
         [...c.active.entries()]
           .filter((e) => String(e.attributes['process.executable.name'] ?? '').startsWith(prefix))
           .reduce((n, e) => n + e.value.value, 0);
-      for (let i = 0; i < 150 && (producer.ingest(), oursOpen() !== 0); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 150 && (await producer.ingest(), oursOpen() !== 0); i++) await new Promise((r) => setTimeout(r, 100));
       t.diagnostic(`tcp_state runs missed by the kernel: ${collector.stats().missedByHook.tcp_state}; reconciled: ${producer.reconciled}`);
       if (oursOpen() !== 0) {
         // Say which connection stayed and what the kernel has for it, to tell a lost CLOSE from a slow one.

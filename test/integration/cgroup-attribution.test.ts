@@ -320,7 +320,7 @@ describe('attribution of real traffic in real cgroups', realCgroupOptions(), () 
     const moved = summary[child.request.transport].ipv4;
     const mine = (): FlowDelta[] => seen.filter((f) => f.comm === child.request.name);
     for (let i = 0; i < 250; i++) {
-      seen.push(...collector.drain());
+      seen.push(...(await collector.drain()));
       const tx = mine().reduce((n, f) => n + f.txBytes, 0);
       const rx = mine().reduce((n, f) => n + f.rxBytes, 0);
       if (tx === moved.tx && rx === moved.rx) return mine();
@@ -347,7 +347,7 @@ describe('attribution of real traffic in real cgroups', realCgroupOptions(), () 
   async function assertExported(flows: FlowDelta[], resolver: CgroupResolver, expected: Attributes): Promise<void> {
     let pending = flows;
     const source = {
-      drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)),
+      drainInto: async (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)),
       stats: () => collector.stats(),
     };
     const everyWorkloadAttribute = ['container.id', 'container.runtime.name', 'k8s.pod.uid', 'k8s.pod.name', 'k8s.namespace.name', 'k8s.container.name', 'systemd.unit.name'];

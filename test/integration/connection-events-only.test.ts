@@ -40,11 +40,11 @@ describe('a collector of connection events only', bpfTestOptions(), () => {
       const opened = () => events.find((e) => e.remotePort === port && e.oldState === 'SYN_SENT' && e.newState === 'ESTABLISHED');
       const until = Date.now() + 10_000;
       while (!opened() && Date.now() < until) {
-        events.push(...collector.drainConnectionEvents());
+        events.push(...(await collector.drainConnectionEvents()));
         await new Promise((r) => setTimeout(r, 20));
       }
       assert.ok(opened(), `no SYN_SENT->ESTABLISHED event for port ${port}`);
-      assert.deepEqual(collector.drain(), []);
+      assert.deepEqual((await collector.drain()), []);
       assert.equal(collector.stats().flowMapErrors, 0);
     } finally {
       server.close();

@@ -62,7 +62,7 @@ describe('TCP connections', bpfTestOptions(), () => {
     children.push(client);
     assert.deepEqual(await client.reply(), { ok: N, refused: M });
     await server.exit();
-    producer.ingest();
+    await producer.ingest();
     collector.close();
     const c = producer.connections.stores;
 
@@ -94,7 +94,7 @@ describe('TCP connections', bpfTestOptions(), () => {
     // Only now does sockscope start: these connections are older than its probes.
     collector = BpfCollector.start(collectorOptions);
     const producer = testProducer(collector, { bootstrap: bootstrapTcpSockets().sockets });
-    producer.ingest(); // the first batch carries what existed at start
+    await producer.ingest(); // the first batch carries what existed at start
     const c = producer.connections.stores;
     assert.equal(c.active.get(series(clientName, port, 'active')), K);
     assert.equal(c.active.get(series(serverName, port, 'passive')), K);
@@ -102,7 +102,7 @@ describe('TCP connections', bpfTestOptions(), () => {
     holder.send('close');
     assert.equal((await holder.reply<{ closed: number }>()).closed, K);
     await server.exit();
-    producer.ingest();
+    await producer.ingest();
     collector.close();
     assert.equal(c.active.get(series(clientName, port, 'active')), 0);
     assert.equal(c.active.get(series(serverName, port, 'passive')), 0);
@@ -123,7 +123,7 @@ describe('a server started before sockscope', bpfTestOptions(), () => {
         const producer = testProducer(collector, { bootstrap: bootstrapTcpSockets().sockets });
         const client = NamedProcess.start({ name: uniqueProcessName('sslate'), mode: 'connect', host: '127.0.0.1', port, count: 3 });
         assert.deepEqual(await client.reply(), { ok: 3, refused: 0 });
-        producer.ingest();
+        await producer.ingest();
         assert.equal(producer.connections.stores.opened.get(series(serverName, port, 'passive')), 3);
       } finally {
         collector.close();

@@ -72,7 +72,7 @@ describe('kretprobe instances', probeModeOptions('kprobe', 'socket_recv'), () =>
     const { received } = await next<{ received: number }>();
     assert.equal(received, sent, 'the child received every datagram');
 
-    const rx = collector.drain().filter((f) => f.tgid === pid).reduce((n, f) => n + f.rxBytes, 0);
+    const rx = (await collector.drain()).filter((f) => f.tgid === pid).reduce((n, f) => n + f.rxBytes, 0);
     const ids = mapIdsOwnedBy(process.pid, 'io_calls');
     assert.equal(ids.length, 1, `the collector holds one io_calls map (got ${ids.join(', ')})`);
     const entries = dumpMap<number, unknown>(ids[0]!);

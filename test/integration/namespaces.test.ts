@@ -87,7 +87,7 @@ async function exactPerProcess(collector: BpfCollector, pods: Pod[], children: N
   children.push(...clients);
   for (const cl of clients) assert.deepEqual(await cl.reply(), { open: 1, localPorts: [CLIENT_PORT], echoed: BYTES });
 
-  producer.ingest();
+  await producer.ingest();
   for (const p of pods) {
     assert.equal(sumOf(c.active, p.client, { 'sockscope.connection.direction': 'active' }), 1, `${p.client} holds its connection`);
     assert.equal(sumOf(c.active, p.server, { 'sockscope.connection.direction': 'passive' }), 1, `${p.server} holds its connection`);
@@ -96,7 +96,7 @@ async function exactPerProcess(collector: BpfCollector, pods: Pod[], children: N
   for (const cl of clients) cl.send('close');
   for (const cl of clients) assert.deepEqual(await cl.reply(), { closed: 1 });
   for (const s of servers) await s.exit();
-  producer.ingest();
+  await producer.ingest();
 
   const f = producer.flows.stores;
   for (const p of pods) {

@@ -58,8 +58,8 @@ async function runThreadedProcess(mode: ProbeMode, name: string): Promise<Run> {
     drop.remove();
     drop = undefined;
     await waitForQuiescence(ready.tcpPort);
-    const flows = collector.drain();
-    const events = collector.drainConnectionEvents();
+    const flows = (await collector.drain());
+    const events = (await collector.drainConnectionEvents());
     return { ...ready, threads, flows, events, stats: collector.stats() };
   } finally {
     child.kill();
@@ -77,8 +77,8 @@ async function exported(run: Run, attributes: Record<string, string[]>): Promise
   const events = [...run.events];
   let flows = run.flows;
   const collector = {
-    drainInto: (visit: (f: FlowDelta) => void) => [flows, (flows = [])][0]!.forEach(visit),
-    drainConnectionEvents: () => events.splice(0),
+    drainInto: async (visit: (f: FlowDelta) => void) => [flows, (flows = [])][0]!.forEach(visit),
+    drainConnectionEvents: async () => events.splice(0),
     stats: () => run.stats,
   };
   const producer = new SockscopeProducer(

@@ -56,7 +56,7 @@ describe('TCP retransmits', bpfTestOptions(), () => {
 
     const traced = trace.read();
     const producer = testProducer(collector);
-    producer.ingest();
+    await producer.ingest();
     const retransmits = producer.connections.stores.retransmits;
 
     const fromClient = traced.filter((t) => t.dport === port).length;

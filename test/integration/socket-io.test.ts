@@ -65,7 +65,7 @@ for (const mode of MODES) {
             const result = await runTraffic({ name, transport, family, messageSize: 1000 + 37, messages: 300 });
             const expected = result[transport][family];
             assert.ok(expected.tx > 0 && expected.rx > 0, 'the child moved traffic');
-            const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
+            const mine: FlowDelta[] = (await collector.drain()).filter((f) => f.comm === name);
             assert.deepEqual(exportedBytes(mine), expected);
             for (const f of mine) {
               assert.equal(f.tgid, result.pid);
@@ -95,7 +95,7 @@ for (const mode of MODES) {
       try {
         const name = uniqueProcessName('ssspill');
         const result = await runTraffic({ name, transport: 'tcp', family: 'ipv4', messageSize: 1000 + 37, messages: 300 });
-        const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
+        const mine: FlowDelta[] = (await collector.drain()).filter((f) => f.comm === name);
         assert.deepEqual(exportedBytes(mine), result.tcp.ipv4);
         for (const f of mine) assert.ok(f.srttMicros > 0, 'a spilled TCP call carries the RTT too');
         const stats = collector.stats();
@@ -125,7 +125,7 @@ for (const mode of MODES) {
         try {
           const name = uniqueProcessName('ssevict');
           const result = await runTraffic({ name, transport: 'tcp', family: 'ipv6', messageSize: 1000 + 37, messages: 300 });
-          const mine: FlowDelta[] = collector.drain().filter((f) => f.comm === name);
+          const mine: FlowDelta[] = (await collector.drain()).filter((f) => f.comm === name);
           assert.deepEqual(exportedBytes(mine), result.tcp.ipv6);
           for (const f of mine) {
             assert.equal(f.tgid, result.pid);

@@ -19,7 +19,7 @@ function kernelAtLeast(major: number, minor: number): boolean {
   return maj > major || (maj === major && min >= minor);
 }
 
-function run(mode: 'sendfile' | 'peek') {
+async function run(mode: 'sendfile' | 'peek') {
   const collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
   try {
     const name = uniqueProcessName(`ss${mode}`);
@@ -28,7 +28,7 @@ function run(mode: 'sendfile' | 'peek') {
       received: number;
       peeked: number;
     };
-    const mine = collector.drain().filter((f) => f.comm === name && f.transport === 'tcp');
+    const mine = (await collector.drain()).filter((f) => f.comm === name && f.transport === 'tcp');
     return {
       out,
       tx: mine.reduce((n, f) => n + f.txBytes, 0),
@@ -40,17 +40,17 @@ function run(mode: 'sendfile' | 'peek') {
 }
 
 describe('counted and uncounted syscall paths', bpfTestOptions(), () => {
-  test(`sendfile is ${kernelAtLeast(6, 5) ? 'counted (kernel >= 6.5)' : 'not counted (kernel < 6.5)'}`, () => {
+  test(`sendfile is ${kernelAtLeast(6, 5) ? 'counted (kernel >= 6.5)' : 'not counted (kernel < 6.5)'}`, async () => {
     requireBpf();
-    const { out, tx, rx } = run('sendfile');
+    const { out, tx, rx } = await run('sendfile');
     assert.equal(out.sent, 1 << 20);
     assert.equal(rx, out.received, 'the receiving side is counted either way');
     assert.equal(tx, kernelAtLeast(6, 5) ? out.sent : 0);
   });
 
-  test('a MSG_PEEK read is not counted; the read that consumes the data is', () => {
+  test('a MSG_PEEK read is not counted; the read that consumes the data is', async () => {
     requireBpf();
-    const { out, tx, rx } = run('peek');
+    const { out, tx, rx } = await run('peek');
     assert.equal(out.peeked, 1000);
     assert.equal(tx, 5000);
     assert.equal(rx, 5000);

@@ -98,7 +98,7 @@ describe('ConnectionEnricher', () => {
   });
 });
 
-test('opened, closed and active are exact per process when two namespaces hold the same tuple at once', () => {
+test('opened, closed and active are exact per process when two namespaces hold the same tuple at once', async () => {
   let pending: ConnectionEvent[] = [
     listen(NS_A, SERVER_A),
     listen(NS_B, SERVER_B),
@@ -108,8 +108,8 @@ test('opened, closed and active are exact per process when two namespaces hold t
     serverEvent(NS_B, { owner: SERVER_B, direction: 'passive' }),
   ];
   const collector = {
-    drainInto: (_visit: (f: FlowDelta) => void) => undefined,
-    drainConnectionEvents: () => [pending, (pending = [])][0]!,
+    drainInto: async (_visit: (f: FlowDelta) => void) => undefined,
+    drainConnectionEvents: async () => [pending, (pending = [])][0]!,
     stats: () => NO_COLLECTOR_STATS,
   };
   const producer = new SockscopeProducer(collector, new EnrichedConnections(collector), {
@@ -129,7 +129,7 @@ test('opened, closed and active are exact per process when two namespaces hold t
   };
   const everyone = (n: number) => ({ 'client-a': n, 'client-b': n, 'server-a': n, 'server-b': n });
 
-  producer.ingest();
+  await producer.ingest();
   assert.deepEqual(byProcess(c.opened), everyone(1));
   assert.deepEqual(byProcess(c.active), everyone(1), 'both namespaces hold their connection');
   assert.equal(producer.connections.trackedConnections, 4);
@@ -140,7 +140,7 @@ test('opened, closed and active are exact per process when two namespaces hold t
     clientEvent(NS_B, { oldState: 'FIN_WAIT2', newState: 'CLOSE', owner: CLIENT_B }),
     serverEvent(NS_B, { oldState: 'LAST_ACK', newState: 'CLOSE', owner: SERVER_B }),
   ];
-  producer.ingest();
+  await producer.ingest();
   assert.deepEqual(byProcess(c.closed), everyone(1));
   assert.deepEqual(byProcess(c.active), everyone(0));
 });

@@ -81,8 +81,8 @@ async function exposition(): Promise<string> {
   let flows = FLOWS;
   let events = EVENTS;
   const source = {
-    drainInto: (visit: (f: FlowDelta) => void) => [flows, (flows = [])][0]!.forEach((f) => visit(f)),
-    drainConnectionEvents: () => [events, (events = [])][0]!,
+    drainInto: async (visit: (f: FlowDelta) => void) => [flows, (flows = [])][0]!.forEach((f) => visit(f)),
+    drainConnectionEvents: async () => [events, (events = [])][0]!,
     stats: () => STATS,
   };
   const producer = new SockscopeProducer(source, new EnrichedConnections(source), {

@@ -216,7 +216,7 @@ test('an expired series leaves the exposition, and the caches do not keep it ali
   const clock = { ms: 1_000_000 };
   let pending: FlowDelta[] = [flow('gone'), flow('stays')];
   const producer = new SockscopeProducer(
-    { drainInto: (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)), stats: () => NO_COLLECTOR_STATS },
+    { drainInto: async (visit: (f: FlowDelta) => void) => [pending, (pending = [])][0]!.forEach((f) => visit(f)), stats: () => NO_COLLECTOR_STATS },
     NO_CONNECTIONS,
     {
       buildInfo: { version: 'test', nodeVersion: '20' },

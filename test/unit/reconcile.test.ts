@@ -23,8 +23,8 @@ const OPENED: ConnectionEvent = {
 function producerWith(stats: { current: CollectorStats }, kernel: { sockets: ProcSocket[]; listed: number }) {
   let events = [OPENED];
   const collector = {
-    drainInto: (_visit: (f: FlowDelta) => void) => undefined,
-    drainConnectionEvents: () => [events, (events = [])][0]!,
+    drainInto: async (_visit: (f: FlowDelta) => void) => undefined,
+    drainConnectionEvents: async () => [events, (events = [])][0]!,
     stats: () => stats.current,
   };
   const connections = new EnrichedConnections(collector, {
@@ -48,31 +48,31 @@ const LOSSES: Array<[string, CollectorStats]> = [
 ];
 
 for (const [loss, lossy] of LOSSES) {
-  test(`after ${loss}, a connection the kernel no longer has leaves the active gauge`, () => {
+  test(`after ${loss}, a connection the kernel no longer has leaves the active gauge`, async () => {
     const stats = { current: NO_COLLECTOR_STATS };
     const kernel = { sockets: [] as ProcSocket[], listed: 0 };
     const producer = producerWith(stats, kernel);
-    producer.ingest();
+    await producer.ingest();
     assert.equal(producer.connections.trackedConnections, 1, 'the connection opened');
     assert.equal(kernel.listed, 0, 'no loss, no need to list the sockets');
 
     stats.current = lossy;
-    producer.ingest();
+    await producer.ingest();
     assert.equal(kernel.listed, 1);
     assert.equal(producer.reconciled, 1);
     assert.equal(producer.connections.trackedConnections, 0);
   });
 }
 
-test('a connection the kernel still has stays after a loss', () => {
+test('a connection the kernel still has stays after a loss', async () => {
   const stats = { current: NO_COLLECTOR_STATS };
   const { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily } = OPENED;
   const alive: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily, state: 'ESTABLISHED', inode: 1 };
   const kernel = { sockets: [alive], listed: 0 };
   const producer = producerWith(stats, kernel);
-  producer.ingest();
+  await producer.ingest();
   stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
-  producer.ingest();
+  await producer.ingest();
   assert.equal(kernel.listed, 1);
   assert.equal(producer.reconciled, 0);
   assert.equal(producer.connections.trackedConnections, 1);
