@@ -60,13 +60,13 @@ for (const mode of MODES) {
         let swaps = 0;
         // Each drain swaps the maps: the socket's next call inserts its entry again.
         while (!exited) {
-          flows.push(...collector.drain().filter((f) => f.tgid === ready.pid));
+          flows.push(...(await collector.drain()).filter((f) => f.tgid === ready.pid));
           swaps++;
           await nextTurn();
         }
         await exit;
         const result = JSON.parse((await lines.next()).value as string) as Result;
-        flows.push(...collector.drain().filter((f) => f.tgid === ready.pid));
+        flows.push(...(await collector.drain()).filter((f) => f.tgid === ready.pid));
 
         const sent = Object.values(result.threads).reduce((n, b) => n + b, 0);
         const senderFlows = flows.filter((f) => f.localPort === ready.senderPort);
