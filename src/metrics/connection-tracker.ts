@@ -5,7 +5,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import { connectionKey } from '../collector/connection-enricher';
-import type { ConnectionBatch, ConnectionRecord, Direction, ExistingSocket, SocketOwner } from '../collector/types';
+import type { ConnectionBatch, ConnectionRecord, Direction, ExistingSocket, SocketOwner, StillOpen } from '../collector/types';
 import type { AttributePolicy } from './attribute-policy';
 import type { Attributor } from './attributor';
 import {
@@ -113,7 +113,7 @@ export class ConnectionTracker {
    * CLOSE can go unseen; without this, such a connection would stay in the active
    * gauge forever. Returns how many were closed.
    */
-  private reconcile(stillOpen: ReadonlySet<string>): number {
+  private reconcile(stillOpen: StillOpen): number {
     let closed = 0;
     for (const [key, tracked] of this.connections) {
       if (stillOpen.has(key)) continue;
