@@ -65,30 +65,25 @@ for (const [loss, lossy] of LOSSES) {
   });
 }
 
-test('a connection the kernel still has stays after a loss', () => {
-  const stats = { current: NO_COLLECTOR_STATS };
-  const { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily } = OPENED;
-  const alive: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily, state: 'ESTABLISHED', inode: 1 };
-  const kernel = { sockets: [alive], listed: 0 };
-  const producer = producerWith(stats, kernel);
-  producer.ingest();
-  stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
-  producer.ingest();
-  assert.equal(kernel.listed, 1);
-  assert.equal(producer.reconciled, 0);
-  assert.equal(producer.connections.trackedConnections, 1);
-});
-
-test('a connection in a namespace whose socket list could not be read stays after a loss', () => {
+const { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily } = OPENED;
+const ALIVE: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily, state: 'ESTABLISHED', inode: 1 };
+const KEPT: Array<[string, { sockets: ProcSocket[]; namespaces?: number[] }]> = [
+  ['the kernel still has', { sockets: [ALIVE] }],
   // The daemon drops CAP_SYS_PTRACE: the ns link of a pod's root process is then unreadable,
   // and the listing has nothing for that namespace, which does not mean its connections closed.
-  const stats = { current: NO_COLLECTOR_STATS };
-  const kernel = { sockets: [] as ProcSocket[], listed: 0, namespaces: [OPENED.netns + 1] };
-  const producer = producerWith(stats, kernel);
-  producer.ingest();
-  stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
-  producer.ingest();
-  assert.equal(kernel.listed, 1);
-  assert.equal(producer.reconciled, 0);
-  assert.equal(producer.connections.trackedConnections, 1);
-});
+  ['in a namespace whose socket list could not be read', { sockets: [], namespaces: [OPENED.netns + 1] }],
+];
+
+for (const [which, listing] of KEPT) {
+  test(`a connection ${which} stays after a loss`, () => {
+    const stats = { current: NO_COLLECTOR_STATS };
+    const kernel = { ...listing, listed: 0 };
+    const producer = producerWith(stats, kernel);
+    producer.ingest();
+    stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
+    producer.ingest();
+    assert.equal(kernel.listed, 1);
+    assert.equal(producer.reconciled, 0);
+    assert.equal(producer.connections.trackedConnections, 1);
+  });
+}
