@@ -19,6 +19,7 @@ export interface DaemonHandle {
 
 export interface HeldConnectionsRun {
   total: number;
+  ratePerSecond: number;
   /** Active gauge of the client and server processes (by name) once every connection was open... */
   held: { client: number; server: number };
   /** ...and once every connection was closed. */
@@ -69,14 +70,22 @@ async function waitForGauges(
 
 export async function runHeldConnections(
   daemon: DaemonHandle,
-  options: { total: number; processes: number; scrapes: number; settleTimeoutMs?: number; log?: (line: string) => void },
+  options: {
+    total: number;
+    processes: number;
+    /** Opened and closed per second, over all clients (0: as fast as they go). */
+    ratePerSecond: number;
+    scrapes: number;
+    settleTimeoutMs?: number;
+    log?: (line: string) => void;
+  },
 ): Promise<HeldConnectionsRun> {
   const log = options.log ?? (() => undefined);
   const settleTimeoutMs = options.settleTimeoutMs ?? 180_000;
   const names = { client: uniqueProcessName('ssheldc'), server: uniqueProcessName('sshelds') };
   const rssBefore = statusKiB(daemon.pid, 'VmRSS');
   const t0 = performance.now();
-  const held = await HeldConnections.open({ total: options.total, processes: options.processes, serverName: names.server, clientName: names.client });
+  const held = await HeldConnections.open({ total: options.total, processes: options.processes, ratePerSecond: options.ratePerSecond, serverName: names.server, clientName: names.client });
   try {
     log(`${options.total} connections open in ${round1((performance.now() - t0) / 1000)} s`);
     const heldGauges = await waitForGauges(daemon, names, (g) => g.client === options.total && g.server === options.total, settleTimeoutMs);
@@ -109,6 +118,7 @@ export async function runHeldConnections(
     }
     return {
       total: options.total,
+      ratePerSecond: options.ratePerSecond,
       held: heldGauges,
       closed: closedGauges,
       secondsToHeld,

@@ -65,6 +65,8 @@ export interface HeldConnectionsOptions {
   processes: number;
   serverName: string;
   clientName: string;
+  /** Connections opened (and closed) per second, over all clients; 0: as fast as they go. */
+  ratePerSecond?: number;
   /** How long opening (or closing) may take before it is an error. */
   timeoutMs?: number;
 }
@@ -93,10 +95,12 @@ export class HeldConnections {
       inNetns('sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65535', 'net.core.somaxconn=65535', 'net.ipv4.tcp_max_syn_backlog=65535');
       const start = (args: string[]) =>
         new JsonLineChild(spawn('ip', ['netns', 'exec', netns, 'python3', FIXTURE, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }));
-      for (let i = 0; i < o.processes; i++) servers.push(start([o.serverName, 'server', '1', String(each)]));
+      // Each client process (and each server, when closing) takes its share of the rate.
+      const rate = Math.ceil((o.ratePerSecond ?? 0) / o.processes);
+      for (let i = 0; i < o.processes; i++) servers.push(start([o.serverName, 'server', '1', String(each), String(rate)]));
       for (const server of servers) {
         const { ports } = await server.reply<{ ports: number[] }>(30_000);
-        clients.push(start([o.clientName, 'client', String(ports[0]), String(each)]));
+        clients.push(start([o.clientName, 'client', String(ports[0]), String(each), String(rate)]));
       }
       let open = 0;
       let accepted = 0;
