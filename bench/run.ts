@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--program-rounds N]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,connections] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
@@ -18,10 +18,11 @@ import { measureMaxRate, type MaxRateResult } from './phases/max-rate';
 import { measureFlows, measureNodeFloor, type FlowsResult, type NodeFloor } from './phases/flows';
 import { measureScrape, type ScrapeResult } from './phases/scrape';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
+import { measureConnections, type ConnectionsResult } from './phases/connections';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
-const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape'] as const;
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'connections'] as const;
 type Phase = (typeof ALL_PHASES)[number];
 
 interface Args {
@@ -96,6 +97,7 @@ export interface BenchResults {
   flows?: FlowsResult[];
   nodeFloor?: NodeFloor;
   scrape?: ScrapeResult;
+  connections?: ConnectionsResult;
 }
 
 async function environment(): Promise<Environment> {
@@ -198,6 +200,11 @@ async function main(): Promise<void> {
   if (args.phases.has('scrape')) {
     log('phase scrape: /metrics latency and size by active series');
     results.scrape = await measureScrape(tools, { seriesCounts: [1_000, 10_000, 50_000], scrapes: args.quick ? 10 : 40, log });
+  }
+
+  if (args.phases.has('connections')) {
+    log('phase connections: 100k concurrent TCP connections, active gauge, daemon RSS and /metrics latency');
+    results.connections = await measureConnections({ total: args.quick ? 20_000 : 100_000, ratePerSecond: 1000, scrapes: 20, log });
   }
 
   results.environment.loadAtEnd = loadAverage();
