@@ -176,6 +176,17 @@ export function renderReport(r: BenchResults): string {
     out.push('| JS thread inside drain() | drain() to decoded records | event-loop delay meanwhile |', '| --- | --- | --- |');
     out.push(`| ${ms(d.syncCallMs)} | ${ms(d.wholeDrainMs)} | ${ms(d.eventLoopDelayMs)} |`, '');
   }
+  if (r.connections) {
+    const c = r.connections;
+    out.push(`### ${c.total} concurrent TCP connections (defaults; opened and closed ${c.ratePerSecond || 'as fast as they go'} a second)`, '');
+    out.push('| active gauge held (client / server) | after close | daemon RSS before / held / peak MiB | /metrics p50 / p99 / max ms | body KiB | losses |');
+    out.push('| --- | --- | --- | --- | --- | --- |');
+    out.push(
+      `| ${c.held.client} / ${c.held.server} | ${c.closed.client} / ${c.closed.server} | ${c.rssMiB.before} / ${c.rssMiB.held} / ${c.rssMiB.peak} | ` +
+        `${c.scrape.p50Ms} / ${c.scrape.p99Ms} / ${c.scrape.maxMs} | ${round(c.scrape.bodyBytes / 1024)} | ${JSON.stringify(c.losses)} |`,
+      '',
+    );
+  }
   return out.join('\n') + '\n';
 }
 

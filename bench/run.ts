@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz,drain] [--rounds N] [--program-rounds N]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz,drain,connections] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
@@ -20,10 +20,11 @@ import { measureScrape, type ScrapeResult } from './phases/scrape';
 import { measureHealthz, type HealthzResult } from './phases/healthz';
 import type { DrainBlockingResult } from './tools/drain-blocking';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
+import { measureConnections, type ConnectionsResult } from './phases/connections';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
-const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz', 'drain'] as const;
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz', 'drain', 'connections'] as const;
 type Phase = (typeof ALL_PHASES)[number];
 
 interface Args {
@@ -100,6 +101,7 @@ export interface BenchResults {
   scrape?: ScrapeResult;
   healthz?: HealthzResult;
   drainBlocking?: DrainBlockingResult;
+  connections?: ConnectionsResult;
 }
 
 async function environment(): Promise<Environment> {
@@ -215,6 +217,10 @@ async function main(): Promise<void> {
     const { stdout } = await runChild(process.execPath, [path.join(__dirname, 'tools', 'drain-blocking.js'), '5000', args.quick ? '40' : '120']);
     results.drainBlocking = JSON.parse(stdout) as DrainBlockingResult;
     log(`drain: ${stdout.trim()}`);
+  }
+  if (args.phases.has('connections')) {
+    log('phase connections: 100k concurrent TCP connections, active gauge, daemon RSS and /metrics latency');
+    results.connections = await measureConnections({ total: args.quick ? 20_000 : 100_000, ratePerSecond: 1000, scrapes: 20, log });
   }
 
   results.environment.loadAtEnd = loadAverage();

@@ -1,7 +1,7 @@
 /** Start-up steps shared by `sockscope run` and `sockscope events`. */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { BpfCollector, type BpfCollectorOptions } from './collector/bpf-collector';
-import { bootstrapTcpSockets, listTcpSockets, type BootstrapResult } from './collector/proc-sockets';
+import { bootstrapTcpSockets, listTcpSocketsByNamespace, type BootstrapResult } from './collector/proc-sockets';
 import { attributeSelection, type Config } from './config/schema';
 import type { Logger } from './log';
 import { dropCapabilities, readKernelFacts, runtimeCapabilities } from './privileges';
@@ -81,7 +81,7 @@ export function enrichConnections(
 ): EnrichedConnections {
   return new EnrichedConnections(collector, {
     bootstrap: bootstrap.sockets,
-    listSockets: () => listTcpSockets(),
+    listSockets: () => listTcpSocketsByNamespace(),
     maxConnections: config.metrics.maxConnections,
     onRecords,
   });

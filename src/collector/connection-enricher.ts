@@ -15,6 +15,7 @@ import type {
   Direction,
   ExistingSocket,
   SocketOwner,
+  StillOpen,
   TcpState,
   TcpTuple,
 } from './types';
@@ -30,6 +31,11 @@ export const ESTABLISHED_LIKE: ReadonlySet<TcpState> = new Set([
  */
 export function connectionKey(netns: number, t: TcpTuple): string {
   return [netns, t.family, t.localAddress, t.localPort, t.remoteAddress, t.remotePort].join('|');
+}
+
+/** The network namespace inode a connectionKey starts with. */
+export function netnsOfKey(key: string): number {
+  return Number(key.slice(0, key.indexOf('|')));
 }
 
 /** A listening port's key: namespace inode (32 bits) and port (16 bits) fit a double exactly. */
@@ -127,7 +133,7 @@ export class ConnectionEnricher {
   }
 
   /** Forgets open connections the kernel no longer has (their CLOSE was lost). */
-  retainOnly(stillOpen: ReadonlySet<string>): void {
+  retainOnly(stillOpen: StillOpen): void {
     for (const key of this.open.keys()) {
       if (stillOpen.has(key)) continue;
       this.open.delete(key);

@@ -3,8 +3,8 @@
  * ConnectionEnricher), plus what /proc says is still open after events may have been
  * lost. Read by the connection metrics and by the event stream.
  */
-import { ConnectionEnricher, connectionKey, ESTABLISHED_LIKE } from './connection-enricher';
-import type { ProcSocket } from './proc-sockets';
+import { ConnectionEnricher, connectionKey, ESTABLISHED_LIKE, netnsOfKey } from './connection-enricher';
+import type { ProcSocket, TcpSocketListing } from './proc-sockets';
 import type {
   CollectorStats,
   ConnectionBatch,
@@ -13,13 +13,14 @@ import type {
   ExistingSocket,
   RawConnectionEventSource,
   SocketOwner,
+  StillOpen,
 } from './types';
 
 export interface EnrichedConnectionsOptions {
   /** TCP sockets that existed at start, from /proc; used once. */
   bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
   /** Lists the kernel's TCP sockets now (for reconciling after lost state changes). */
-  listSockets?: () => ReadonlyArray<ProcSocket>;
+  listSockets?: () => TcpSocketListing;
   maxConnections?: number;
   /** Another reader of every record, besides the caller (the event stream under `run`). */
   onRecords?: (records: readonly ConnectionRecord[]) => void;
@@ -66,7 +67,7 @@ export class EnrichedConnections implements ConnectionSource {
    * includes socket I/O, which costs only a needless check); the addon bounds the events
    * it holds between drains (connection_events).
    */
-  private stillOpenAfterLosses(): Set<string> | undefined {
+  private stillOpenAfterLosses(): StillOpen | undefined {
     if (!this.options.listSockets) return undefined;
     const stats = this.raw.stats();
     const losses = (stats.missedByHook.tcp_state ?? 0) + stats.eventsLost + stats.mapFull.connection_events;
@@ -74,8 +75,10 @@ export class EnrichedConnections implements ConnectionSource {
     if (losses === this.reconciledAtLosses || now - this.lastReconcileMs < RECONCILE_MIN_INTERVAL_MS) return undefined;
     this.reconciledAtLosses = losses;
     this.lastReconcileMs = now;
-    const stillOpen = new Set<string>();
-    for (const s of this.options.listSockets()) if (ESTABLISHED_LIKE.has(s.state)) stillOpen.add(connectionKey(s.netns, s));
-    return stillOpen;
+    const { sockets, namespaces } = this.options.listSockets();
+    const open = new Set<string>();
+    for (const s of sockets) if (ESTABLISHED_LIKE.has(s.state)) open.add(connectionKey(s.netns, s));
+    // A namespace not read (its ns link was not ours to read) tells nothing: keep its connections.
+    return { has: (key) => open.has(key) || !namespaces.has(netnsOfKey(key)) };
   }
 }

@@ -200,17 +200,33 @@ export function withOwner(
   };
 }
 
-/** Every TCP socket in every network namespace, without owners (no fd walk): cheap enough to repeat. */
-export function listTcpSockets(procRoot = '/proc'): ProcSocket[] {
+/** The TCP sockets of the network namespaces whose lists could be read, and which those were. */
+export interface TcpSocketListing {
+  sockets: ProcSocket[];
+  /**
+   * Namespaces whose /proc/<pid>/net/tcp was read. Without CAP_SYS_PTRACE (dropped after
+   * start) the ns link of a more privileged process cannot be read, so its namespace may be
+   * missing: that says nothing about its sockets.
+   */
+  namespaces: Set<number>;
+}
+
+/** Every TCP socket in every network namespace we can see, without owners (no fd walk): cheap enough to repeat. */
+export function listTcpSocketsByNamespace(procRoot = '/proc'): TcpSocketListing {
   const netnsDirs = ownNetnsDir(procRoot);
   for (const entry of readdirSync(procRoot)) {
     if (/^\d+$/.test(entry)) noteNetnsDir(netnsDirs, path.join(procRoot, entry));
   }
-  return readTcpSockets(netnsDirs);
+  const namespaces = new Set<number>();
+  return { sockets: readTcpSockets(netnsDirs, namespaces), namespaces };
 }
 
-/** Each namespace's /proc/<pid>/net/tcp{,6} once, every row tagged with its namespace. */
-function readTcpSockets(netnsDirs: ReadonlyMap<number, string>): ProcSocket[] {
+export function listTcpSockets(procRoot = '/proc'): ProcSocket[] {
+  return listTcpSocketsByNamespace(procRoot).sockets;
+}
+
+/** Each namespace's /proc/<pid>/net/tcp{,6} once, every row tagged with its namespace; adds the namespaces read to `read`. */
+function readTcpSockets(netnsDirs: ReadonlyMap<number, string>, read = new Set<number>()): ProcSocket[] {
   const sockets: ProcSocket[] = [];
   for (const [netns, pidDir] of netnsDirs) {
     for (const [file, family] of [['tcp', 'ipv4'], ['tcp6', 'ipv6']] as const) {
@@ -220,6 +236,8 @@ function readTcpSockets(netnsDirs: ReadonlyMap<number, string>): ProcSocket[] {
       } catch {
         continue; // IPv6 disabled, or the process exited
       }
+      // IPv4 is enough to know the namespace was read: tcp6 is missing where IPv6 is off.
+      if (family === 'ipv4') read.add(netns);
       for (const s of parseProcNetTcp(text, family, netns)) sockets.push(s);
     }
   }

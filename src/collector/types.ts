@@ -169,13 +169,18 @@ export interface ConnectionSource {
   drainConnections(): Promise<ConnectionBatch>;
 }
 
+/** Which connections the kernel still has; true too for a namespace whose list could not be read. */
+export interface StillOpen {
+  has(key: string): boolean;
+}
+
 export interface ConnectionBatch {
   /** In the first batch only: the TCP sockets that existed at start. */
   existing?: readonly ExistingSocket[];
   records: readonly ConnectionRecord[];
   /**
    * Set when events may have been lost (counted) and the kernel's socket list was read:
-   * connectionKey() of every connection still open. Consumers drop what is not in it.
+   * has(connectionKey()) is false for a connection the kernel no longer has. Consumers drop those.
    */
-  stillOpen?: ReadonlySet<string>;
+  stillOpen?: StillOpen;
 }

@@ -163,9 +163,13 @@ export const configSchema: convict.Schema<Config> = {
       arg: 'ebpf.ioCacheSlots',
     },
     maxSockets: {
-      doc: 'Entries of the kernel hash of TCP socket owners; when full, new sockets get no owner from the kernel (counted in sockscope_ebpf_map_full_total{sockscope_ebpf_map="sockets"}).',
+      doc:
+        'Entries of the kernel hash of TCP socket owners, two per loopback connection (one per end); when full, new sockets ' +
+        'get no owner from the kernel (counted in sockscope_ebpf_map_full_total{sockscope_ebpf_map="sockets"}). ' +
+        'Preallocated: ~144 bytes each (262,144: 36 MiB).',
       format: MAP_ENTRIES.name,
-      default: 65_536,
+      // 100k concurrent loopback connections are 200k sockets (docs/performance.md).
+      default: 262_144,
       env: 'SOCKSCOPE_EBPF_MAXSOCKETS',
       arg: 'ebpf.maxSockets',
     },

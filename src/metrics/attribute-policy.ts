@@ -5,6 +5,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricDefinition } from './definitions';
+import type { SeriesEntry, SeriesStore } from './series-store';
 
 export type AttributeSelection = Readonly<Record<string, readonly string[]>>;
 
@@ -69,6 +70,12 @@ export class AttributePolicy {
       if (v !== undefined && v !== '') parts.push(n, '\u0000', v as string | number | boolean, '\u0001');
     }
     return parts.join('');
+  }
+
+  /** The series of a data point in `store`, found by key: its attributes are built only when it is new. */
+  entryIn<V>(store: SeriesStore<V>, metric: string, candidates: Attributes): SeriesEntry<V> {
+    const key = this.keyOf(metric, candidates);
+    return store.touch(key) ?? store.upsertEntry(this.select(metric, candidates), key);
   }
 
   exported(metric: string): readonly string[] {

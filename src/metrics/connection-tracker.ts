@@ -5,7 +5,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import { connectionKey } from '../collector/connection-enricher';
-import type { ConnectionBatch, ConnectionRecord, Direction, ExistingSocket, SocketOwner } from '../collector/types';
+import type { ConnectionBatch, ConnectionRecord, Direction, ExistingSocket, SocketOwner, StillOpen } from '../collector/types';
 import type { AttributePolicy } from './attribute-policy';
 import type { Attributor } from './attributor';
 import {
@@ -24,7 +24,7 @@ import {
 } from './definitions';
 import type { HistogramStore } from './explicit-histogram';
 import { Interner } from './interner';
-import { seriesKey, type CountStore } from './series-store';
+import { seriesKey, type CountStore, type SeriesEntry, type SeriesStore } from './series-store';
 
 export interface ConnectionStores {
   opened: CountStore;
@@ -72,6 +72,8 @@ export class ConnectionTracker {
   private readonly connections = new Map<string, TrackedConnection>();
   /** Thousands of connections share a handful of attribute sets. */
   private readonly attributeSets = new Interner<Attributes>();
+  /** seriesKey() of those shared sets, computed once per set: a close must not sort attribute names again. */
+  private readonly sharedKeys = new WeakMap<Attributes, string>();
 
   constructor(
     readonly stores: ConnectionStores,
@@ -113,51 +115,49 @@ export class ConnectionTracker {
    * CLOSE can go unseen; without this, such a connection would stay in the active
    * gauge forever. Returns how many were closed.
    */
-  private reconcile(stillOpen: ReadonlySet<string>): number {
+  private reconcile(stillOpen: StillOpen): number {
     let closed = 0;
     for (const [key, tracked] of this.connections) {
       if (stillOpen.has(key)) continue;
       this.connections.delete(key);
-      this.stores.active.add(tracked.activeSeries, -1);
-      this.stores.closed.add(tracked.closedSeries, 1);
+      this.addShared(this.stores.active, tracked.activeSeries, -1);
+      this.addShared(this.stores.closed, tracked.closedSeries, 1);
       closed++;
     }
     return closed;
   }
 
   private stateChange(r: ConnectionRecord): void {
-    this.stores.transitions.add(
-      this.policy.select(STATE_TRANSITIONS.name, { [ATTR_STATE_FROM]: r.oldState, [ATTR_STATE_TO]: r.newState }),
-      1,
-    );
+    this.policy.entryIn(this.stores.transitions, STATE_TRANSITIONS.name, { [ATTR_STATE_FROM]: r.oldState, [ATTR_STATE_TO]: r.newState })
+      .value.value += 1;
     if (r.newState === 'LISTEN') {
       this.attributor.ports.addListener(r.localPort);
     } else if (r.newState === 'ESTABLISHED' && (r.oldState === 'SYN_SENT' || r.oldState === 'SYN_RECV')) {
       const direction = r.direction ?? (r.oldState === 'SYN_SENT' ? 'active' : 'passive');
       const candidates = this.candidates(r.owner, direction, r);
       this.track(r.key, candidates);
-      this.stores.opened.add(this.policy.select(CONNECTIONS_OPENED.name, candidates), 1);
+      this.policy.entryIn(this.stores.opened, CONNECTIONS_OPENED.name, candidates).value.value += 1;
       if (direction === 'active' && r.durationNs > 0) {
-        this.stores.connectDuration.record(this.policy.select(CONNECT_DURATION.name, candidates), r.durationNs / 1e9);
+        this.policy.entryIn(this.stores.connectDuration, CONNECT_DURATION.name, candidates).value.record(r.durationNs / 1e9);
       }
     } else if (r.newState === 'CLOSE') {
       if (r.oldState === 'SYN_SENT') {
         const candidates = { ...this.candidates(r.owner, 'active', r), [ATTR_ERROR_TYPE]: errorType(r.error) };
-        this.stores.failed.add(this.policy.select(CONNECTIONS_FAILED.name, candidates), 1);
+        this.policy.entryIn(this.stores.failed, CONNECTIONS_FAILED.name, candidates).value.value += 1;
         return;
       }
       const tracked = this.connections.get(r.key);
       if (!tracked) return; // never established, or older than us and not in /proc
       this.connections.delete(r.key);
-      this.stores.active.add(tracked.activeSeries, -1);
-      this.stores.closed.add(tracked.closedSeries, 1);
-      if (r.durationNs > 0) this.stores.lifetime.record(tracked.lifetimeSeries, r.durationNs / 1e9);
+      this.addShared(this.stores.active, tracked.activeSeries, -1);
+      this.addShared(this.stores.closed, tracked.closedSeries, 1);
+      if (r.durationNs > 0) this.sharedEntry(this.stores.lifetime, tracked.lifetimeSeries).value.record(r.durationNs / 1e9);
     }
   }
 
   private retransmit(r: ConnectionRecord): void {
     const candidates = this.candidates(r.owner, r.direction ?? 'active', r);
-    this.stores.retransmits.add(this.policy.select(RETRANSMITS.name, candidates), 1);
+    this.policy.entryIn(this.stores.retransmits, RETRANSMITS.name, candidates).value.value += 1;
   }
 
   private candidates(owner: Readonly<SocketOwner> | undefined, direction: Direction, e: Located): Attributes {
@@ -170,22 +170,44 @@ export class ConnectionTracker {
   /** Returns whether the connection is tracked (false when maxConnections are already). */
   private track(key: string, candidates: Attributes): boolean {
     const previous = this.connections.get(key);
-    if (previous) this.stores.active.add(previous.activeSeries, -1);
+    if (previous) this.addShared(this.stores.active, previous.activeSeries, -1);
     else if (this.connections.size >= this.maxConnections) {
       this.refused++;
       return false;
     }
+    const active = this.policy.entryIn(this.stores.active, CONNECTIONS_ACTIVE.name, candidates);
+    active.value.value += 1;
     const tracked: TrackedConnection = {
       // Counted where the store really put it: if it was folded, the close must come off overflow too.
-      activeSeries: this.stores.active.add(this.policy.select(CONNECTIONS_ACTIVE.name, candidates), 1),
-      closedSeries: this.sharedAttributes(this.policy.select(CONNECTIONS_CLOSED.name, candidates)),
-      lifetimeSeries: this.sharedAttributes(this.policy.select(CONNECTION_DURATION.name, candidates)),
+      activeSeries: active.attributes,
+      closedSeries: this.sharedAttributes(CONNECTIONS_CLOSED.name, candidates),
+      lifetimeSeries: this.sharedAttributes(CONNECTION_DURATION.name, candidates),
     };
     this.connections.set(key, tracked);
     return true;
   }
 
-  private sharedAttributes(attributes: Attributes): Attributes {
-    return this.attributeSets.intern(seriesKey(attributes), attributes);
+  /** The one attribute set of `metric` for these candidates that every connection in that series shares. */
+  private sharedAttributes(metric: string, candidates: Attributes): Attributes {
+    const key = this.policy.keyOf(metric, candidates);
+    const known = this.attributeSets.get(key);
+    if (known) return known;
+    const attributes = this.attributeSets.intern(key, this.policy.select(metric, candidates));
+    this.sharedKeys.set(attributes, key);
+    return attributes;
+  }
+
+  /** The series of a shared attribute set (one a connection keeps), found by its key, computed once. */
+  private sharedEntry<V>(store: SeriesStore<V>, attributes: Attributes): SeriesEntry<V> {
+    let key = this.sharedKeys.get(attributes);
+    if (key === undefined) {
+      key = seriesKey(attributes);
+      this.sharedKeys.set(attributes, key);
+    }
+    return store.touch(key) ?? store.upsertEntry(attributes, key);
+  }
+
+  private addShared(store: CountStore, attributes: Attributes, delta: number): void {
+    this.sharedEntry(store, attributes).value.value += delta;
   }
 }

@@ -8,7 +8,7 @@ import type { AttributePolicy } from './attribute-policy';
 import type { Attributor } from './attributor';
 import { ATTR_DIRECTION, NETWORK_IO, NETWORK_MESSAGES, RTT } from './definitions';
 import type { HistogramStore } from './explicit-histogram';
-import type { CountStore, SeriesEntry, SeriesStore } from './series-store';
+import type { CountStore } from './series-store';
 
 export interface FlowStores {
   bytes: CountStore;
@@ -29,18 +29,12 @@ export class FlowMetrics {
     if (f.txMessages > 0) this.direction(candidates, 'transmit', f.txBytes, f.txMessages);
     if (f.rxMessages > 0) this.direction(candidates, 'receive', f.rxBytes, f.rxMessages);
     // One RTT sample per TCP flow per interval (see docs/counting.md).
-    if (f.srttMicros > 0) this.entry(this.stores.rtt, RTT.name, candidates).value.record(f.srttMicros / 1e6);
+    if (f.srttMicros > 0) this.policy.entryIn(this.stores.rtt, RTT.name, candidates).value.record(f.srttMicros / 1e6);
   };
 
   private direction(candidates: Attributes, direction: 'transmit' | 'receive', bytes: number, calls: number): void {
     candidates[ATTR_DIRECTION] = direction;
-    this.entry(this.stores.bytes, NETWORK_IO.name, candidates).value.value += bytes;
-    this.entry(this.stores.messages, NETWORK_MESSAGES.name, candidates).value.value += calls;
-  }
-
-  /** The series of a data point, found by key: its attributes are built only when it is new. */
-  private entry<V>(store: SeriesStore<V>, metric: string, candidates: Attributes): SeriesEntry<V> {
-    const key = this.policy.keyOf(metric, candidates);
-    return store.touch(key) ?? store.upsertEntry(this.policy.select(metric, candidates), key);
+    this.policy.entryIn(this.stores.bytes, NETWORK_IO.name, candidates).value.value += bytes;
+    this.policy.entryIn(this.stores.messages, NETWORK_MESSAGES.name, candidates).value.value += calls;
   }
 }

@@ -17,6 +17,10 @@ export class Interner<T> {
     return value;
   }
 
+  get(key: string): T | undefined {
+    return this.values.get(key);
+  }
+
   get size(): number {
     return this.values.size;
   }

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { once } from 'node:events';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../src/runtime-settings';
 
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
 
@@ -36,8 +37,11 @@ export class DaemonProcess {
   }
 
   /** Starts the daemon and waits until it logged `readyMessage` (or exited, which is an error). */
-  static async start(args: string[], readyMessage: string, timeoutMs = 30_000): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [CLI, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `asLaunched`: with the node flags and environment the launchers pass (src/runtime-settings.ts), for memory figures. */
+  static async start(args: string[], readyMessage: string, timeoutMs = 30_000, { asLaunched = false } = {}): Promise<DaemonProcess> {
+    const nodeArgs = asLaunched ? [...NODE_FLAGS, CLI] : [CLI];
+    const env = asLaunched ? { ...process.env, ...NODE_ENVIRONMENT } : process.env;
+    const child = spawn(process.execPath, [...nodeArgs, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     const daemon = new DaemonProcess(child);
     await daemon.waitForLog((l) => l.msg === readyMessage, timeoutMs);
     return daemon;

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BpfCollector } from '../../src/collector/bpf-collector';
 import { OVERFLOW_ATTRIBUTES } from '../../src/metrics/series-store';
-import { listTcpSockets } from '../../src/collector/proc-sockets';
+import { listTcpSockets, listTcpSocketsByNamespace } from '../../src/collector/proc-sockets';
 import { connectionKey } from '../../src/collector/connection-enricher';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { testProducer } from '../helpers/producer';
@@ -41,7 +41,7 @@ describe('cardinality guard and series TTL', bpfTestOptions(), () => {
     const producer = testProducer(collector, {
       limits: { maxSeries: MAX_SERIES, ttlMs: TTL_MS },
       now: () => Date.now() + skewMs,
-      listSockets: () => listTcpSockets(),
+      listSockets: () => listTcpSocketsByNamespace(),
       onRecords: (rs) => { for (const r of rs) { const h = history.get(r.key) ?? []; h.push(`${r.kind}:${r.oldState}>${r.newState}:${r.owner?.comm ?? '-'}:${r.direction ?? '-'}:${r.timestampNs}`); history.set(r.key, h); } },
     });
     const ingest = setInterval(() => void producer.ingest(), 250);

@@ -20,7 +20,8 @@ const OPENED: ConnectionEvent = {
   durationNs: 1000, error: 0, srttMicros: 0, netns: 4026531840, wireFamily: 'ipv4',
 };
 
-function producerWith(stats: { current: CollectorStats }, kernel: { sockets: ProcSocket[]; listed: number }) {
+/** `namespaces`: those the listing could read; by default the one the connection is in. */
+function producerWith(stats: { current: CollectorStats }, kernel: { sockets: ProcSocket[]; listed: number; namespaces?: number[] }) {
   let events = [OPENED];
   const collector = {
     drainInto: async (_visit: (f: FlowDelta) => void) => undefined,
@@ -30,7 +31,7 @@ function producerWith(stats: { current: CollectorStats }, kernel: { sockets: Pro
   const connections = new EnrichedConnections(collector, {
     listSockets: () => {
       kernel.listed++;
-      return kernel.sockets;
+      return { sockets: kernel.sockets, namespaces: new Set(kernel.namespaces ?? [OPENED.netns]) };
     },
   });
   return new SockscopeProducer(collector, connections, {
@@ -64,16 +65,25 @@ for (const [loss, lossy] of LOSSES) {
   });
 }
 
-test('a connection the kernel still has stays after a loss', async () => {
-  const stats = { current: NO_COLLECTOR_STATS };
-  const { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily } = OPENED;
-  const alive: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily, state: 'ESTABLISHED', inode: 1 };
-  const kernel = { sockets: [alive], listed: 0 };
-  const producer = producerWith(stats, kernel);
-  await producer.ingest();
-  stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
-  await producer.ingest();
-  assert.equal(kernel.listed, 1);
-  assert.equal(producer.reconciled, 0);
-  assert.equal(producer.connections.trackedConnections, 1);
-});
+const { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily } = OPENED;
+const ALIVE: ProcSocket = { family, localAddress, localPort, remoteAddress, remotePort, netns, wireFamily, state: 'ESTABLISHED', inode: 1 };
+const KEPT: Array<[string, { sockets: ProcSocket[]; namespaces?: number[] }]> = [
+  ['the kernel still has', { sockets: [ALIVE] }],
+  // The daemon drops CAP_SYS_PTRACE: the ns link of a pod's root process is then unreadable,
+  // and the listing has nothing for that namespace, which does not mean its connections closed.
+  ['in a namespace whose socket list could not be read', { sockets: [], namespaces: [OPENED.netns + 1] }],
+];
+
+for (const [which, listing] of KEPT) {
+  test(`a connection ${which} stays after a loss`, async () => {
+    const stats = { current: NO_COLLECTOR_STATS };
+    const kernel = { ...listing, listed: 0 };
+    const producer = producerWith(stats, kernel);
+    await producer.ingest();
+    stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
+    await producer.ingest();
+    assert.equal(kernel.listed, 1);
+    assert.equal(producer.reconciled, 0);
+    assert.equal(producer.connections.trackedConnections, 1);
+  });
+}
