@@ -29,8 +29,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * plain hash refuses the new socket instead, and the refusal is counted. The
  * cost: a socket whose CLOSE we never see (its tracepoint run skipped, counted
  * in sockscope_ebpf_events_missed_total) holds its entry until its address is
- * reused. Preallocated, as the LRU maps were (same memory), because classic
- * tracepoint programs may only use preallocated hashes before 6.1.
+ * reused. The loader makes both owner maps allocate on use (they cost what is
+ * live, not ebpf.maxSockets) except before 6.1 with the classic tracepoint,
+ * whose programs the kernel warns about with run-time allocated hashes there
+ * (src/collector/kernel-release.ts).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

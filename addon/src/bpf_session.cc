@@ -61,7 +61,8 @@ Napi::Function BpfSession::Init(Napi::Env env) {
 }
 
 // new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, ioMapEntries, ioCacheSlots,
-//                  maxConnEvents, maxSockets, maxListeners, preallocateFlowMaps, socketIo })
+//                  maxConnEvents, maxSockets, maxListeners, preallocateFlowMaps,
+//                  preallocateOwnerMaps, socketIo })
 BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
@@ -131,6 +132,18 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
       err = map == nullptr ? -ENOENT : bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
       if (err != 0) {
         ThrowError(env, "setting the socket I/O maps to allocate on use", err);
+        return;
+      }
+    }
+  }
+  // The owner maps: allocated on use where TypeScript says the state programs may
+  // (ownerMapsNeedPreallocation), so maxSockets bounds them without costing it up front.
+  if (!OptionBool(opts, "preallocateOwnerMaps", true)) {
+    bpf_map* owner_maps[] = {skel_->maps.sockets, skel_->maps.listeners};
+    for (bpf_map* map : owner_maps) {
+      err = bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
+      if (err != 0) {
+        ThrowError(env, "setting the owner maps to allocate on use", err);
         return;
       }
     }

@@ -25,3 +25,15 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
 export function flowMapsNeedPreallocation(release: string = os.release()): boolean {
   return !kernelAtLeast(release, 6, 1);
 }
+
+/**
+ * Whether the socket- and listener-owner maps must be preallocated. Only the tcp_state
+ * programs write them. Before 6.1 the kernel WARNs when a classic tracepoint (or kprobe)
+ * program uses a hash allocated at run time; a tp_btf program is not checked, and
+ * inet_sock_set_state never fires inside the allocator, which is the hazard that check is
+ * about. Preallocated, the default 262,144 sockets alone would be 36 MiB of kernel memory;
+ * allocated on use they cost what is live (about 120 bytes a socket).
+ */
+export function ownerMapsNeedPreallocation(stateImplementation: string | undefined, release: string = os.release()): boolean {
+  return flowMapsNeedPreallocation(release) && stateImplementation !== 'tp_btf';
+}

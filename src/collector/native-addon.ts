@@ -52,6 +52,8 @@ export interface NativeSessionOptions {
   ioCacheSlots?: number;
   /** Preallocate the socket I/O maps (before 6.1, see flowMapsNeedPreallocation); default true. */
   preallocateFlowMaps?: boolean;
+  /** Preallocate the socket- and listener-owner maps (see ownerMapsNeedPreallocation); default true. */
+  preallocateOwnerMaps?: boolean;
   /**
    * Create the socket I/O maps and read them once a second; default true. False when no socket I/O
    * program loads: the maps are not created, drain() returns nothing, ioCacheSlots must be 0.
