@@ -10,6 +10,8 @@ import type { Logger } from './log';
 import { EventStreamWriter } from './export/event-stream';
 import { MetricsServer } from './export/metrics-server';
 import { createOtlpReader } from './export/otlp';
+import { readOtlpConnection } from './export/otlp-connection';
+import { OtlpExportHealth } from './export/otlp-export-health';
 import { readBuildInfo } from './build-info';
 import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
 
@@ -28,7 +30,14 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
   const { collector, bootstrap } = startCollector(config, log);
   // The event stream reads the same enriched records as the metrics, as they are drained.
   const connections = enrichConnections(config, collector, bootstrap, events && ((records) => events.write(records)));
-  const producer = createProducer(config, collector, connections, events && (() => events.stats()));
+  const otlpHealth = config.otlp.endpoint ? new OtlpExportHealth(log, config.otlp.endpoint) : undefined;
+  const producer = createProducer(
+    config,
+    collector,
+    connections,
+    events && (() => events.stats()),
+    otlpHealth && (() => otlpHealth.stats()),
+  );
 
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled
@@ -51,6 +60,9 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
         intervalMillis: config.otlp.interval,
         timeoutMillis: config.otlp.timeout,
         metricProducers: [config.otlp.histograms === 'exponential' ? producer.exponentialView() : producer],
+        // Checked when the settings were loaded (setting-checks.ts); read again here to use.
+        connection: readOtlpConnection(config.otlp),
+        health: otlpHealth,
       }),
     );
   }
@@ -71,7 +83,13 @@ export async function runDaemon(config: Config, log: Logger): Promise<void> {
       log.info({ host: bound.host, port: bound.port }, 'serving Prometheus metrics on /metrics');
     }
     if (config.otlp.endpoint) {
-      log.info({ endpoint: config.otlp.endpoint, intervalMillis: config.otlp.interval }, 'pushing OTLP metrics');
+      const { compression, headersFile, caFile, certFile } = config.otlp;
+      // Header names only: their values are credentials.
+      const headers = readOtlpConnection(config.otlp).headers.map(([key]) => key);
+      log.info(
+        { endpoint: config.otlp.endpoint, intervalMillis: config.otlp.interval, compression, headers, headersFile, caFile, certFile },
+        'pushing OTLP metrics',
+      );
     }
     const signal = await waitForTermination();
     log.info({ signal }, 'stopping');
