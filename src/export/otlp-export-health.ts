@@ -23,7 +23,7 @@ export class OtlpExportHealth {
   private readonly exports = new Map<string, number>();
   private readonly dataPoints = new Map<string, number>();
   /** Since the first failure of the current outage; undefined while pushes succeed. */
-  private outage: { since: number; exports: number; dataPoints: number; firstError: string } | undefined;
+  private outage: { since: number; exports: number; dataPoints: number; errorTypes: Set<string> } | undefined;
 
   constructor(
     private readonly log: OtlpHealthLog,
@@ -41,24 +41,27 @@ export class OtlpExportHealth {
     add(this.dataPoints, errorType, dataPoints);
     if (errorType === '') {
       if (this.outage === undefined) return;
-      const { since, exports, dataPoints: lost, firstError } = this.outage;
+      const { since, exports, dataPoints: lost, errorTypes } = this.outage;
       this.outage = undefined;
       this.log.info(
-        { endpoint: this.endpoint, failedExports: exports, failedDataPoints: lost, firstError, failingForMs: this.now() - since },
+        { endpoint: this.endpoint, failedExports: exports, failedDataPoints: lost, errorTypes: [...errorTypes], failingForMs: this.now() - since },
         'OTLP export recovered',
       );
       return;
     }
-    if (this.outage === undefined) {
-      const message = result.error?.message ?? errorType;
-      this.outage = { since: this.now(), exports: 0, dataPoints: 0, firstError: message };
-      this.log.warn(
-        { endpoint: this.endpoint, errorType, error: message },
-        'OTLP export failing; counted in sockscope_otlp_exports_total{error_type}, logged again when it recovers',
-      );
-    }
-    this.outage.exports += 1;
-    this.outage.dataPoints += dataPoints;
+    const outage = (this.outage ??= { since: this.now(), exports: 0, dataPoints: 0, errorTypes: new Set() });
+    outage.exports += 1;
+    outage.dataPoints += dataPoints;
+    // Once per kind of error and outage (at most the 16 gRPC failure codes and _OTHER): a first
+    // push that timed out while connecting must not hide that the collector then refuses the headers.
+    if (outage.errorTypes.has(errorType)) return;
+    outage.errorTypes.add(errorType);
+    this.log.warn(
+      { endpoint: this.endpoint, errorType, error: result.error?.message ?? errorType },
+      outage.errorTypes.size === 1
+        ? 'OTLP export failing; counted in sockscope_otlp_exports_total{error_type}, logged again when it recovers'
+        : 'OTLP export failing with another error',
+    );
   }
 }
 

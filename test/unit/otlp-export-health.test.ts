@@ -11,7 +11,7 @@ function grpcError(code: number, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-test('failures log once when they start and once at recovery, with the counts between', () => {
+test('failures log once when they start (and once per other error) and once at recovery, with the counts between', () => {
   const lines: Array<{ level: string; fields: Record<string, unknown>; message: string }> = [];
   let clock = 1000;
   const health = new OtlpExportHealth(
@@ -28,24 +28,33 @@ test('failures log once when they start and once at recovery, with the counts be
     clock += 1000;
     health.record({ code: ExportResultCode.FAILED, error: grpcError(14, 'No connection established') }, 10);
   }
-  health.record({ code: ExportResultCode.FAILED, error: new Error('Concurrent export limit reached') }, 10);
   assert.equal(lines.length, 1);
   assert.equal(lines[0]!.level, 'warn');
-  assert.match(lines[0]!.message, /^OTLP export failing/);
-  assert.equal(lines[0]!.fields.errorType, 'UNAVAILABLE');
+  assert.match(lines[0]!.message, /^OTLP export failing;/);
+  assert.deepEqual(lines[0]!.fields, { endpoint: 'http://127.0.0.1:1', errorType: 'UNAVAILABLE', error: 'No connection established' });
+  health.record({ code: ExportResultCode.FAILED, error: new Error('Concurrent export limit reached') }, 10);
+  health.record({ code: ExportResultCode.FAILED, error: grpcError(14, 'No connection established') }, 10);
+  health.record({ code: ExportResultCode.FAILED, error: new Error('Concurrent export limit reached') }, 10);
+  assert.equal(lines.length, 2);
+  assert.equal(lines[1]!.message, 'OTLP export failing with another error');
+  assert.equal(lines[1]!.fields.errorType, '_OTHER');
   clock += 500;
   health.record({ code: ExportResultCode.SUCCESS }, 12);
   health.record({ code: ExportResultCode.SUCCESS }, 12);
-  assert.equal(lines.length, 2);
-  assert.equal(lines[1]!.level, 'info');
-  assert.equal(lines[1]!.message, 'OTLP export recovered');
+  assert.equal(lines.length, 3);
+  assert.equal(lines[2]!.level, 'info');
+  assert.equal(lines[2]!.message, 'OTLP export recovered');
   assert.deepEqual(
-    { ...lines[1]!.fields },
-    { endpoint: 'http://127.0.0.1:1', failedExports: 121, failedDataPoints: 1210, firstError: 'No connection established', failingForMs: 119_500 },
+    { ...lines[2]!.fields },
+    { endpoint: 'http://127.0.0.1:1', failedExports: 123, failedDataPoints: 1230, errorTypes: ['UNAVAILABLE', '_OTHER'], failingForMs: 119_500 },
   );
+  // A new outage logs anew.
+  health.record({ code: ExportResultCode.FAILED, error: grpcError(4, 'Deadline exceeded') }, 12);
+  assert.equal(lines.length, 4);
+  assert.match(lines[3]!.message, /^OTLP export failing;/);
   const stats = health.stats();
-  assert.deepEqual([...stats.exports], [['', 3], ['UNAVAILABLE', 120], ['_OTHER', 1]]);
-  assert.deepEqual([...stats.dataPoints], [['', 34], ['UNAVAILABLE', 1200], ['_OTHER', 10]]);
+  assert.deepEqual([...stats.exports], [['', 3], ['UNAVAILABLE', 121], ['_OTHER', 2], ['DEADLINE_EXCEEDED', 1]]);
+  assert.deepEqual([...stats.dataPoints], [['', 34], ['UNAVAILABLE', 1210], ['_OTHER', 20], ['DEADLINE_EXCEEDED', 12]]);
 });
 
 test('error.type is the gRPC status name, else _OTHER', () => {
