@@ -4,6 +4,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
+/** As in the Dockerfile and deploy/systemd/sockscope.service (with MALLOC_ARENA_MAX=2). */
+const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=2', '--optimize-for-size'];
 
 export interface DaemonLogLine {
   msg?: string;
@@ -35,9 +37,14 @@ export class DaemonProcess {
     this.exit = once(child, 'exit').then(([code]) => code as number | null);
   }
 
-  /** Starts the daemon and waits until it logged `readyMessage` (or exited, which is an error). */
-  static async start(args: string[], readyMessage: string, timeoutMs = 30_000): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [CLI, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Starts the daemon and waits until it logged `readyMessage` (or exited, which is an error).
+   * `production` runs node with the memory flags of the image and the systemd unit, for tests of RSS.
+   */
+  static async start(args: string[], readyMessage: string, timeoutMs = 30_000, production = false): Promise<DaemonProcess> {
+    const nodeArgs = production ? PRODUCTION_NODE_ARGS : [];
+    const env = production ? { ...process.env, MALLOC_ARENA_MAX: '2' } : process.env;
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     const daemon = new DaemonProcess(child);
     await daemon.waitForLog((l) => l.msg === readyMessage, timeoutMs);
     return daemon;

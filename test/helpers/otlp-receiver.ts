@@ -83,11 +83,15 @@ export interface OtlpReceiverOptions {
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   /** Metadata every export must carry (lowercase keys); others are rejected with UNAUTHENTICATED. */
   requiredHeaders?: Record<string, string>;
+  /** Keep only this many of the newest exports (long runs: every check scans all that are kept). */
+  keepLast?: number;
 }
 
 /** A real OTLP/gRPC metrics endpoint on 127.0.0.1 that keeps every request. */
 export class OtlpReceiver {
   readonly exports: ReceivedExport[] = [];
+  /** Every export received, including those no longer kept (keepLast). */
+  received = 0;
   /** Exports refused for a missing or wrong required header. */
   rejected = 0;
   private readonly arrivals = new EventEmitter();
@@ -130,6 +134,8 @@ export class OtlpReceiver {
           return;
         }
         this.exports.push({ request: call.request, metadata: call.metadata });
+        this.received += 1;
+        if (this.options.keepLast !== undefined && this.exports.length > this.options.keepLast) this.exports.shift();
         this.arrivals.emit('export');
         callback(null, {});
       },
