@@ -14,7 +14,7 @@ export type CollectorDownFigures = Omit<CollectorDownResult, 'outageLogLines' | 
 };
 
 export async function measureCollectorDown(options: { outageMs: number; log: (line: string) => void }): Promise<CollectorDownFigures> {
-  const { outageLogLines, recoveryLog, ...result } = await runCollectorDown({ outageMs: options.outageMs, intervalMs: 1000, warmupMs: 30_000, log: options.log });
+  const { outageLogLines, recoveryLog, ...result } = await runCollectorDown({ outageMs: options.outageMs, intervalMs: 2000, warmupMs: 30_000, log: options.log });
   return {
     ...result,
     outageLogLineCount: outageLogLines.length,

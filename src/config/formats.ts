@@ -146,6 +146,14 @@ export const FILE_PATH: SettingFormat = {
   show: (value) => (value === '' ? '(off)' : String(value)),
 };
 
+/** A file sockscope reads (credentials, certificates); checked for being readable when the settings load. */
+export const INPUT_FILE: SettingFormat = {
+  ...FILE_PATH,
+  name: 'sockscope-input-file',
+  allowed: 'must be a readable file path, or empty for none',
+  show: (value) => (value === '' ? '(none)' : String(value)),
+};
+
 const count = (name: string, min: number, max: number): SettingFormat => ({
   name,
   placeholder: '<n>',
@@ -215,7 +223,7 @@ export const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOG
 export const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
   FILE_PATH, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
-  OTLP_HEADERS, OTLP_COMPRESSION,
+  OTLP_HEADERS, OTLP_COMPRESSION, INPUT_FILE,
 ];
 
 convict.addFormats(

@@ -5,7 +5,7 @@
 import type convict from 'convict';
 import { DEFAULT_IO_CACHE_SLOTS, DEFAULT_PEER_GROUPS } from './defaults.js';
 import {
-  BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
+  BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, INPUT_FILE, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
   MAX_SERIES, METRIC_ATTRIBUTES, OTLP_COMPRESSION, OTLP_DURATION, OTLP_ENDPOINT, OTLP_HEADERS, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
   SERIES_TTL, type LogLevel, type ProbeMode, type SettingFormat,
 } from './formats.js';
@@ -119,7 +119,7 @@ export const configSchema: convict.Schema<Config> = {
       doc:
         'File of more headers, key=value pairs separated by commas or newlines (e.g. a mounted Secret); ' +
         'read at start-up, and otlp.headers wins for a key set in both.',
-      format: FILE_PATH.name,
+      format: INPUT_FILE.name,
       default: '',
       env: 'SOCKSCOPE_OTLP_HEADERSFILE',
       arg: 'otlp.headersFile',
@@ -135,21 +135,21 @@ export const configSchema: convict.Schema<Config> = {
       doc:
         'PEM file of the CA certificates that verify an https:// endpoint, instead of the system\'s; empty uses ' +
         'OTEL_EXPORTER_OTLP_CERTIFICATE if set.',
-      format: FILE_PATH.name,
+      format: INPUT_FILE.name,
       default: '',
       env: 'SOCKSCOPE_OTLP_CAFILE',
       arg: 'otlp.caFile',
     },
     certFile: {
       doc: 'PEM client certificate (chain) for mutual TLS with an https:// endpoint; needs otlp.keyFile.',
-      format: FILE_PATH.name,
+      format: INPUT_FILE.name,
       default: '',
       env: 'SOCKSCOPE_OTLP_CERTFILE',
       arg: 'otlp.certFile',
     },
     keyFile: {
       doc: 'PEM private key of otlp.certFile.',
-      format: FILE_PATH.name,
+      format: INPUT_FILE.name,
       default: '',
       env: 'SOCKSCOPE_OTLP_KEYFILE',
       arg: 'otlp.keyFile',

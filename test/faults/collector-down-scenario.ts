@@ -113,7 +113,7 @@ export async function runCollectorDown(options: CollectorDownOptions): Promise<C
   };
   try {
     const port = (await daemon.waitForLog((l) => l.msg === 'serving Prometheus metrics on /metrics', 1000)).port as number;
-    await receiver.waitFor(() => received().tx > 0, 60_000);
+    await receiver.waitFor(() => received().tx > 0, 120_000);
     const window = RSS_SAMPLE_MS * RSS_SAMPLES;
     await sleep(Math.max(0, options.warmupMs - window));
     const rssAtOutageStartKiB = median(await sampleRss(daemon.pid, window));

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { runCollectorDown } from './collector-down-scenario';
 
-const INTERVAL_MS = 1000;
+// 2 s, not 1: on a loaded 2-CPU machine a collection of the whole host can take most of a second.
+const INTERVAL_MS = 2000;
 const OUTAGE_MS = 120_000;
 
 test('with the collector down for 2 minutes: bounded memory and log, failures counted, exact totals after', { ...bpfTestOptions(), timeout: 600_000 }, async () => {
@@ -19,7 +20,7 @@ test('with the collector down for 2 minutes: bounded memory and log, failures co
   console.log(`# ${JSON.stringify(figures)}`);
 
   assert.ok(result.rssGrowthPercent < 5, `RSS grew ${result.rssGrowthPercent} % (${result.rssAtOutageStartKiB} -> ${result.rssAtOutageEndKiB} KiB)`);
-  // One line when the pushes start failing (the SDK used to log an error stack per push: 120
+  // One line when the pushes start failing (the SDK used to log an error stack per push: 60
   // here), and one more at most if a push also timed out while gRPC was connecting.
   const failing = outageLogLines.filter((l) => l.msg?.startsWith('OTLP export failing'));
   assert.equal(failing.filter((l) => l.errorType === 'UNAVAILABLE').length, 1, JSON.stringify(outageLogLines));
