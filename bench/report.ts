@@ -120,11 +120,12 @@ export function renderReport(r: BenchResults): string {
   if (r.collectorDown) {
     const c = r.collectorDown;
     out.push(`### OTLP collector down for ${c.outageSeconds / 60} minutes (push every ${c.intervalMs} ms, steady traffic)`, '');
-    out.push('| RSS MiB before → end (max) | growth | lines logged in the outage | failed pushes counted | pushes resumed after | totals after |');
-    out.push('| --- | --- | --- | --- | --- | --- |');
+    out.push('| RSS MiB before → end (max) | growth | series before → end | lines logged in the outage | failed pushes counted | pushes resumed after | totals after |');
+    out.push('| --- | --- | --- | --- | --- | --- | --- |');
     const failed = Object.entries(c.exportsByErrorType).filter(([type]) => type !== '').map(([type, n]) => `${n} ${type}`).join(', ');
     out.push(
       `| ${mib(c.rssAtOutageStartKiB)} → ${mib(c.rssAtOutageEndKiB)} (${mib(c.rssMaxDuringOutageKiB)}) | ${c.rssGrowthPercent} % | ` +
+        `${c.seriesAtOutageStart ?? '—'} → ${c.seriesAtOutageEnd ?? '—'} | ` +
         `${c.outageLogLineCount} | ${failed} | ${c.recoverySeconds} s | ${c.exact ? 'exact' : `off: sent ${JSON.stringify(c.sent)}, received ${JSON.stringify(c.received)}`} |`,
       '',
     );

@@ -30,6 +30,12 @@ export interface CollectorDownResult {
   rssAtOutageEndKiB: number;
   rssMaxDuringOutageKiB: number;
   rssGrowthPercent: number;
+  /**
+   * Series the daemon exported (sum of sockscope_metrics_series) at the start and end of the
+   * outage: the daemon sees the whole host, and other work's new series cost memory too.
+   */
+  seriesAtOutageStart: number;
+  seriesAtOutageEnd: number;
   /** Pushes the receiver got before it stopped. */
   receivedBeforeOutage: number;
   /** sockscope_otlp_exports_total by error_type when the receiver stopped ('' = success). */
@@ -69,14 +75,15 @@ async function sampleRss(pid: number, ms: number): Promise<number[]> {
   return samples;
 }
 
-/** sockscope_otlp_exports_total by error_type ('' = success), from the daemon's /metrics. */
-async function exportsByErrorType(port: number): Promise<Record<string, number>> {
+/** sockscope_otlp_exports_total by error_type ('' = success) and the series exported, from the daemon's /metrics. */
+async function selfMetrics(port: number): Promise<{ exports: Record<string, number>; series: number }> {
   const exposition = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const counts: Record<string, number> = {};
+  const exports: Record<string, number> = {};
   for (const m of exposition.matchAll(/^sockscope_otlp_exports_total(?:\{error_type="([^"]*)"\})? (\d+)$/gm)) {
-    counts[m[1] ?? ''] = Number(m[2]);
+    exports[m[1] ?? ''] = Number(m[2]);
   }
-  return counts;
+  const series = [...exposition.matchAll(/^sockscope_metrics_series\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  return { exports, series };
 }
 
 export async function runCollectorDown(options: CollectorDownOptions): Promise<CollectorDownResult> {
@@ -119,7 +126,7 @@ export async function runCollectorDown(options: CollectorDownOptions): Promise<C
     const rssAtOutageStartKiB = median(await sampleRss(daemon.pid, window));
 
     const logsBefore = daemon.logs.length;
-    const exportsBeforeOutage = await exportsByErrorType(port);
+    const { exports: exportsBeforeOutage, series: seriesAtOutageStart } = await selfMetrics(port);
     await receiver.stop();
     const receivedBeforeOutage = receiver.received;
     const outageStart = Date.now();
@@ -128,7 +135,7 @@ export async function runCollectorDown(options: CollectorDownOptions): Promise<C
     const rssAtOutageEndKiB = median(samples.slice(-RSS_SAMPLES));
     const rssMaxDuringOutageKiB = Math.max(...samples);
     const outageLogLines = daemon.logs.slice(logsBefore);
-    const exportsAtOutageEnd = await exportsByErrorType(port);
+    const { exports: exportsAtOutageEnd, series: seriesAtOutageEnd } = await selfMetrics(port);
 
     await receiver.restart();
     const restarted = Date.now();
@@ -150,6 +157,8 @@ export async function runCollectorDown(options: CollectorDownOptions): Promise<C
       rssAtOutageEndKiB,
       rssMaxDuringOutageKiB,
       rssGrowthPercent: Math.round(((rssAtOutageEndKiB - rssAtOutageStartKiB) / rssAtOutageStartKiB) * 1000) / 10,
+      seriesAtOutageStart,
+      seriesAtOutageEnd,
       receivedBeforeOutage,
       outageLogLines,
       exportsBeforeOutage,
