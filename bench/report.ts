@@ -119,6 +119,19 @@ export function renderReport(r: BenchResults): string {
     }
     out.push('');
   }
+  if (r.collectorDown) {
+    const c = r.collectorDown;
+    out.push(`### OTLP collector down for ${c.outageSeconds / 60} minutes (push every ${c.intervalMs} ms, steady traffic)`, '');
+    out.push('| RSS MiB before → end (max) | growth | series before → end | lines logged in the outage | failed pushes counted | pushes resumed after | totals after |');
+    out.push('| --- | --- | --- | --- | --- | --- | --- |');
+    const failed = Object.entries(c.exportsByErrorType).filter(([type]) => type !== '').map(([type, n]) => `${n} ${type}`).join(', ');
+    out.push(
+      `| ${mib(c.rssAtOutageStartKiB)} → ${mib(c.rssAtOutageEndKiB)} (${mib(c.rssMaxDuringOutageKiB)}) | ${c.rssGrowthPercent} % | ` +
+        `${c.seriesAtOutageStart ?? '—'} → ${c.seriesAtOutageEnd ?? '—'} | ` +
+        `${c.outageLogLineCount} | ${failed} | ${c.recoverySeconds} s | ${c.exact ? 'exact' : `off: sent ${JSON.stringify(c.sent)}, received ${JSON.stringify(c.received)}`} |`,
+      '',
+    );
+  }
   if (r.scrape) {
     out.push(`### /metrics cost by active series (metrics.maxSeries=${r.scrape.maxSeriesSetting})`, '');
     out.push('| generated series | samples in body | body KiB | p50 ms | p99 ms | max ms | scrapes | daemon CPU ms per scrape |');

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz,drain,connections] [--rounds N] [--program-rounds N]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz,drain,connections,collector-down] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
@@ -21,10 +21,11 @@ import { measureHealthz, type HealthzResult } from './phases/healthz';
 import type { DrainBlockingResult } from './tools/drain-blocking';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
 import { measureConnections, type ConnectionsResult } from './phases/connections';
+import { measureCollectorDown, type CollectorDownFigures } from './phases/collector-down';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
-const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz', 'drain', 'connections'] as const;
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz', 'drain', 'connections', 'collector-down'] as const;
 type Phase = (typeof ALL_PHASES)[number];
 
 interface Args {
@@ -102,6 +103,7 @@ export interface BenchResults {
   healthz?: HealthzResult;
   drainBlocking?: DrainBlockingResult;
   connections?: ConnectionsResult;
+  collectorDown?: CollectorDownFigures;
 }
 
 async function environment(): Promise<Environment> {
@@ -204,6 +206,11 @@ async function main(): Promise<void> {
   if (args.phases.has('scrape')) {
     log('phase scrape: /metrics latency and size by active series');
     results.scrape = await measureScrape(tools, { seriesCounts: [1_000, 10_000, 50_000], scrapes: args.quick ? 10 : 40, log });
+  }
+  if (args.phases.has('collector-down')) {
+    const minutes = args.quick ? 2 : 10;
+    log(`phase collector-down: the OTLP receiver stopped for ${minutes} minutes under steady traffic`);
+    results.collectorDown = await measureCollectorDown({ outageMs: minutes * 60_000, log });
   }
 
   if (args.phases.has('healthz')) {

@@ -11,6 +11,8 @@ import { EventStreamWriter } from './export/event-stream';
 import { MetricsServer } from './export/metrics-server';
 import type { WebConfigSource } from './export/web-config-source';
 import { createOtlpReader } from './export/otlp';
+import { readOtlpConnection } from './export/otlp-connection';
+import { OtlpExportHealth } from './export/otlp-export-health';
 import { readBuildInfo } from './build-info';
 import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
 
@@ -30,7 +32,14 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
   const { collector, bootstrap } = startCollector(config, log);
   // The event stream reads the same enriched records as the metrics, as they are drained.
   const connections = enrichConnections(config, collector, bootstrap, events && ((records) => events.write(records)));
-  const producer = createProducer(config, collector, connections, events && (() => events.stats()));
+  const otlpHealth = config.otlp.endpoint ? new OtlpExportHealth(log, config.otlp.endpoint) : undefined;
+  const producer = createProducer(
+    config,
+    collector,
+    connections,
+    events && (() => events.stats()),
+    otlpHealth && (() => otlpHealth.stats()),
+  );
 
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled
@@ -55,6 +64,9 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
         intervalMillis: config.otlp.interval,
         timeoutMillis: config.otlp.timeout,
         metricProducers: [config.otlp.histograms === 'exponential' ? producer.exponentialView() : producer],
+        // Checked when the settings were loaded (setting-checks.ts); read again here to use.
+        connection: readOtlpConnection(config.otlp),
+        health: otlpHealth,
       }),
     );
   }
@@ -77,7 +89,13 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
       log.info({ host: bound.host, port: bound.port, scheme, webConfig: webConfig?.path }, 'serving Prometheus metrics on /metrics');
     }
     if (config.otlp.endpoint) {
-      log.info({ endpoint: config.otlp.endpoint, intervalMillis: config.otlp.interval }, 'pushing OTLP metrics');
+      const { compression, headersFile, caFile, certFile } = config.otlp;
+      // Header names only: their values are credentials.
+      const headers = readOtlpConnection(config.otlp).headers.map(([key]) => key);
+      log.info(
+        { endpoint: config.otlp.endpoint, intervalMillis: config.otlp.interval, compression, headers, headersFile, caFile, certFile },
+        'pushing OTLP metrics',
+      );
     }
     const signal = await waitForTermination();
     log.info({ signal }, 'stopping');

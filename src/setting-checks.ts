@@ -6,6 +6,10 @@ import type { SettingCheck } from './config/load';
 import { attributeSelection } from './config/schema';
 import { AttributePolicy } from './metrics/attribute-policy';
 import { METRICS } from './metrics/definitions';
+import { otlpSettingProblem } from './export/otlp-connection';
+
+/** The otlp.* settings whose files are read (and checked) at start-up. */
+const OTLP_FILE_KEYS = ['otlp.headersFile', 'otlp.caFile', 'otlp.certFile', 'otlp.keyFile'];
 
 export const SETTING_CHECKS: readonly SettingCheck[] = [
   {
@@ -13,4 +17,5 @@ export const SETTING_CHECKS: readonly SettingCheck[] = [
     // The first problem only: the error is one line.
     problem: (config) => AttributePolicy.validate(METRICS, attributeSelection(config))[0],
   },
+  ...OTLP_FILE_KEYS.map((key): SettingCheck => ({ key, problem: (config) => otlpSettingProblem(key, config.otlp) })),
 ];

@@ -93,6 +93,7 @@ export function createProducer(
   collector: BpfCollector,
   connections: EnrichedConnections,
   eventStreamStats?: SockscopeProducerOptions['eventStreamStats'],
+  otlpExportStats?: SockscopeProducerOptions['otlpExportStats'],
 ): SockscopeProducer {
   return new SockscopeProducer(collector, connections, {
     buildInfo: readBuildInfo(),
@@ -107,5 +108,6 @@ export function createProducer(
       podLogRoot: config.attribution.podLogRoot,
     }),
     eventStreamStats,
+    otlpExportStats,
   });
 }

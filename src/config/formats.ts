@@ -5,6 +5,7 @@
 import convict from 'convict';
 import { parseCidr } from './cidr.js';
 import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from './duration.js';
+import { otlpHeadersProblem } from './otlp-headers.js';
 
 export const PROBE_MODES = ['auto', 'fentry', 'kprobe', 'tracepoint'] as const;
 export type ProbeMode = (typeof PROBE_MODES)[number];
@@ -28,6 +29,8 @@ export interface SettingFormat {
   isValid(value: unknown): boolean;
   /** The value as a person would write it, e.g. 16777216 -> "16MiB". */
   show(value: unknown): string;
+  /** Values may be secrets (credentials): messages and --help never show them. */
+  readonly secret?: boolean;
 }
 
 export const BOOLEAN: SettingFormat = {
@@ -65,6 +68,18 @@ export const OTLP_ENDPOINT: SettingFormat = {
   coerce: (text) => text,
   isValid: (value) => typeof value === 'string' && (value === '' || isHttpUrl(value)),
   show: (value) => (value === '' ? '"" (off)' : String(value)),
+};
+
+export const OTLP_HEADERS: SettingFormat = {
+  name: 'sockscope-otlp-headers',
+  placeholder: '<key=value,...>',
+  allowed:
+    'must be key=value pairs separated by commas, as in OTEL_EXPORTER_OTLP_HEADERS (keys of letters, digits, "-", "_", "."; ' +
+    'values printable ASCII, percent-encoded where needed), e.g. "authorization=Bearer abc,x-scope-orgid=team1"',
+  coerce: (text) => text,
+  isValid: (value) => typeof value === 'string' && otlpHeadersProblem(value) === undefined,
+  show: (value) => (value === '' ? '(none)' : '(hidden)'),
+  secret: true,
 };
 
 /** A setting that takes one of a few words. */
@@ -131,11 +146,12 @@ export const FILE_PATH: SettingFormat = {
   show: (value) => (value === '' ? '(off)' : String(value)),
 };
 
-/** A file sockscope reads, such as the web config. */
+/** A file sockscope reads (credentials, certificates); checked for being readable when the settings load. */
 export const INPUT_FILE: SettingFormat = {
   ...FILE_PATH,
   name: 'sockscope-input-file',
-  allowed: 'must be a file path, or empty for off',
+  allowed: 'must be a readable file path, or empty for none',
+  show: (value) => (value === '' ? '(none)' : String(value)),
 };
 
 const count = (name: string, min: number, max: number): SettingFormat => ({
@@ -198,12 +214,16 @@ export const PEER_GROUPS = stringListMap('sockscope-peer-groups', 'group name ->
   cidrs.find((c) => parseCidr(c) === undefined),
 );
 
+export const OTLP_COMPRESSIONS = ['none', 'gzip'] as const;
+export const OTLP_COMPRESSION = oneOf('sockscope-otlp-compression', '<none|gzip>', OTLP_COMPRESSIONS);
+
 const HISTOGRAM_KINDS = ['explicit', 'exponential'] as const;
 export const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOGRAM_KINDS);
 
 export const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
   FILE_PATH, INPUT_FILE, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
+  OTLP_HEADERS, OTLP_COMPRESSION,
 ];
 
 convict.addFormats(

@@ -108,7 +108,8 @@ function reconcileOtlpTimeout(config: Config, winners: ReadonlyMap<string, Assig
 function invalid(setting: Setting, source: Assignment | undefined, allowed: string): ConfigError {
   const value = source === undefined ? setting.default : source.raw;
   const origin = source === undefined ? 'default' : source.origin;
-  return new ConfigError(`${setting.key} = ${show(value)} is invalid: ${allowed} (from ${origin})`, setting.key);
+  const shown = setting.format.secret ? '(hidden)' : show(value);
+  return new ConfigError(`${setting.key} = ${shown} is invalid: ${allowed} (from ${origin})`, setting.key);
 }
 
 function valueAt(config: Config, key: string): unknown {

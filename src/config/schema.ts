@@ -6,7 +6,7 @@ import type convict from 'convict';
 import { DEFAULT_IO_CACHE_SLOTS, DEFAULT_PEER_GROUPS } from './defaults.js';
 import {
   BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, INPUT_FILE, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
-  MAX_SERIES, METRIC_ATTRIBUTES, OTLP_DURATION, OTLP_ENDPOINT, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
+  MAX_SERIES, METRIC_ATTRIBUTES, OTLP_COMPRESSION, OTLP_DURATION, OTLP_ENDPOINT, OTLP_HEADERS, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
   SERIES_TTL, type LogLevel, type ProbeMode, type SettingFormat,
 } from './formats.js';
 
@@ -14,7 +14,20 @@ export interface Config {
   /** webConfigFile '' serves plain HTTP without authentication. */
   prometheus: { enabled: boolean; host: string; port: number; webConfigFile: string; probesWithoutAuth: boolean };
   /** endpoint '' turns OTLP push off. interval and timeout are in milliseconds. */
-  otlp: { endpoint: string; interval: number; timeout: number; histograms: 'explicit' | 'exponential' };
+  otlp: {
+    endpoint: string;
+    interval: number;
+    timeout: number;
+    histograms: 'explicit' | 'exponential';
+    /** key=value pairs (OTEL_EXPORTER_OTLP_HEADERS syntax); headersFile '' is none. */
+    headers: string;
+    headersFile: string;
+    compression: 'none' | 'gzip';
+    /** PEM files for https:// endpoints; '' leaves each to the OTEL_EXPORTER_OTLP_* variables. */
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+  };
   log: { level: LogLevel };
   /** ringBufferSize in bytes, drainInterval in milliseconds. */
   ebpf: { ringBufferSize: number; drainInterval: number; maxFlows: number; ioCacheSlots: number; maxSockets: number; maxListeners: number };
@@ -112,6 +125,54 @@ export const configSchema: convict.Schema<Config> = {
       default: 'explicit',
       env: 'SOCKSCOPE_OTLP_HISTOGRAMS',
       arg: 'otlp.histograms',
+    },
+    headers: {
+      doc:
+        'gRPC headers sent with every push, e.g. "authorization=Bearer <token>", as key=value pairs separated by commas ' +
+        '(the syntax of OTEL_EXPORTER_OTLP_HEADERS, which is read too, for keys not set here). Never shown in messages.',
+      format: OTLP_HEADERS.name,
+      default: '',
+      env: 'SOCKSCOPE_OTLP_HEADERS',
+      arg: 'otlp.headers',
+    },
+    headersFile: {
+      doc:
+        'File of more headers, key=value pairs separated by commas or newlines (e.g. a mounted Secret); ' +
+        'read at start-up, and otlp.headers wins for a key set in both.',
+      format: INPUT_FILE.name,
+      default: '',
+      env: 'SOCKSCOPE_OTLP_HEADERSFILE',
+      arg: 'otlp.headersFile',
+    },
+    compression: {
+      doc: 'Compression of the pushed messages: none or gzip.',
+      format: OTLP_COMPRESSION.name,
+      default: 'none',
+      env: 'SOCKSCOPE_OTLP_COMPRESSION',
+      arg: 'otlp.compression',
+    },
+    caFile: {
+      doc:
+        'PEM file of the CA certificates that verify an https:// endpoint, instead of the system\'s; empty uses ' +
+        'OTEL_EXPORTER_OTLP_CERTIFICATE if set.',
+      format: INPUT_FILE.name,
+      default: '',
+      env: 'SOCKSCOPE_OTLP_CAFILE',
+      arg: 'otlp.caFile',
+    },
+    certFile: {
+      doc: 'PEM client certificate (chain) for mutual TLS with an https:// endpoint; needs otlp.keyFile.',
+      format: INPUT_FILE.name,
+      default: '',
+      env: 'SOCKSCOPE_OTLP_CERTFILE',
+      arg: 'otlp.certFile',
+    },
+    keyFile: {
+      doc: 'PEM private key of otlp.certFile.',
+      format: INPUT_FILE.name,
+      default: '',
+      env: 'SOCKSCOPE_OTLP_KEYFILE',
+      arg: 'otlp.keyFile',
     },
   },
   log: {

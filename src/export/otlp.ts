@@ -1,13 +1,17 @@
 /**
- * OTLP/gRPC push. The exporter picks channel credentials from the endpoint's
- * scheme (http:// -> insecure, https:// -> TLS, with OTEL_EXPORTER_OTLP_*CERTIFICATE
- * files if set), which is why no credentials are passed here: that keeps
- * @grpc/grpc-js out of sockscope's own imports.
+ * OTLP/gRPC push. Without TLS files the exporter picks channel credentials from the
+ * endpoint's scheme (http:// -> insecure, https:// -> TLS, with OTEL_EXPORTER_OTLP_*CERTIFICATE
+ * files if set); with them, sockscope passes its own. Headers go as gRPC metadata, which the
+ * exporter merges with OTEL_EXPORTER_OTLP_HEADERS for keys not set here.
  */
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { OtlpConnection } from './otlp-connection';
+import { WatchedExporter, type OtlpExportHealth } from './otlp-export-health';
 
 type GrpcExporterModule = typeof import('@opentelemetry/exporter-metrics-otlp-grpc');
+type GrpcModule = typeof import('@grpc/grpc-js');
+type ExporterConfig = NonNullable<ConstructorParameters<GrpcExporterModule['OTLPMetricExporter']>[0]>;
 
 export interface OtlpReaderOptions {
   /** `http://host:port` (plaintext) or `https://host:port` (TLS); no path. */
@@ -17,6 +21,10 @@ export interface OtlpReaderOptions {
   timeoutMillis: number;
   /** Producers whose metrics are pushed alongside the SDK's own. */
   metricProducers?: MetricProducer[];
+  /** TLS files, headers and compression (readOtlpConnection); none by default. */
+  connection?: OtlpConnection;
+  /** Counts and logs the outcome of every push. */
+  health?: OtlpExportHealth;
 }
 
 /** Throws with a message naming the endpoint when it is not a usable gRPC target. */
@@ -58,16 +66,30 @@ export function createOtlpReader(opts: OtlpReaderOptions): PeriodicExportingMetr
   }
   // Required here, not imported above: the gRPC stack (grpc-js, protobuf) adds ~6 MB of
   // heap, and a daemon without otlp.endpoint never needs it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-grpc') as GrpcExporterModule;
+  const grpc = require('@grpc/grpc-js') as GrpcModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const { tls, headers = [], compression = 'none' } = opts.connection ?? {};
+  let metadata: InstanceType<GrpcModule['Metadata']> | undefined;
+  if (headers.length > 0) {
+    metadata = new grpc.Metadata();
+    for (const [key, value] of headers) metadata.set(key, value);
+  }
   const exporter = new OTLPMetricExporter({
     url: opts.endpoint,
-    timeoutMillis: opts.timeoutMillis,
+    // The exporter gives up before the reader does, so that a hung collector ends as a
+    // counted DEADLINE_EXCEEDED rather than the reader's own timeout error on every push.
+    timeoutMillis: Math.max(1, opts.timeoutMillis - Math.min(1000, Math.floor(opts.timeoutMillis / 10))),
     // Prometheus-style cumulative series, whatever OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says.
     temporalityPreference: AggregationTemporality.CUMULATIVE,
+    credentials: tls && grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null),
+    metadata,
+    // The exporter's CompressionAlgorithm enum has exactly these two string values.
+    compression: compression as unknown as ExporterConfig['compression'],
   });
   return new PeriodicExportingMetricReader({
-    exporter,
+    exporter: opts.health ? new WatchedExporter(exporter, opts.health) : exporter,
     exportIntervalMillis: opts.intervalMillis,
     exportTimeoutMillis: opts.timeoutMillis,
     metricProducers: opts.metricProducers,

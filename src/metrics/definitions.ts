@@ -341,6 +341,34 @@ export const EVENT_STREAM_DROPPED: MetricDefinition = {
   ],
 };
 
+const exportErrorType = d(
+  ATTR_ERROR_TYPE,
+  'absent when the push succeeded; else the gRPC status it failed with, e.g. `UNAVAILABLE` (collector down), ' +
+    '`UNAUTHENTICATED` (headers refused), `DEADLINE_EXCEEDED` (`otlp.timeout`), or `_OTHER`',
+);
+
+export const OTLP_EXPORTS: MetricDefinition = {
+  name: 'sockscope.otlp.exports',
+  prometheusName: 'sockscope_otlp_exports_total',
+  kind: 'counter',
+  unit: '{export}',
+  description:
+    'OTLP pushes finished, by outcome; exported only when `otlp.endpoint` is set. A failed push loses nothing: ' +
+    'every push carries the cumulative totals.',
+  attributes: [exportErrorType],
+};
+
+export const OTLP_DATA_POINTS: MetricDefinition = {
+  name: 'otel.sdk.exporter.metric_data_point.exported',
+  prometheusName: 'otel_sdk_exporter_metric_data_point_exported_total',
+  kind: 'counter',
+  unit: '{data_point}',
+  description:
+    'Data points in the finished OTLP pushes, by outcome (OTel\'s SDK exporter convention; a histogram is one data point); ' +
+    'exported only when `otlp.endpoint` is set.',
+  attributes: [exportErrorType],
+};
+
 export const PROGRAM_ATTACHED: MetricDefinition = {
   name: 'sockscope.ebpf.program.attached',
   prometheusName: 'sockscope_ebpf_program_attached',
@@ -444,6 +472,8 @@ export const METRICS: readonly MetricDefinition[] = [
   MAP_FULL,
   EVENT_STREAM_WRITTEN,
   EVENT_STREAM_DROPPED,
+  OTLP_EXPORTS,
+  OTLP_DATA_POINTS,
   PROGRAM_ATTACHED,
   MAP_MEMORY,
   PROGRAM_RUN_TIME,

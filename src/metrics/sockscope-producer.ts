@@ -50,6 +50,8 @@ export interface SockscopeProducerOptions {
   now?: () => number;
   /** Counts of the event stream, when there is one: exported as its self-metrics. */
   eventStreamStats?: () => { written: number; dropped: Readonly<Record<string, number>> };
+  /** Outcomes of the OTLP pushes by error.type ('' = success), when pushing: exported as self-metrics. */
+  otlpExportStats?: () => { exports: ReadonlyMap<string, number>; dataPoints: ReadonlyMap<string, number> };
 }
 
 export class SockscopeProducer implements MetricProducer {
@@ -147,6 +149,7 @@ export class SockscopeProducer implements MetricProducer {
       sum(defs.EVENTS_MISSED, Object.entries(stats.missedByHook).map(([hook, n]) => point(n, { [defs.ATTR_HOOK]: hook }))),
       sum(defs.MAP_FULL, mapFull.map(([map, n]) => point(n, { [defs.ATTR_MAP]: map }))),
       ...this.eventStreamMetrics(point),
+      ...this.otlpExportMetrics(point),
       gauge(
         defs.PROGRAM_ATTACHED,
         this.options.plan.hooks.map((h) =>
@@ -170,6 +173,14 @@ export class SockscopeProducer implements MetricProducer {
       sum(defs.EVENT_STREAM_WRITTEN, [point(stats.written)]),
       sum(defs.EVENT_STREAM_DROPPED, Object.entries(stats.dropped).map(([reason, n]) => point(n, { [defs.ATTR_DROP_REASON]: reason }))),
     ];
+  }
+
+  private otlpExportMetrics(point: Point): MetricData[] {
+    const stats = this.options.otlpExportStats?.();
+    if (!stats) return [];
+    const byErrorType = (counts: ReadonlyMap<string, number>) =>
+      [...counts].map(([errorType, n]) => point(n, errorType === '' ? {} : { [defs.ATTR_ERROR_TYPE]: errorType }));
+    return [sum(defs.OTLP_EXPORTS, byErrorType(stats.exports)), sum(defs.OTLP_DATA_POINTS, byErrorType(stats.dataPoints))];
   }
 }
 

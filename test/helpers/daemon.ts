@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../src/runtime-settings';
 
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
+/** As in the Dockerfile and deploy/systemd/sockscope.service (with MALLOC_ARENA_MAX=2). */
 
 export interface DaemonLogLine {
   msg?: string;

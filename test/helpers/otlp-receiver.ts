@@ -78,22 +78,41 @@ export interface FoundDataPoint {
   requestIndex: number;
 }
 
+export interface OtlpReceiverOptions {
+  /** Serve TLS with these PEM files; with `clientCa`, clients must present a certificate it signed. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
+  /** Metadata every export must carry (lowercase keys); others are rejected with UNAUTHENTICATED. */
+  requiredHeaders?: Record<string, string>;
+  /** Keep only this many of the newest exports (long runs: every check scans all that are kept). */
+  keepLast?: number;
+}
+
 /** A real OTLP/gRPC metrics endpoint on 127.0.0.1 that keeps every request. */
 export class OtlpReceiver {
   readonly exports: ReceivedExport[] = [];
+  /** Every export received, including those no longer kept (keepLast). */
+  received = 0;
+  /** Exports refused for a missing or wrong required header. */
+  rejected = 0;
   private readonly arrivals = new EventEmitter();
-  private readonly server = new grpc.Server();
+  private server = new grpc.Server();
   private boundPort = 0;
 
-  private constructor() {}
+  private constructor(private readonly options: OtlpReceiverOptions) {}
 
-  static async start(): Promise<OtlpReceiver> {
-    const receiver = new OtlpReceiver();
+  static async start(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
+    const receiver = new OtlpReceiver(options);
     await receiver.listen();
     return receiver;
   }
 
-  private async listen(): Promise<void> {
+  /** Listens again on the same port after stop(), keeping what was received. */
+  async restart(): Promise<void> {
+    this.server = new grpc.Server();
+    await this.listen(this.boundPort);
+  }
+
+  private async listen(port = 0): Promise<void> {
     const definition = protoLoader.loadSync(METRICS_SERVICE_PROTO, {
       includeDirs: [PROTO_ROOT],
       longs: String,
@@ -106,15 +125,27 @@ export class OtlpReceiver {
         call: grpc.ServerUnaryCall<ExportMetricsServiceRequest, object>,
         callback: grpc.sendUnaryData<object>,
       ) => {
+        const missing = Object.entries(this.options.requiredHeaders ?? {}).find(([key, value]) => call.metadata.get(key)[0] !== value);
+        if (missing) {
+          this.rejected += 1;
+          // waitFor() checks again after every call, refused or not.
+          this.arrivals.emit('export');
+          callback({ code: grpc.status.UNAUTHENTICATED, details: `header ${missing[0]} missing or wrong` });
+          return;
+        }
         this.exports.push({ request: call.request, metadata: call.metadata });
+        this.received += 1;
+        if (this.options.keepLast !== undefined && this.exports.length > this.options.keepLast) this.exports.shift();
         this.arrivals.emit('export');
         callback(null, {});
       },
     });
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
-        error ? reject(error) : resolve(port),
-      );
+      const { tls } = this.options;
+      const credentials = tls
+        ? grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined)
+        : grpc.ServerCredentials.createInsecure();
+      this.server.bindAsync(`127.0.0.1:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
     });
   }
 
@@ -123,7 +154,7 @@ export class OtlpReceiver {
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get requests(): ExportMetricsServiceRequest[] {

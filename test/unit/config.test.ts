@@ -21,7 +21,10 @@ function configFile(content: unknown): string {
 
 const DEFAULTS: Config = {
   prometheus: { enabled: true, host: '0.0.0.0', port: 9464, webConfigFile: '', probesWithoutAuth: false },
-  otlp: { endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit' },
+  otlp: {
+    endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit',
+    headers: '', headersFile: '', compression: 'none', caFile: '', certFile: '', keyFile: '',
+  },
   log: { level: 'info' },
   ebpf: { ringBufferSize: 1024 * 1024, drainInterval: 50, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 262_144, maxListeners: 8192 },
   probes: { mode: 'auto' },
@@ -77,7 +80,7 @@ test('a JSON file sets values, including duration and size text', () => {
   });
   assert.deepEqual(load(['--config', file]), {
     prometheus: { enabled: false, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
-    otlp: { endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000, histograms: 'explicit' },
+    otlp: { ...DEFAULTS.otlp, endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000 },
     log: { level: 'debug' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 262_144, maxListeners: 8192 },
     probes: { mode: 'fentry' },
@@ -108,7 +111,7 @@ test('environment variables set values', () => {
   });
   assert.deepEqual(config, {
     prometheus: { enabled: false, host: '::1', port: 9500, webConfigFile: '', probesWithoutAuth: false },
-    otlp: { endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000, histograms: 'explicit' },
+    otlp: { ...DEFAULTS.otlp, endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000 },
     log: { level: 'warn' },
     ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 262_144, maxListeners: 8192 },
     probes: { mode: 'kprobe' },
@@ -147,7 +150,7 @@ test('flags set values in both --key value and --key=value forms', () => {
   ]);
   assert.deepEqual(config, {
     prometheus: { enabled: true, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
-    otlp: { endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000, histograms: 'explicit' },
+    otlp: { ...DEFAULTS.otlp, endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000 },
     log: { level: 'trace' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 262_144, maxListeners: 8192 },
     probes: { mode: 'tracepoint' },
@@ -350,6 +353,7 @@ test('every setting has a doc, a flag and an environment variable named by the r
   assert.deepEqual(SETTINGS.map((s) => s.key), [
     'prometheus.enabled', 'prometheus.host', 'prometheus.port', 'prometheus.webConfigFile', 'prometheus.probesWithoutAuth',
     'otlp.endpoint', 'otlp.interval', 'otlp.timeout', 'otlp.histograms',
+    'otlp.headers', 'otlp.headersFile', 'otlp.compression', 'otlp.caFile', 'otlp.certFile', 'otlp.keyFile',
     'log.level',
     'ebpf.ringBufferSize', 'ebpf.drainInterval',
     'ebpf.maxFlows', 'ebpf.ioCacheSlots', 'ebpf.maxSockets', 'ebpf.maxListeners',

@@ -91,6 +91,10 @@ async function exposition(): Promise<string> {
     limits: { maxSeries: 1000, ttlMs: 300_000 },
     serverPorts: new ServerPorts({ low: 32768, high: 60999 }),
     eventStreamStats: () => ({ written: 40, dropped: { buffer_full: 1, write_error: 2, file_removed: 0 } }),
+    otlpExportStats: () => ({
+      exports: new Map([['', 30], ['UNAVAILABLE', 4]]),
+      dataPoints: new Map([['', 1500], ['UNAVAILABLE', 200]]),
+    }),
   });
   const server = new MetricsServer({ host: '127.0.0.1', port: 0, isReady: () => true, withoutScopeLabels: true, metricProducers: [producer] });
   const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'sockscope' }), readers: [server.reader] });
