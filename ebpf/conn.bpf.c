@@ -30,9 +30,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * cost: a socket whose CLOSE we never see (its tracepoint run skipped, counted
  * in sockscope_ebpf_events_missed_total) holds its entry until its address is
  * reused. The loader makes both owner maps allocate on use (they cost what is
- * live, not ebpf.maxSockets) except before 6.1 with the classic tracepoint,
- * whose programs the kernel warns about with run-time allocated hashes there
- * (src/collector/kernel-release.ts).
+ * live, not ebpf.maxSockets) from 6.1, and preallocates them before, as the
+ * socket I/O maps (src/collector/kernel-release.ts).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -74,7 +74,7 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
       // Only the tracepoint programs use the cache: with fexit or kprobes it would be memory for nothing.
       ioCacheSlots: socketIoOnTracepoints(plan) ? (options.ioCacheSlots ?? DEFAULT_IO_CACHE_SLOTS) : 0,
       preallocateFlowMaps: flowMapsNeedPreallocation(),
-      preallocateOwnerMaps: ownerMapsNeedPreallocation(plan.hooks.find((h) => h.hook === 'tcp_state')?.chosen),
+      preallocateOwnerMaps: ownerMapsNeedPreallocation(),
       // `sockscope events` loads no socket I/O program: its maps would be created and swapped for nothing.
       socketIo: hasSocketIo(plan),
       maxConnEvents: options.maxConnEvents,

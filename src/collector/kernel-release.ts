@@ -27,13 +27,13 @@ export function flowMapsNeedPreallocation(release: string = os.release()): boole
 }
 
 /**
- * Whether the socket- and listener-owner maps must be preallocated. Only the tcp_state
- * programs write them. Before 6.1 the kernel WARNs when a classic tracepoint (or kprobe)
- * program uses a hash allocated at run time; a tp_btf program is not checked, and
- * inet_sock_set_state never fires inside the allocator, which is the hazard that check is
- * about. Preallocated, the default 262,144 sockets alone would be 36 MiB of kernel memory;
- * allocated on use they cost what is live (about 120 bytes a socket).
+ * Whether the socket- and listener-owner maps must be preallocated: the same rule as the
+ * socket I/O maps. Before 6.1 a tp_btf program would not be warned about, but there the
+ * kernel's memlock figure of a map allocated on use is its full size anyway (what
+ * sockscope_ebpf_map_memory_bytes reports), so allocating on use would hide, not save, what
+ * the bound costs. From 6.1 they cost what is live (about 128 bytes a socket) instead of
+ * ebpf.maxSockets entries (262,144 preallocated: 36 MiB).
  */
-export function ownerMapsNeedPreallocation(stateImplementation: string | undefined, release: string = os.release()): boolean {
-  return flowMapsNeedPreallocation(release) && stateImplementation !== 'tp_btf';
+export function ownerMapsNeedPreallocation(release: string = os.release()): boolean {
+  return flowMapsNeedPreallocation(release);
 }

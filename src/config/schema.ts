@@ -227,8 +227,7 @@ export const configSchema: convict.Schema<Config> = {
       doc:
         'Entries of the kernel hash of TCP socket owners, two per loopback connection (one per end); when full, new sockets ' +
         'get no owner from the kernel (counted in sockscope_ebpf_map_full_total{sockscope_ebpf_map="sockets"}). ' +
-        'Allocated on use, ~128 bytes per live socket; preallocated (262,144: 36 MiB) only before Linux 6.1 when TCP state ' +
-        'changes are traced by the classic tracepoint.',
+        'From Linux 6.1 allocated on use, ~128 bytes per live socket; before, preallocated: ~144 bytes each (262,144: 36 MiB).',
       format: MAP_ENTRIES.name,
       // 100k concurrent loopback connections are 200k sockets (docs/performance.md).
       default: 262_144,
