@@ -14,13 +14,20 @@
  * we hook them rather than tcp_recvmsg, whose arguments changed in 5.19. Bytes
  * are the return value: received bytes are what was read, not the buffer size.
  *
- * The bytes are summed here, not sent up per call: a per-CPU hash keyed by
- * socket and process (struct ss_io_key) holds each CPU's counts and the flow
- * key. Two such maps sit behind a one-slot array-of-maps. The addon swaps the
- * slot and reads and deletes the map it swapped out; the swap returns only once
- * every program that could still hold the old map has finished (the kernel's
- * synchronize_rcu() on map-in-map updates), so nothing is lost or counted twice.
- * A call the live map cannot take goes on the ring buffer instead (spill_io).
+ * The bytes are summed here, not sent up per call: a hash keyed by socket and
+ * process (struct ss_io_key) holds the counts and the flow key. It is shared by
+ * all CPUs, so its memory and the drain's reads grow with the sockets active in
+ * an interval, not with sockets x CPUs (a per-CPU hash held max_entries values
+ * on every CPU: ~1 GiB on a 64-CPU node before 6.1). Counts are added with
+ * atomic adds; an entry is inserted whole (flow key filled, the first call
+ * counted) with BPF_NOEXIST, so two CPUs meeting a new socket at once cannot
+ * tear its flow key: the bucket lock lets one insert, the other sees -EEXIST
+ * and adds to it. Two such maps sit behind a one-slot array-of-maps. The addon
+ * swaps the slot and reads and deletes the map it swapped out; the swap returns
+ * only once every program that could still hold the old map has finished (the
+ * kernel's synchronize_rcu() on map-in-map updates), so nothing is lost or
+ * counted twice. A call the live map cannot take goes on the ring buffer
+ * instead (spill_io).
  *
  * The tracepoint programs add to a cache in front of the maps (cache_io): a
  * direct-mapped array of slots per CPU, picked by a hash of process and ports.
@@ -44,10 +51,15 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* The loader sizes both maps (ebpf.maxFlows); a hash inner map need not match the slot's template. */
+/*
+ * The loader sizes both maps (ebpf.maxFlows) and, from Linux 6.1, makes them
+ * allocate on use; the template here is only the slot's inner-map type (a hash
+ * inner map need not match its size since 5.10), so it stays one entry:
+ * libbpf creates it for a moment while it creates the slot.
+ */
 struct io_sock_map {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
 	__type(key, struct ss_io_key);
 	__type(value, struct ss_io_value);
 };
@@ -77,9 +89,10 @@ static __always_inline bool io_wanted(__u16 family, __u16 protocol, int ret, int
 }
 
 /*
- * The flow key and the RTT: once per socket, CPU and interval, so their reads
- * stay off the per-call cost (the RTT read alone was 25 ns of 160 per call on
- * tp_btf): the RTT is the one at the interval's first call.
+ * The flow key and the RTT: once per socket and interval in the map (once per
+ * socket, CPU and interval in the cache), so their reads stay off the per-call
+ * cost (the RTT read alone was 25 ns of 160 per call on tp_btf): the RTT is the
+ * one at the interval's first call.
  */
 static __always_inline void fill_flow(struct ss_io_value *v, struct sock *sk, __u32 tgid,
 				      __u16 family, __u16 protocol)
@@ -94,29 +107,15 @@ static __always_inline void fill_flow(struct ss_io_value *v, struct sock *sk, __
 	flow->netns = ss_netns(sk);
 	ss_current_comms(flow->comm, flow->thread_comm);
 	ss_read_tuple(sk, family, flow->laddr, flow->raddr, &flow->lport, &flow->rport);
-	flow->family = family; /* last: non-zero marks the key as filled */
+	flow->family = family; /* non-zero marks a cache slot as filled */
 }
 
-/* This CPU's entry for the socket in the live map, created empty if needed. */
-static __always_inline struct ss_io_value *io_entry(const struct ss_io_key *key)
+/* The map the programs add to now, or NULL before the loader filled the slot. */
+static __always_inline void *live_socks(void)
 {
-	static const struct ss_io_value empty;
 	__u32 zero = 0;
-	struct ss_io_value *v;
-	void *socks;
-	long err;
 
-	socks = bpf_map_lookup_elem(&io_socks_live, &zero);
-	if (!socks)
-		return NULL;
-	v = bpf_map_lookup_elem(socks, key);
-	if (v)
-		return v;
-	/* -EEXIST: a program that interrupted us on this CPU created it first. */
-	err = bpf_map_update_elem(socks, key, &empty, BPF_NOEXIST);
-	if (err && err != -EEXIST)
-		return NULL;
-	return bpf_map_lookup_elem(socks, key);
+	return bpf_map_lookup_elem(&io_socks_live, &zero);
 }
 
 /* A zeroed spill record, or NULL with its `calls` counted as lost because the ring is full. */
@@ -133,29 +132,44 @@ static __always_inline struct ss_io_spill *reserve_spill(__u64 calls)
 	return e;
 }
 
-/*
- * The live map could not take the socket: it is full, or, allocating on use,
- * the kernel's per-CPU allocator ran dry in a burst of new sockets (thousands
- * of connections opened at once do that). The call's bytes go to the addon as
- * a ring record instead, and are lost only if the ring is full too.
- */
-static __always_inline int spill_io(struct sock *sk, __u32 tgid, __u16 family, __u16 protocol,
-				    int ret, __u8 direction)
+static __always_inline void add_counts(struct ss_io_value *v, const struct ss_io_counts *c)
 {
-	struct ss_io_spill *e = reserve_spill(1);
+	__sync_fetch_and_add(&v->counts.tx_bytes, c->tx_bytes);
+	__sync_fetch_and_add(&v->counts.tx_calls, c->tx_calls);
+	__sync_fetch_and_add(&v->counts.rx_bytes, c->rx_bytes);
+	__sync_fetch_and_add(&v->counts.rx_calls, c->rx_calls);
+}
 
-	if (!e)
-		return 0;
-	fill_flow(&e->value, sk, tgid, family, protocol);
-	if (direction == SS_DIR_TRANSMIT) {
-		e->value.counts.tx_bytes = ret;
-		e->value.counts.tx_calls = 1;
-	} else {
-		e->value.counts.rx_bytes = ret;
-		e->value.counts.rx_calls = 1;
+/*
+ * A socket the live map has no entry for yet: `val` (flow key filled, its
+ * calls counted) goes in whole, or is added to the entry another CPU inserted
+ * first. When the map cannot take it - it is full, or, allocating on use, the
+ * kernel's allocator ran dry in a burst of new sockets (thousands of
+ * connections opened at once do that) - it goes to the addon as a ring record
+ * instead, and is lost only if the ring is full too.
+ */
+static __always_inline void insert_io(void *socks, const struct ss_io_key *key,
+				      const struct ss_io_value *val)
+{
+	struct ss_io_spill *e;
+	struct ss_io_value *v;
+	long err;
+
+	if (socks) {
+		err = bpf_map_update_elem(socks, key, val, BPF_NOEXIST);
+		if (err == 0)
+			return;
+		v = err == -EEXIST ? bpf_map_lookup_elem(socks, key) : NULL;
+		if (v) {
+			add_counts(v, &val->counts);
+			return;
+		}
 	}
+	e = reserve_spill(val->counts.tx_calls + val->counts.rx_calls);
+	if (!e)
+		return;
+	e->value = *val;
 	bpf_ringbuf_submit(e, ss_submit_flags());
-	return 0;
 }
 
 /*
@@ -178,23 +192,32 @@ static __always_inline struct ss_io_key io_key(struct sock *sk, __u16 lport, __u
 static __always_inline int count_io(const struct ss_io_key *key, struct sock *sk, __u16 family,
 				    __u16 protocol, int ret, __u8 direction)
 {
-	struct ss_io_value *v = io_entry(key);
+	void *socks = live_socks();
+	struct ss_io_value *v = socks ? bpf_map_lookup_elem(socks, key) : NULL;
+	struct ss_io_value val;
 
-	if (!v)
-		return spill_io(sk, key->tgid, family, protocol, ret, direction);
-	if (v->flow.family == 0)
-		fill_flow(v, sk, key->tgid, family, protocol);
-	/*
-	 * Atomic although the value is this CPU's: fexit programs run with only
-	 * migration disabled, so another task on this CPU may add in between.
-	 */
-	if (direction == SS_DIR_TRANSMIT) {
-		__sync_fetch_and_add(&v->counts.tx_bytes, ret);
-		__sync_fetch_and_add(&v->counts.tx_calls, 1);
-	} else {
-		__sync_fetch_and_add(&v->counts.rx_bytes, ret);
-		__sync_fetch_and_add(&v->counts.rx_calls, 1);
+	if (v) {
+		/* Shared by every CPU, and programs run preemptible: only atomic adds. */
+		if (direction == SS_DIR_TRANSMIT) {
+			__sync_fetch_and_add(&v->counts.tx_bytes, ret);
+			__sync_fetch_and_add(&v->counts.tx_calls, 1);
+		} else {
+			__sync_fetch_and_add(&v->counts.rx_bytes, ret);
+			__sync_fetch_and_add(&v->counts.rx_calls, 1);
+		}
+		return 0;
 	}
+	/* The interval's first call of this socket: the flow key is read now. */
+	__builtin_memset(&val, 0, sizeof(val));
+	fill_flow(&val, sk, key->tgid, family, protocol);
+	if (direction == SS_DIR_TRANSMIT) {
+		val.counts.tx_bytes = ret;
+		val.counts.tx_calls = 1;
+	} else {
+		val.counts.rx_bytes = ret;
+		val.counts.rx_calls = 1;
+	}
+	insert_io(socks, key, &val);
 	return 0;
 }
 
@@ -216,6 +239,20 @@ struct {
 	__type(value, struct ss_io_slot);
 } io_cache SEC(".maps");
 
+/*
+ * One word per half and CPU, [half][cpu]: non-zero once a slot of that CPU's
+ * section was filled in the interval, so the addon's read of the idle half
+ * skips the sections of CPUs that made no call instead of every slot of every
+ * CPU. Set where a slot is first filled, off the per-call path.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} io_cache_used SEC(".maps");
+
 const volatile bool io_cache_enabled = false;
 const volatile __u32 io_cache_cpus = 1;
 const volatile __u32 io_cache_slots_log2 = 0;
@@ -225,26 +262,14 @@ __u32 io_cache_half SEC(".bss");
 /* Moves an evicted slot's sums into the live map, or onto the ring if it cannot take them. */
 static __always_inline void evict_slot(struct ss_io_slot *s)
 {
-	struct ss_io_value *v = io_entry(&s->key);
-	struct ss_io_spill *e;
+	void *socks = live_socks();
+	struct ss_io_value *v = socks ? bpf_map_lookup_elem(socks, &s->key) : NULL;
 
 	ss_stat_inc(SS_STAT_IO_CACHE_EVICTED);
-	if (v) {
-		if (v->flow.family == 0) {
-			v->counts.srtt_us = s->value.counts.srtt_us;
-			v->flow = s->value.flow;
-		}
-		__sync_fetch_and_add(&v->counts.tx_bytes, s->value.counts.tx_bytes);
-		__sync_fetch_and_add(&v->counts.tx_calls, s->value.counts.tx_calls);
-		__sync_fetch_and_add(&v->counts.rx_bytes, s->value.counts.rx_bytes);
-		__sync_fetch_and_add(&v->counts.rx_calls, s->value.counts.rx_calls);
-		return;
-	}
-	e = reserve_spill(s->value.counts.tx_calls + s->value.counts.rx_calls);
-	if (!e)
-		return;
-	e->value = s->value;
-	bpf_ringbuf_submit(e, ss_submit_flags());
+	if (v)
+		add_counts(v, &s->value.counts);
+	else
+		insert_io(socks, &s->key, &s->value);
 }
 
 static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protocol, __u16 lport,
@@ -252,8 +277,8 @@ static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protoco
 {
 	struct ss_io_key key = io_key(sk, lport, rport);
 	struct ss_io_slot *s;
-	__u64 rest, held;
-	__u32 idx;
+	__u64 rest, held, *used;
+	__u32 section, idx;
 
 	/* The key past the socket address as one word: tgid and both ports. */
 	__builtin_memcpy(&rest, &key.tgid, sizeof(rest));
@@ -261,16 +286,21 @@ static __always_inline int cache_io(struct sock *sk, __u16 family, __u16 protoco
 	 * No arithmetic on a BTF socket pointer is allowed: the slot is a hash of what
 	 * else tells sockets apart. An empty slot's key is zero, which no socket has.
 	 */
-	idx = (((io_cache_half & 1) * io_cache_cpus + bpf_get_smp_processor_id())
-	       << io_cache_slots_log2) |
+	section = (io_cache_half & 1) * io_cache_cpus + bpf_get_smp_processor_id();
+	idx = (section << io_cache_slots_log2) |
 	      ((__u32)((rest * 0x9E3779B97F4A7C15ull) >> 32) & ((1U << io_cache_slots_log2) - 1));
 	s = bpf_map_lookup_elem(&io_cache, &idx);
 	if (!s || __sync_lock_test_and_set(&s->busy, 1))
 		return count_io(&key, sk, family, protocol, ret, direction);
 	__builtin_memcpy(&held, &s->key.tgid, sizeof(held));
 	if (s->key.sk != key.sk || held != rest) {
-		if (s->value.flow.family != 0)
+		if (s->value.flow.family != 0) {
 			evict_slot(s);
+		} else {
+			used = bpf_map_lookup_elem(&io_cache_used, &section);
+			if (used)
+				*used = 1;
+		}
 		s->key = key;
 		__builtin_memset(&s->value.counts, 0, sizeof(s->value.counts));
 		fill_flow(&s->value, sk, key.tgid, family, protocol);

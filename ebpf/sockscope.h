@@ -54,12 +54,12 @@ struct ss_flow_key {
 	__u16 rport;
 	__u32 netns;    /* inode of the socket's network namespace */
 	char comm[SS_COMM_LEN];        /* process name: the thread-group leader's comm */
-	char thread_comm[SS_COMM_LEN]; /* the thread that made the interval's first call on this CPU */
+	char thread_comm[SS_COMM_LEN]; /* the thread of the interval's first call (in a cache slot: on its CPU) */
 };
 
 /*
- * Socket I/O is summed in the kernel, per CPU, in a hash keyed by socket and
- * process. The ports are in the key so that a socket address reused by a new
+ * Socket I/O is summed in the kernel, in a hash shared by all CPUs keyed by
+ * socket and process. The ports are in the key so that a socket address reused by a new
  * socket within one interval is a new entry. Only identity, not meaning:
  * lport is skc_num (host order), rport skc_dport (network order).
  */
@@ -75,15 +75,16 @@ struct ss_io_counts {
 	__u64 rx_bytes;
 	__u64 tx_calls;
 	__u64 rx_calls;
-	__u32 srtt_us; /* TCP smoothed RTT at the first call on this CPU in the interval, 0 for UDP */
+	__u32 srtt_us; /* TCP smoothed RTT at the interval's first call (cache: on this CPU), 0 for UDP */
 	__u32 _pad;
 };
 
 /*
- * One CPU's share of a socket's I/O in one interval. `flow` and srtt_us are
- * filled at the first call on that CPU in the interval (flow.family == 0 until
- * then), so comm, cgroup, addresses and RTT are read once per socket, CPU and
- * interval.
+ * A socket's I/O in one interval: a socket I/O map entry, or one CPU's share
+ * in a cache slot. `flow` and srtt_us are filled at the first call (the map
+ * entry is inserted whole; a cache slot has flow.family == 0 until then), so
+ * comm, cgroup, addresses and RTT are read once per socket and interval (per
+ * CPU in the cache).
  */
 struct ss_io_value {
 	struct ss_flow_key flow;

@@ -103,9 +103,9 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     const char* what;
   } sizes[] = {{skel_->maps.sockets, max_sockets, "socket-owner map"},
                {skel_->maps.listeners, max_listeners, "listener map"},
-               // Each holds the (socket, process) pairs active in one interval. The slot's
-               // inner-map template keeps its size: since 5.10 a hash map's size
-               // need not match it.
+               // Each holds the (socket, process) pairs active in one interval, one value
+               // each, shared by all CPUs. The slot's inner-map template keeps its one
+               // entry: since 5.10 a hash inner map's size need not match it.
                {skel_->maps.io_socks_a, io_map_entries, "socket I/O map A"},
                {skel_->maps.io_socks_b, io_map_entries, "socket I/O map B"}};
   for (const auto& size : sizes) {
@@ -115,8 +115,11 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
       return;
     }
   }
-  // Allocated on use, the per-CPU maps hold what is active, not max_entries on every
-  // CPU. The slot's inner-map template must carry the same flags as the maps put in it.
+  // Allocated on use, the maps hold what is active, not max_entries. Only where the kernel
+  // allocates safely from tracing programs (TypeScript decides: 6.1's BPF allocator); before,
+  // a kprobe or tracepoint program with such a map loads with a kernel WARN (fatal under
+  // panic_on_warn), so they are preallocated there, sized by maxFlows. The slot's inner-map
+  // template must carry the same flags as the maps put in it.
   if (!OptionBool(opts, "preallocateFlowMaps", true)) {
     bpf_map* flow_maps[] = {skel_->maps.io_socks_a, skel_->maps.io_socks_b,
                             bpf_map__inner_map(skel_->maps.io_socks_live)};
@@ -131,7 +134,7 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
   if (!socket_io_) {
     // Unused by the programs that load, these maps would cost their memory and a swap a second.
     bpf_map* io_maps[] = {skel_->maps.io_socks_a, skel_->maps.io_socks_b, skel_->maps.io_socks_live,
-                          skel_->maps.io_cache, skel_->maps.io_calls};
+                          skel_->maps.io_cache, skel_->maps.io_cache_used, skel_->maps.io_calls};
     for (bpf_map* map : io_maps) {
       err = bpf_map__set_autocreate(map, false);
       if (err != 0) {
@@ -146,6 +149,7 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
     skel_->rodata->io_cache_cpus = possible_cpus_;
     skel_->rodata->io_cache_slots_log2 = static_cast<uint32_t>(__builtin_ctz(io_cache_slots_));
     err = bpf_map__set_max_entries(skel_->maps.io_cache, 2 * possible_cpus_ * io_cache_slots_);
+    if (err == 0) err = bpf_map__set_max_entries(skel_->maps.io_cache_used, 2 * possible_cpus_);
     if (err != 0) {
       ThrowError(env, "sizing the socket I/O cache", err);
       return;
@@ -227,8 +231,8 @@ Napi::Value BpfSession::Load(const Napi::CallbackInfo& info) {
   std::unique_ptr<IoCache> cache;
   if (io_cache_slots_ > 0) {
     std::string error;
-    cache = IoCache::Map(bpf_map__fd(skel_->maps.io_cache), &skel_->bss->io_cache_half, possible_cpus_,
-                         io_cache_slots_, error);
+    cache = IoCache::Map(bpf_map__fd(skel_->maps.io_cache), bpf_map__fd(skel_->maps.io_cache_used),
+                         &skel_->bss->io_cache_half, possible_cpus_, io_cache_slots_, error);
     if (!cache) return ThrowError(env, error);
   }
   flow_maps_ = std::make_unique<FlowMapDrainer>(

@@ -1,7 +1,6 @@
 #include "flow_map_drainer.h"
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,14 +9,9 @@
 
 namespace sockscope {
 
-// Per-CPU values come back one per possible CPU, each rounded up to 8 bytes.
-static_assert(sizeof(ss_io_value) % 8 == 0, "per-CPU value stride must equal its size");
-
 FlowMapDrainer::FlowMapDrainer(int live_slot_fd, int map_a_fd, int map_b_fd, uint32_t max_entries,
                                std::unique_ptr<IoCache> cache)
     : slot_fd_(live_slot_fd), cache_(std::move(cache)), map_fd_{map_a_fd, map_b_fd} {
-  int ncpus = libbpf_num_possible_cpus();
-  ncpus_ = ncpus > 0 ? ncpus : 1;
   batch_ = std::clamp<size_t>(max_entries, 1, 1024);
 }
 
@@ -70,7 +64,7 @@ uint64_t FlowMapDrainer::ReadAndDelete(int map_fd, std::vector<ss_io_value>& out
   void* in = nullptr;
   for (;;) {
     keys_.resize(batch_);
-    values_.resize(batch_ * ncpus_);
+    values_.resize(batch_);
     __u32 count = static_cast<__u32>(batch_);
     int err = bpf_map_lookup_and_delete_batch(map_fd, in, &token, keys_.data(), values_.data(),
                                               &count, nullptr);
@@ -84,14 +78,10 @@ uint64_t FlowMapDrainer::ReadAndDelete(int map_fd, std::vector<ss_io_value>& out
       errors_++;
       return calls;
     }
+    // One value per entry, whatever the CPU count: the programs insert each whole.
     for (__u32 i = 0; i < count; i++) {
-      for (int cpu = 0; cpu < ncpus_; cpu++) {
-        const ss_io_value& v = values_[static_cast<size_t>(i) * ncpus_ + cpu];
-        // Not used on this CPU in the interval (other CPUs' copies start zeroed).
-        if (v.flow.family == 0) continue;
-        calls += v.counts.tx_calls + v.counts.rx_calls;
-        out.push_back(v);
-      }
+      calls += values_[i].counts.tx_calls + values_[i].counts.rx_calls;
+      out.push_back(values_[i]);
     }
     if (err == -ENOENT) return calls;  // read to the end
     in = &token;

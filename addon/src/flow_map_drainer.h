@@ -1,4 +1,4 @@
-// Reads the kernel's per-CPU socket I/O sums (ebpf/io.bpf.c) into a FlowTable.
+// Reads the kernel's socket I/O sums (ebpf/io.bpf.c) into a FlowTable.
 #pragma once
 #include <linux/types.h>
 
@@ -14,7 +14,8 @@
 
 namespace sockscope {
 
-// The kernel adds to one of two per-CPU hash maps, whichever the one-slot
+// The kernel adds to one of two hash maps shared by all CPUs (one value per
+// socket and process, read once, not once per CPU), whichever the one-slot
 // array-of-maps points at. Drain() points it at the other map, then reads and
 // deletes everything in the map it swapped out. The slot update returns only
 // after every BPF program that may still be using the old map has finished
@@ -35,8 +36,8 @@ class FlowMapDrainer {
   // Points the programs at map A. Call once, after load and before attach.
   std::string Activate();
 
-  // Swaps the maps and appends the swapped-out one's per-CPU values that saw
-  // calls to out. Returns the calls read. On an error the entries left behind
+  // Swaps the maps and appends the swapped-out one's values (and the idle
+  // cache half's used slots) to out. Returns the calls read. On an error the entries left behind
   // stay in their map and are read after the next swap, so nothing is lost.
   uint64_t Drain(std::vector<ss_io_value>& out);
 
@@ -54,10 +55,9 @@ class FlowMapDrainer {
   std::unique_ptr<IoCache> cache_;  // null when the loader sized none
   int map_fd_[2];
   int live_ = 0;  // index into map_fd_ of the map the programs add to
-  int ncpus_;
   size_t batch_;
   std::vector<ss_io_key> keys_;
-  std::vector<ss_io_value> values_;  // batch_ entries x ncpus_ values
+  std::vector<ss_io_value> values_;  // batch_ entries
   uint64_t errors_ = 0;
   std::chrono::steady_clock::time_point last_drain_ = std::chrono::steady_clock::now();
 };

@@ -17,11 +17,11 @@ namespace sockscope {
 
 class IoCache {
  public:
-  // Maps the cache array (2 * cpus * slots_per_cpu entries). half is the
-  // programs' io_cache_half word in the mmapped .bss. Null with error set if
-  // the mmap fails.
-  static std::unique_ptr<IoCache> Map(int map_fd, __u32* half, size_t cpus, size_t slots_per_cpu,
-                                      std::string& error);
+  // Maps the cache array (2 * cpus * slots_per_cpu entries) and its used
+  // words (io_cache_used: 2 * cpus). half is the programs' io_cache_half word
+  // in the mmapped .bss. Null with error set if an mmap fails.
+  static std::unique_ptr<IoCache> Map(int map_fd, int used_fd, __u32* half, size_t cpus,
+                                      size_t slots_per_cpu, std::string& error);
   ~IoCache();
   IoCache(const IoCache&) = delete;
   IoCache& operator=(const IoCache&) = delete;
@@ -29,18 +29,28 @@ class IoCache {
   // Points the programs at the other half. Its data stays until ReadIdle().
   void Flip();
   // Appends the used slots of the half the programs no longer add to, then
-  // zeroes it. Only after every program that read the old half has finished.
-  // Returns the calls read.
+  // zeroes them. Only after every program that read the old half has finished.
+  // Reads only the sections of CPUs that filled a slot. Returns the calls read.
   uint64_t ReadIdle(std::vector<ss_io_value>& out);
 
  private:
-  IoCache(ss_io_slot* slots, size_t bytes, __u32* half, size_t half_slots)
-      : slots_(slots), bytes_(bytes), half_(half), half_slots_(half_slots) {}
+  IoCache(ss_io_slot* slots, size_t bytes, __u64* used, size_t used_bytes, __u32* half, size_t cpus,
+          size_t slots_per_cpu)
+      : slots_(slots),
+        bytes_(bytes),
+        used_(used),
+        used_bytes_(used_bytes),
+        half_(half),
+        cpus_(cpus),
+        slots_per_cpu_(slots_per_cpu) {}
 
   ss_io_slot* slots_;
   size_t bytes_;
+  __u64* used_;  // [half][cpu]: non-zero once a slot of that section was filled
+  size_t used_bytes_;
   __u32* half_;
-  size_t half_slots_;
+  size_t cpus_;
+  size_t slots_per_cpu_;
 };
 
 }  // namespace sockscope

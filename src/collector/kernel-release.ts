@@ -10,10 +10,12 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
 }
 
 /**
- * Whether the per-CPU socket I/O maps must be preallocated. A preallocated per-CPU hash
- * holds max_entries values on every possible CPU (about 7 MiB per CPU per map at the
- * default ebpf.maxFlows); allocated on use it holds only the pairs active in one drain
- * interval. Tracing programs may use hash maps allocated on use since Linux 6.1.
+ * Whether the socket I/O maps must be preallocated: ebpf.maxFlows entries of 192 bytes
+ * each (6 MiB per map at the default), whatever the CPU count. Allocated on use they
+ * hold only the pairs active in one drain interval, but only since Linux 6.1 does the
+ * kernel allocate safely from tracing programs (its BPF memory allocator); before, a
+ * kprobe or tracepoint program using such a map loads with a kernel WARN, and every
+ * tracing program risks re-entering the allocator.
  */
 export function flowMapsNeedPreallocation(release: string = os.release()): boolean {
   return !kernelAtLeast(release, 6, 1);

@@ -122,11 +122,12 @@ export const configSchema: convict.Schema<Config> = {
     },
     maxFlows: {
       doc:
-        'Flows aggregated between two drains (once a second): entries of each of the kernel\'s two per-CPU socket I/O maps ' +
+        'Flows aggregated between two drains (once a second): entries of each of the kernel\'s two socket I/O maps ' +
         '(calls a full one cannot take go on the ring buffer) and of the addon\'s flow table (counted as map full). ' +
-        'The kernel maps allocate on use on Linux >= 6.1; before, each holds this many 128-byte values on every CPU.',
+        'One entry per socket and process active in the second, shared by all CPUs: 192 bytes of kernel memory per ' +
+        'entry and map, allocated on use on Linux >= 6.1, preallocated before (12 MiB for both maps at the default).',
       format: MAP_ENTRIES.name,
-      default: 65_536,
+      default: 32_768,
       env: 'SOCKSCOPE_EBPF_MAXFLOWS',
       arg: 'ebpf.maxFlows',
     },

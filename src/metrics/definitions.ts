@@ -246,7 +246,7 @@ export const EVENTS_LOST: MetricDefinition = {
   prometheusName: 'sockscope_ebpf_events_lost_total',
   kind: 'counter',
   unit: '{event}',
-  description: 'Events lost because the ring buffer was full: connection events, and socket I/O calls the per-CPU socket I/O map could not take (full, or out of memory in a burst of new sockets). What they carried is missing from the other metrics.',
+  description: 'Events lost because the ring buffer was full: connection events, and socket I/O calls the socket I/O map could not take (full, or out of memory in a burst of new sockets). What they carried is missing from the other metrics.',
   attributes: [],
 };
 
@@ -256,7 +256,7 @@ export const IO_SPILLED: MetricDefinition = {
   kind: 'counter',
   unit: '{call}',
   description:
-    'Socket I/O calls the per-CPU socket I/O map could not take (full, or out of memory in a burst of new sockets), sent on the ring buffer instead and still counted. A steady rate means more sockets are active per second than ebpf.maxFlows.',
+    'Socket I/O calls the socket I/O map could not take (full, or out of memory in a burst of new sockets), sent on the ring buffer instead and still counted. A steady rate means more sockets are active per second than ebpf.maxFlows.',
   attributes: [],
 };
 
@@ -266,7 +266,7 @@ export const IO_CACHE_EVICTIONS: MetricDefinition = {
   kind: 'counter',
   unit: '{eviction}',
   description:
-    "Times a socket took a slot of the tracepoint probes' per-CPU socket I/O cache from another socket; the holder's sums moved to the per-CPU map, nothing is lost. A rate near the call rate means more sockets are busy per CPU than ebpf.ioCacheSlots.",
+    "Times a socket took a slot of the tracepoint probes' per-CPU socket I/O cache from another socket; the holder's sums moved to the socket I/O map, nothing is lost. A rate near the call rate means more sockets are busy per CPU than ebpf.ioCacheSlots.",
   attributes: [],
 };
 
@@ -276,7 +276,7 @@ export const FLOW_MAP_ERRORS: MetricDefinition = {
   kind: 'counter',
   unit: '{error}',
   description:
-    "Failed swaps or batch reads of the kernel's per-CPU socket I/O maps. The sums stay in the kernel and are read at a later drain, so bytes arrive late, in a later interval; a steady rate means the addon cannot read the maps and bytes are piling up there.",
+    "Failed swaps or batch reads of the kernel's socket I/O maps. The sums stay in the kernel and are read at a later drain, so bytes arrive late, in a later interval; a steady rate means the addon cannot read the maps and bytes are piling up there.",
   attributes: [],
 };
 
