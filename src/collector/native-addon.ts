@@ -37,14 +37,14 @@ export interface NativeSessionOptions {
   wakeupDataSize: number;
   /**
    * Flows the native table holds between two drains, and entries of each of the two
-   * per-CPU socket I/O maps in the kernel.
+   * socket I/O maps in the kernel (shared by all CPUs).
    */
   maxFlows: number;
   /** Entries of each kernel socket I/O map alone, when not maxFlows (tests: a tiny map forces the ring fallback). */
   ioMapEntries?: number;
   /** Slots per CPU of the tracepoint probes' socket I/O cache, a power of two; 0 (default): none. */
   ioCacheSlots?: number;
-  /** Preallocate the socket I/O maps (kernels before 6.1 require it of tracing programs); default true. */
+  /** Preallocate the socket I/O maps (before 6.1, see flowMapsNeedPreallocation); default true. */
   preallocateFlowMaps?: boolean;
   /**
    * Create the socket I/O maps and read them once a second; default true. False when no socket I/O

@@ -24,7 +24,7 @@ export interface FlowDelta {
   rxBytes: number;
   txMessages: number;
   rxMessages: number;
-  /** TCP smoothed RTT at the interval's first call on a CPU, microseconds; 0 for UDP or none. */
+  /** TCP smoothed RTT at the interval's first call (with the tracepoints' cache: on a CPU), microseconds; 0 for UDP or none. */
   srttMicros: number;
 }
 
@@ -36,7 +36,7 @@ export interface CollectorStats {
   eventsReceived: number;
   /** Drain-thread wake-ups (timer or kernel fill-level wake-up). */
   drainWakeups: number;
-  /** Socket I/O calls the kernel's per-CPU map could not take, counted from ring records instead. */
+  /** Socket I/O calls the kernel's socket I/O map could not take, counted from ring records instead. */
   ioCallsSpilled: number;
   /** Times a socket took a slot of the tracepoints' socket I/O cache from another; the holder's sums moved to the map. */
   ioCacheEvictions: number;

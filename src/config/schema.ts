@@ -125,7 +125,7 @@ export const configSchema: convict.Schema<Config> = {
         'Flows aggregated between two drains (once a second): entries of each of the kernel\'s two socket I/O maps ' +
         '(calls a full one cannot take go on the ring buffer) and of the addon\'s flow table (counted as map full). ' +
         'One entry per socket and process active in the second, shared by all CPUs: 192 bytes of kernel memory per ' +
-        'entry and map, allocated on use on Linux >= 6.1, preallocated before (12 MiB for both maps at the default).',
+        'entry and map, allocated on use on Linux >= 6.1, preallocated before (13 MiB for both maps at the default).',
       format: MAP_ENTRIES.name,
       default: 32_768,
       env: 'SOCKSCOPE_EBPF_MAXFLOWS',
@@ -133,7 +133,7 @@ export const configSchema: convict.Schema<Config> = {
     },
     ioCacheSlots: {
       doc:
-        'Slots per CPU of the socket I/O cache the tracepoint probes add to before the per-CPU maps: a call whose socket ' +
+        'Slots per CPU of the socket I/O cache the tracepoint probes add to before the socket I/O maps: a call whose socket ' +
         'holds its slot costs no hash-map lookup. 152 bytes per slot, twice per CPU (1024: 304 KiB per CPU); ' +
         'a socket that finds its slot taken moves the holder into the maps. Allocated only when socket I/O runs on ' +
         'tracepoints (fexit and kprobes add to the maps directly). 0 turns the cache off.',
