@@ -9,7 +9,7 @@
  * deltas) and the memlock of every map the daemon holds (fdinfo, named by bpftool). With
  * --connections, `loadgen flows N S` (N loopback TCP connections, 2N active sockets, 64 bytes each
  * way per connection per second) runs against it: the daemon's CPU (/proc/<pid>/stat) over the
- * steady part, the event rate loadgen made, and the memory readings again at the end of it.
+ * steady part, the event rate loadgen made, and the memory readings again at their peak during it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -55,7 +55,7 @@ export interface DrainReading {
   loadgenBytes: number;
   exportedBytes: number;
   lost: number;
-  /** Memory at the end of the steady part, sockets still open. */
+  /** Memory during the steady part, sockets open: the once-a-second reading with the most map memlock. */
   memory: MemoryReading;
 }
 
@@ -98,15 +98,17 @@ async function drain(daemon: SockscopeDaemon, before: Meminfo, idleMaps: readonl
     if (!start && stderr.includes('connected\n')) start = { cpu: cpuSeconds(daemon.pid)!, at: performance.now() };
   });
   const exited = once(loadgen, 'close');
-  // Memory while every socket is open: the last reading before loadgen closes them.
-  let last: MemoryReading | undefined;
+  // Memory while every socket is open, read once a second: the reading with the most map memory
+  // (maps that allocate on use hold the sockets active since the last swap).
+  let peak: MemoryReading | undefined;
   let done = false;
   void exited.then(() => (done = true));
   while (!done) {
     await Promise.race([sleep(1000), exited]);
     if (!done && start) {
       const maps = heldMaps(daemon.pid, idleMaps);
-      last = { meminfoDeltaKiB: meminfoDelta(readMeminfo(), before), mapsMemlockBytes: totalMemlock(maps), maps };
+      const reading = { meminfoDeltaKiB: meminfoDelta(readMeminfo(), before), mapsMemlockBytes: totalMemlock(maps), maps };
+      if (!peak || reading.mapsMemlockBytes > peak.mapsMemlockBytes) peak = reading;
     }
   }
   const end = { cpu: cpuSeconds(daemon.pid)!, at: performance.now() };
@@ -130,7 +132,7 @@ async function drain(daemon: SockscopeDaemon, before: Meminfo, idleMaps: readonl
     loadgenBytes: report.txBytes + report.rxBytes,
     exportedBytes: exported.txBytes + exported.rxBytes,
     lost: losses.ringFull + losses.missed + losses.mapFull,
-    memory: last ?? (await memoryReading(daemon.pid, before)),
+    memory: peak ?? (await memoryReading(daemon.pid, before)),
   };
 }
 

@@ -42,6 +42,12 @@ export interface GuestOptions {
 const RUN_GUEST = path.join(REPO_ROOT, 'test', 'kernel-matrix', 'run-guest');
 const MEASURE = path.join('dist', 'bench', 'guest', 'measure.js');
 
+/**
+ * Under TCG on a busy host each vCPU's delay-loop calibration fails and retries for seconds
+ * (minutes at 64 vCPUs); a preset loops-per-jiffy skips it. It only scales udelay().
+ */
+const SKIP_CALIBRATION = 'lpj=10000000';
+
 /** Guest memory: the daemon, the tmpfs overlay, and on 5.10 ≈ 14 MiB of preallocated per-CPU values per vCPU. */
 function guestMemory(smp: number): string {
   return smp > 16 ? '4G' : '2G';
@@ -58,6 +64,7 @@ export async function measureGuests(options: GuestOptions): Promise<GuestRun[]> 
       if (connections) command.push('--connections', String(connections), '--seconds', String(options.seconds));
       await runChild('bash', [RUN_GUEST, '--quiet', '--smp', String(smp), '--memory', memory, '--timeout', '40m', '--out', dir, kernelId, '--', ...command], {
         cwd: REPO_ROOT,
+        env: { ...process.env, KERNEL_MATRIX_APPEND: [process.env.KERNEL_MATRIX_APPEND, SKIP_CALIBRATION].filter(Boolean).join(' ') },
       }).catch((err: Error) => {
         const output = (() => {
           try {
