@@ -8,8 +8,9 @@
  * Memory: /proc/meminfo before the daemon starts and after it is up (Percpu, VmallocUsed, Slab
  * deltas) and the memlock of every map the daemon holds (fdinfo, named by bpftool). With
  * --connections, `loadgen flows N S` (N loopback TCP connections, 2N active sockets, 64 bytes each
- * way per connection per second) runs against it: the daemon's CPU (/proc/<pid>/stat) over the
- * steady part, the event rate loadgen made, and the memory readings again at their peak during it.
+ * way per connection per second; pinned to vCPU 1, the daemon to vCPU 0) runs against it: the
+ * daemon's CPU (/proc/<pid>/stat) over the steady part, the event rate loadgen made, and the
+ * memory readings again at their peak during it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,6 +29,7 @@ import {
   type Meminfo,
 } from '../lib/kernel-memory';
 import { cpuSeconds, memoryKiB } from '../lib/proc-stats';
+import { runChild } from '../lib/children';
 import { round } from '../lib/stats';
 
 const LOADGEN = path.join(__dirname, '..', 'native', 'loadgen');
@@ -88,7 +90,8 @@ function heldMaps(pid: number, named: readonly MapMemory[]): MapMemory[] {
 }
 
 async function drain(daemon: SockscopeDaemon, before: Meminfo, idleMaps: readonly MapMemory[], connections: number, seconds: number): Promise<DrainReading> {
-  const loadgen = spawn(LOADGEN, ['flows', String(connections), String(seconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // loadgen on vCPU 1, the daemon on vCPU 0 (main): two busy vCPUs whatever the guest's count.
+  const loadgen = spawn('taskset', ['-c', '1', LOADGEN, 'flows', String(connections), String(seconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let start: { cpu: number; at: number } | undefined;
@@ -161,6 +164,9 @@ async function main(): Promise<void> {
   // Node and the BPF load are slow under TCG with many vCPUs on a 2-CPU host.
   const daemon = await SockscopeDaemon.start({ readyTimeoutMs: 600_000 });
   try {
+    // All its threads on vCPU 0: TCG counts a vCPU's time as CPU time while the host has it
+    // descheduled, so threads spread over 16 vCPUs of a 2-CPU host would bill more than on 2.
+    await runChild('taskset', ['-a', '-p', '-c', '0', String(daemon.pid)]);
     const cpu0 = cpuSeconds(daemon.pid)!;
     await sleep(IDLE_SECONDS * 1000);
     const idleCpu = cpuSeconds(daemon.pid)! - cpu0;
