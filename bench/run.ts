@@ -4,7 +4,7 @@
  *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *   node dist/bench/run.js --phases guest-memory,guest-drain [--guest-kernels 5.10,6.12] [--guest-smp 2,16,64]
- *                          [--guest-drain-smp 2,16] [--out FILE]
+ *                          [--guest-drain-smp 2,16] [--guest-connections 5000] [--out FILE]
  *
  * The guest phases boot QEMU guests (test/kernel-matrix/run-guest) and are not part of the default run.
  *
@@ -44,6 +44,8 @@ interface Args {
   /** vCPU counts of the memory readings, and of the drain runs (5 000 connections). */
   guestSmp: number[];
   guestDrainSmp: number[];
+  /** Loopback TCP connections of a drain run (2 active sockets each). */
+  guestConnections: number;
 }
 
 function positiveIntegers(flag: string, text: string | undefined): number[] {
@@ -61,6 +63,7 @@ function parseArgs(argv: string[]): Args {
     guestKernels: ['5.10', '6.12'],
     guestSmp: [2, 16, 64],
     guestDrainSmp: [2, 16],
+    guestConnections: 5000,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -79,6 +82,8 @@ function parseArgs(argv: string[]): Args {
       args.guestSmp = positiveIntegers(a, argv[++i]);
     } else if (a === '--guest-drain-smp') {
       args.guestDrainSmp = positiveIntegers(a, argv[++i]);
+    } else if (a === '--guest-connections') {
+      [args.guestConnections] = positiveIntegers(a, argv[++i]) as [number];
     } else if (a === '--quick') {
       args.quick = true;
     } else if (a === '--out') {
@@ -256,7 +261,7 @@ function guestPlan(args: Args): GuestPlan[] {
   const memory = args.phases.has('guest-memory') ? args.guestSmp : [];
   const drain = args.phases.has('guest-drain') ? args.guestDrainSmp : [];
   const counts = [...new Set([...memory, ...drain])].sort((a, b) => a - b);
-  return args.guestKernels.flatMap((kernelId) => counts.map((smp) => ({ kernelId, smp, connections: drain.includes(smp) ? 5000 : 0 })));
+  return args.guestKernels.flatMap((kernelId) => counts.map((smp) => ({ kernelId, smp, connections: drain.includes(smp) ? args.guestConnections : 0 })));
 }
 
 /** For report.ts and tools: a results file. */
