@@ -9,6 +9,7 @@ import type { OverheadResult } from './phases/overhead';
 import type { LegacyRenderSplit } from './phases/scrape';
 import type { ScrapeMicroResult } from './tools/scrape-micro';
 import { round } from './lib/stats';
+import { renderGuestTables } from './guest/report';
 
 const mib = (kib: number | undefined): string => (kib === undefined || Number.isNaN(kib) ? '—' : `${round(kib / 1024)}`);
 const ns = (v: number): string => `${round(v, 0)}`;
@@ -200,6 +201,7 @@ export function renderReport(r: BenchResults): string {
       '',
     );
   }
+  if (r.guests) out.push(...renderGuestTables(r.guests));
   return out.join('\n') + '\n';
 }
 

@@ -3,6 +3,10 @@
  *
  *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz,drain,connections,collector-down] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
+ *   node dist/bench/run.js --phases guest-memory,guest-drain [--guest-kernels 5.10,6.12] [--guest-smp 2,16,64]
+ *                          [--guest-drain-smp 2,16] [--guest-connections 5000] [--out FILE]
+ *
+ * The guest phases boot QEMU guests (test/kernel-matrix/run-guest) and are not part of the default run.
  *
  * Needs root, clang, bpftool, gcc, libbpf-dev, bpftrace and a built sockscope
  * (`npm run build`). Writes bench/results/<date>.json and prints the tables.
@@ -22,11 +26,15 @@ import type { DrainBlockingResult } from './tools/drain-blocking';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
 import { measureConnections, type ConnectionsResult } from './phases/connections';
 import { measureCollectorDown, type CollectorDownFigures } from './phases/collector-down';
+import { measureGuests, type GuestPlan, type GuestRun } from './phases/guest';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
 const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz', 'drain', 'connections', 'collector-down'] as const;
-type Phase = (typeof ALL_PHASES)[number];
+// Each boots QEMU guests for tens of minutes: only when named.
+const GUEST_PHASES = ['guest-memory', 'guest-drain'] as const;
+type Phase = (typeof ALL_PHASES)[number] | (typeof GUEST_PHASES)[number];
+const KNOWN_PHASES: readonly string[] = [...ALL_PHASES, ...GUEST_PHASES];
 
 interface Args {
   phases: Set<Phase>;
@@ -36,20 +44,50 @@ interface Args {
   quick: boolean;
   /** Results file; default bench/results/<date>[-quick].json. */
   out?: string;
+  guestKernels: string[];
+  /** vCPU counts of the memory readings, and of the drain runs (5 000 connections). */
+  guestSmp: number[];
+  guestDrainSmp: number[];
+  /** Loopback TCP connections of a drain run (2 active sockets each). */
+  guestConnections: number;
+}
+
+function positiveIntegers(flag: string, text: string | undefined): number[] {
+  const list = (text ?? '').split(',').filter(Boolean).map(Number);
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${flag} needs a comma-separated list of positive integers`);
+  return list;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { phases: new Set(ALL_PHASES), rounds: 16, programRounds: 9, quick: false };
+  const args: Args = {
+    phases: new Set(ALL_PHASES),
+    rounds: 16,
+    programRounds: 9,
+    quick: false,
+    guestKernels: ['5.10', '6.12'],
+    guestSmp: [2, 16, 64],
+    guestDrainSmp: [2, 16],
+    guestConnections: 5000,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--phases') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
-      for (const p of list) if (!(ALL_PHASES as readonly string[]).includes(p)) throw new Error(`unknown phase ${p}; phases: ${ALL_PHASES.join(',')}`);
+      for (const p of list) if (!KNOWN_PHASES.includes(p)) throw new Error(`unknown phase ${p}; phases: ${KNOWN_PHASES.join(',')}`);
       args.phases = new Set(list as Phase[]);
     } else if (a === '--rounds') {
       args.rounds = Number(argv[++i]);
     } else if (a === '--program-rounds') {
       args.programRounds = Number(argv[++i]);
+    } else if (a === '--guest-kernels') {
+      args.guestKernels = (argv[++i] ?? '').split(',').filter(Boolean);
+      if (args.guestKernels.length === 0) throw new Error('--guest-kernels needs a comma-separated list, e.g. 5.10,6.12');
+    } else if (a === '--guest-smp') {
+      args.guestSmp = positiveIntegers(a, argv[++i]);
+    } else if (a === '--guest-drain-smp') {
+      args.guestDrainSmp = positiveIntegers(a, argv[++i]);
+    } else if (a === '--guest-connections') {
+      [args.guestConnections] = positiveIntegers(a, argv[++i]) as [number];
     } else if (a === '--quick') {
       args.quick = true;
     } else if (a === '--out') {
@@ -104,6 +142,7 @@ export interface BenchResults {
   drainBlocking?: DrainBlockingResult;
   connections?: ConnectionsResult;
   collectorDown?: CollectorDownFigures;
+  guests?: GuestRun[];
 }
 
 async function environment(): Promise<Environment> {
@@ -230,6 +269,12 @@ async function main(): Promise<void> {
     results.connections = await measureConnections({ total: args.quick ? 20_000 : 100_000, ratePerSecond: 1000, scrapes: 20, log });
   }
 
+  if (args.phases.has('guest-memory') || args.phases.has('guest-drain')) {
+    log('phases guest-memory/guest-drain: kernel memory and drain cost in QEMU guests');
+    // Rounds of one exchange per connection: under TCG a round takes several seconds, not one.
+    results.guests = await measureGuests({ plan: guestPlan(args), seconds: args.quick ? 3 : 10, log });
+  }
+
   results.environment.loadAtEnd = loadAverage();
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   const file = args.out
@@ -239,6 +284,14 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(renderReport(results));
   log(`wrote ${path.relative(REPO_ROOT, file)} in ${results.durationSeconds} s; load average now ${results.environment.loadAtEnd.join(' ')}`);
+}
+
+/** One boot per kernel and vCPU count; a drain run also gives that count's memory reading. */
+function guestPlan(args: Args): GuestPlan[] {
+  const memory = args.phases.has('guest-memory') ? args.guestSmp : [];
+  const drain = args.phases.has('guest-drain') ? args.guestDrainSmp : [];
+  const counts = [...new Set([...memory, ...drain])].sort((a, b) => a - b);
+  return args.guestKernels.flatMap((kernelId) => counts.map((smp) => ({ kernelId, smp, connections: drain.includes(smp) ? args.guestConnections : 0 })));
 }
 
 /** For report.ts and tools: a results file. */

@@ -14,6 +14,8 @@ export interface DaemonOptions {
   nodeArgs?: string[];
   /** Environment variables over the bench's own; default the launchers'. */
   env?: Record<string, string>;
+  /** How long to wait for the daemon to serve; default 30 s (a TCG guest with many vCPUs needs more). */
+  readyTimeoutMs?: number;
 }
 
 export class SockscopeDaemon {
@@ -33,7 +35,7 @@ export class SockscopeDaemon {
     const child = spawnChild(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(options.env ?? NODE_ENVIRONMENT) } });
     child.stderr!.resume();
     try {
-      const match = await waitForLine(child, /"port":(\d+),"msg":"serving Prometheus metrics/, 30_000, 'sockscope daemon');
+      const match = await waitForLine(child, /"port":(\d+),"msg":"serving Prometheus metrics/, options.readyTimeoutMs ?? 30_000, 'sockscope daemon');
       return new SockscopeDaemon(child, Number(match[1]));
     } catch (err) {
       await stopChild(child, 'SIGKILL');

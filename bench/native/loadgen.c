@@ -16,7 +16,8 @@
  *       series per name.
  *   loadgen flows CONNECTIONS SECONDS
  *       CONNECTIONS loopback TCP connections (2 sockets, 2 flows each), each moving
- *       64 bytes each way once a second, for SECONDS.
+ *       64 bytes each way once a second, for SECONDS. Writes "connected" on stderr
+ *       once every connection is open, so a caller can time the steady part alone.
  *
  * Every mode prints one JSON line on stdout; errors go to stderr with exit 1.
  * The process name is set to "ssb-<mode>" so its series are easy to find.
@@ -67,13 +68,20 @@ static uint64_t tv_ns(struct timeval tv)
 	return (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
 }
 
-static void raise_fd_limit(void)
+/* At least `need` fds: past the hard limit too when root (a guest's init leaves it at 4096). */
+static void raise_fd_limit(rlim_t need)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+			rl.rlim_max = need;
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 }
 
@@ -295,9 +303,10 @@ static int flows(long connections, int seconds)
 
 	if (pairs == NULL)
 		die("calloc");
-	raise_fd_limit();
+	raise_fd_limit((rlim_t)connections * 2 + 64);
 	for (long i = 0; i < connections; i++)
 		tcp_connect_pair(listener, pairs[i]);
+	fputs("connected\n", stderr);
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
 	for (int s = 0; s < seconds; s++) {
 		/* Spread one round over the second so the load is steady, not a burst. */
