@@ -81,7 +81,7 @@ export function enrichConnections(
 ): EnrichedConnections {
   return new EnrichedConnections(collector, {
     bootstrap: bootstrap.sockets,
-    listSockets: () => listTcpSocketsByNamespace(),
+    listSockets: (witnesses) => listTcpSocketsByNamespace('/proc', witnesses),
     maxConnections: config.metrics.maxConnections,
     onRecords,
   });

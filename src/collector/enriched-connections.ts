@@ -4,6 +4,7 @@
  * lost. Read by the connection metrics and by the event stream.
  */
 import { ConnectionEnricher, connectionKey, ESTABLISHED_LIKE, netnsOfKey } from './connection-enricher';
+import { NetnsWitnesses, type NetnsWitness } from './netns-witnesses';
 import type { ProcSocket, TcpSocketListing } from './proc-sockets';
 import type {
   CollectorStats,
@@ -19,8 +20,13 @@ import type {
 export interface EnrichedConnectionsOptions {
   /** TCP sockets that existed at start, from /proc; used once. */
   bootstrap?: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>;
-  /** Lists the kernel's TCP sockets now (for reconciling after lost state changes). */
-  listSockets?: () => TcpSocketListing;
+  /**
+   * Lists the kernel's TCP sockets now (for reconciling after lost state changes), reading
+   * namespaces it cannot reach otherwise through their witnesses.
+   */
+  listSockets?: (witnesses: ReadonlyMap<number, readonly NetnsWitness[]>) => TcpSocketListing;
+  /** Processes known per namespace (tests); read from /proc by default. */
+  witnesses?: NetnsWitnesses;
   maxConnections?: number;
   /** Another reader of every record, besides the caller (the event stream under `run`). */
   onRecords?: (records: readonly ConnectionRecord[]) => void;
@@ -37,6 +43,7 @@ export class EnrichedConnections implements ConnectionSource {
   private existing: readonly ExistingSocket[] | undefined;
   private reconciledAtLosses = 0;
   private lastReconcileMs = Number.NEGATIVE_INFINITY;
+  private readonly witnesses: NetnsWitnesses;
 
   private readonly options: Omit<EnrichedConnectionsOptions, 'bootstrap'>;
 
@@ -45,6 +52,8 @@ export class EnrichedConnections implements ConnectionSource {
     { bootstrap, ...options }: EnrichedConnectionsOptions = {},
   ) {
     this.options = options;
+    this.witnesses = options.witnesses ?? new NetnsWitnesses();
+    for (const s of bootstrap ?? []) if (s.owner && options.listSockets) this.witnesses.note(s.netns, s.owner.tgid);
     this.enricher = new ConnectionEnricher(options.maxConnections);
     this.existing = bootstrap ? this.enricher.bootstrap(bootstrap) : undefined;
   }
@@ -55,6 +64,7 @@ export class EnrichedConnections implements ConnectionSource {
     this.existing = undefined;
     const records = this.enricher.enrich(events);
     if (records.length > 0) this.options.onRecords?.(records);
+    if (this.options.listSockets) for (const r of records) if (r.owner) this.witnesses.note(r.netns, r.owner.tgid);
     const stillOpen = this.stillOpenAfterLosses();
     if (stillOpen) this.enricher.retainOnly(stillOpen);
     return { existing, records, stillOpen };
@@ -75,7 +85,8 @@ export class EnrichedConnections implements ConnectionSource {
     if (losses === this.reconciledAtLosses || now - this.lastReconcileMs < RECONCILE_MIN_INTERVAL_MS) return undefined;
     this.reconciledAtLosses = losses;
     this.lastReconcileMs = now;
-    const { sockets, namespaces } = this.options.listSockets();
+    this.witnesses.prune();
+    const { sockets, namespaces } = this.options.listSockets(this.witnesses.all);
     const open = new Set<string>();
     for (const s of sockets) if (ESTABLISHED_LIKE.has(s.state)) open.add(connectionKey(s.netns, s));
     // A namespace not read (its ns link was not ours to read) tells nothing: keep its connections.

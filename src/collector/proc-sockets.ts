@@ -8,6 +8,7 @@ import path from 'node:path';
 import { addressAt, wireFamily } from './flow-decoder';
 import { TCP_STATES, type Direction, type IpFamily, type SocketOwner, type TcpState, type TcpTuple } from './types';
 import { localCgroup2Mount } from '../attribution/cgroup-mount';
+import { processStartTime, type NetnsWitness } from './netns-witnesses';
 
 export interface ProcSocket extends TcpTuple {
   /** Family on the wire (see FlowDelta.family). */
@@ -211,14 +212,46 @@ export interface TcpSocketListing {
   namespaces: Set<number>;
 }
 
-/** Every TCP socket in every network namespace we can see, without owners (no fd walk): cheap enough to repeat. */
-export function listTcpSocketsByNamespace(procRoot = '/proc'): TcpSocketListing {
+/**
+ * Every TCP socket in every network namespace we can see, without owners (no fd walk):
+ * cheap enough to repeat. A namespace no readable ns link leads to is read through one of
+ * its `witnesses`, a process known to own a connection there.
+ */
+export function listTcpSocketsByNamespace(
+  procRoot = '/proc',
+  witnesses: ReadonlyMap<number, readonly NetnsWitness[]> = new Map(),
+): TcpSocketListing {
   const netnsDirs = ownNetnsDir(procRoot);
   for (const entry of readdirSync(procRoot)) {
     if (/^\d+$/.test(entry)) noteNetnsDir(netnsDirs, path.join(procRoot, entry));
   }
   const namespaces = new Set<number>();
-  return { sockets: readTcpSockets(netnsDirs, namespaces), namespaces };
+  const sockets = readTcpSockets(netnsDirs, namespaces);
+  for (const [netns, candidates] of witnesses) {
+    if (namespaces.has(netns)) continue;
+    for (const w of candidates) {
+      if (readThroughWitness(procRoot, netns, w, sockets)) {
+        namespaces.add(netns);
+        break;
+      }
+    }
+  }
+  return { sockets, namespaces };
+}
+
+/**
+ * Appends the namespace's sockets read through /proc/<tgid>/net, if the witness is the same
+ * process before and after the read (a reused pid could be in another namespace).
+ */
+function readThroughWitness(procRoot: string, netns: number, w: NetnsWitness, into: ProcSocket[]): boolean {
+  const pidDir = path.join(procRoot, String(w.tgid));
+  if (processStartTime(w.tgid, procRoot) !== w.startTime) return false;
+  const listed = new Set<number>();
+  const read = readTcpSockets(new Map([[netns, pidDir]]), listed);
+  // An exited witness leaves nothing to read: that is not an empty namespace.
+  if (!listed.has(netns) || processStartTime(w.tgid, procRoot) !== w.startTime) return false;
+  for (const s of read) into.push(s);
+  return true;
 }
 
 export function listTcpSockets(procRoot = '/proc'): ProcSocket[] {

@@ -30,10 +30,11 @@ describe('100k concurrent TCP connections', bpfTestOptions(), () => {
     await daemon?.stop();
   });
 
-  // Known failure (issue 11, target 8): closes the kernel skipped (counted) in a namespace the
-  // daemon cannot list after dropping its capabilities are never reconciled, so the gauge stays
-  // above 0. Reported as TODO until reconciliation can list such a namespace.
-  const todo = 'issue 11 target 8: skipped closes in an unlistable namespace are not reconciled';
+  // Known failure (issue 11, target 8): reconciliation now reads the holders' namespace through
+  // their /proc/<tgid>/net/tcp, and heals the closes the kernel skipped; but ~500 client
+  // connections stay in the gauge after close with no loss counted in the close phase (cause not
+  // found; docs/performance.md). Reported as TODO until the gauge comes back to 0.
+  const todo = 'issue 11 target 8: ~500 client connections stay after close with no counted loss';
   test(`the active gauge counts ${TOTAL} connections of each process exactly, then 0`, { todo }, async (t) => {
     requireBpf();
     // Defaults, as launched: only where it listens is set.

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttachPlan } from '../../src/collector/attach-plan';
 import { EnrichedConnections } from '../../src/collector/enriched-connections';
+import { NetnsWitnesses, type NetnsWitness } from '../../src/collector/netns-witnesses';
 import type { ProcSocket } from '../../src/collector/proc-sockets';
 import type { CollectorStats, ConnectionEvent, FlowDelta } from '../../src/collector/types';
 import { ServerPorts } from '../../src/metrics/server-ports';
@@ -21,7 +22,11 @@ const OPENED: ConnectionEvent = {
 };
 
 /** `namespaces`: those the listing could read; by default the one the connection is in. */
-function producerWith(stats: { current: CollectorStats }, kernel: { sockets: ProcSocket[]; listed: number; namespaces?: number[] }) {
+function producerWith(
+  stats: { current: CollectorStats },
+  kernel: { sockets: ProcSocket[]; listed: number; namespaces?: number[]; throughWitness?: (w: ReadonlyMap<number, readonly NetnsWitness[]>) => number[] },
+  witnesses?: NetnsWitnesses,
+) {
   let events = [OPENED];
   const collector = {
     drainInto: async (_visit: (f: FlowDelta) => void) => undefined,
@@ -29,10 +34,11 @@ function producerWith(stats: { current: CollectorStats }, kernel: { sockets: Pro
     stats: () => stats.current,
   };
   const connections = new EnrichedConnections(collector, {
-    listSockets: () => {
+    listSockets: (w) => {
       kernel.listed++;
-      return { sockets: kernel.sockets, namespaces: new Set(kernel.namespaces ?? [OPENED.netns]) };
+      return { sockets: kernel.sockets, namespaces: new Set([...(kernel.namespaces ?? [OPENED.netns]), ...(kernel.throughWitness?.(w) ?? [])]) };
     },
+    witnesses,
   });
   return new SockscopeProducer(collector, connections, {
     buildInfo: { version: 'test', nodeVersion: '20' },
@@ -87,3 +93,22 @@ for (const [which, listing] of KEPT) {
     assert.equal(producer.connections.trackedConnections, 1);
   });
 }
+
+test('after a loss, a namespace no ns link leads to is read through the process that owned a connection there', async () => {
+  const stats = { current: NO_COLLECTOR_STATS };
+  const given: Array<Array<[number, readonly NetnsWitness[]]>> = [];
+  const kernel = {
+    sockets: [] as ProcSocket[],
+    listed: 0,
+    namespaces: [OPENED.netns + 1],
+    // The real listing reads /proc/<tgid>/net/tcp of each witness still alive (proc-sockets).
+    throughWitness: (w: ReadonlyMap<number, readonly NetnsWitness[]>) => (given.push([...w]), [...w.keys()]),
+  };
+  const producer = producerWith(stats, kernel, new NetnsWitnesses((tgid) => (tgid === OPENED.owner!.tgid ? '777' : undefined)));
+  await producer.ingest();
+  stats.current = { ...NO_COLLECTOR_STATS, missedByHook: { tcp_state: 1 } };
+  await producer.ingest();
+  assert.deepEqual(given, [[[OPENED.netns, [{ tgid: OPENED.owner!.tgid, startTime: '777' }]]]]);
+  assert.equal(producer.reconciled, 1);
+  assert.equal(producer.connections.trackedConnections, 0);
+});
