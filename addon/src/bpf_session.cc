@@ -61,8 +61,7 @@ Napi::Function BpfSession::Init(Napi::Env env) {
 }
 
 // new BpfSession({ ringBufferSize, wakeupDataSize, maxFlows, ioMapEntries, ioCacheSlots,
-//                  maxConnEvents, maxSockets, maxListeners, preallocateFlowMaps,
-//                  preallocateOwnerMaps, socketIo })
+//                  maxConnEvents, maxSockets, maxListeners, preallocateMaps, socketIo })
 BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSession>(info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
@@ -120,30 +119,19 @@ BpfSession::BpfSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfSes
       return;
     }
   }
-  // Allocated on use, the maps hold what is active, not max_entries. Only where the kernel
-  // allocates safely from tracing programs (TypeScript decides: 6.1's BPF allocator); before,
-  // a kprobe or tracepoint program with such a map loads with a kernel WARN (fatal under
-  // panic_on_warn), so they are preallocated there, sized by maxFlows. The slot's inner-map
-  // template must carry the same flags as the maps put in it.
-  if (!OptionBool(opts, "preallocateFlowMaps", true)) {
-    bpf_map* flow_maps[] = {skel_->maps.io_socks_a, skel_->maps.io_socks_b,
-                            bpf_map__inner_map(skel_->maps.io_socks_live)};
-    for (bpf_map* map : flow_maps) {
+  // Allocated on use, the hash maps hold what is live, not max_entries. Only where the
+  // kernel allocates safely from tracing programs (TypeScript decides: 6.1's BPF allocator);
+  // before, a kprobe or tracepoint program with such a map loads with a kernel WARN (fatal
+  // under panic_on_warn), so they are preallocated there. The slot's inner-map template must
+  // carry the same flags as the maps put in it.
+  if (!OptionBool(opts, "preallocateMaps", true)) {
+    bpf_map* hash_maps[] = {skel_->maps.io_socks_a, skel_->maps.io_socks_b,
+                            bpf_map__inner_map(skel_->maps.io_socks_live), skel_->maps.sockets,
+                            skel_->maps.listeners};
+    for (bpf_map* map : hash_maps) {
       err = map == nullptr ? -ENOENT : bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
       if (err != 0) {
-        ThrowError(env, "setting the socket I/O maps to allocate on use", err);
-        return;
-      }
-    }
-  }
-  // The owner maps: allocated on use where TypeScript says the state programs may
-  // (ownerMapsNeedPreallocation), so maxSockets bounds them without costing it up front.
-  if (!OptionBool(opts, "preallocateOwnerMaps", true)) {
-    bpf_map* owner_maps[] = {skel_->maps.sockets, skel_->maps.listeners};
-    for (bpf_map* map : owner_maps) {
-      err = bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
-      if (err != 0) {
-        ThrowError(env, "setting the owner maps to allocate on use", err);
+        ThrowError(env, "setting the hash maps to allocate on use", err);
         return;
       }
     }

@@ -3,7 +3,7 @@
  * this kernel. Each candidate is tried with a real load + attach in a throwaway
  * session (no kernel-version guessing), then the winners are loaded together.
  */
-import { flowMapsNeedPreallocation } from './kernel-release';
+import { hashMapsNeedPreallocation } from './kernel-release';
 import { FAMILY_OF, type HookSpec, type Implementation, type ProbeFamily } from './hooks';
 import type { NativeAddon, NativeBpfSession } from './native-addon';
 
@@ -48,7 +48,7 @@ const probeSession = () => ({
   wakeupDataSize: 4096,
   maxFlows: 1,
   ioCacheSlots: 1,
-  preallocateFlowMaps: flowMapsNeedPreallocation(),
+  preallocateMaps: hashMapsNeedPreallocation(),
   maxSockets: 64,
   maxListeners: 64,
 });

@@ -1,7 +1,7 @@
 /** The kernel-facing collector: plans, loads and attaches the probes, then drains flow deltas and connection events. */
 import { DEFAULT_IO_CACHE_SLOTS } from '../config/defaults';
 import { bpfStatsEnabled } from './bpf-stats-sysctl';
-import { flowMapsNeedPreallocation, ownerMapsNeedPreallocation } from './kernel-release';
+import { hashMapsNeedPreallocation } from './kernel-release';
 import { planAttach, type AttachPlan, type PlanOptions } from './attach-plan';
 import { decodeConnEvents } from './conn-event-decoder';
 import { decodeFlowRecords, forEachFlowRecord } from './flow-decoder';
@@ -73,8 +73,7 @@ export class BpfCollector implements FlowSource, RawConnectionEventSource {
       ioMapEntries: options.ioMapEntries,
       // Only the tracepoint programs use the cache: with fexit or kprobes it would be memory for nothing.
       ioCacheSlots: socketIoOnTracepoints(plan) ? (options.ioCacheSlots ?? DEFAULT_IO_CACHE_SLOTS) : 0,
-      preallocateFlowMaps: flowMapsNeedPreallocation(),
-      preallocateOwnerMaps: ownerMapsNeedPreallocation(),
+      preallocateMaps: hashMapsNeedPreallocation(),
       // `sockscope events` loads no socket I/O program: its maps would be created and swapped for nothing.
       socketIo: hasSocketIo(plan),
       maxConnEvents: options.maxConnEvents,

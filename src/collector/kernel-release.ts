@@ -10,30 +10,20 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
 }
 
 /**
- * Whether the socket I/O maps must be preallocated: ebpf.maxFlows entries of 192 bytes
- * each (6 MiB per map at the default), whatever the CPU count. Allocated on use they
- * hold only the pairs active in one drain interval, but only since Linux 6.1 does the
- * kernel allocate safely from tracing programs (its BPF memory allocator). In a 5.10
+ * Whether sockscope's hash maps (socket I/O, socket and listener owners) must be
+ * preallocated. Allocated on use they hold only what is live, but only since Linux 6.1 does
+ * the kernel allocate safely from tracing programs (its BPF memory allocator). In a 5.10
  * guest both fexit and kprobe programs load with such maps and count exactly, but the
- * kprobe load (by the 5.10 source, a classic tracepoint's too; fexit's does not) fires a
- * kernel WARN, "trace type BPF program uses run-time allocation" (fatal under
+ * kprobe load (by the 5.10 source, a classic tracepoint's too; fexit's and tp_btf's do not)
+ * fires a kernel WARN, "trace type BPF program uses run-time allocation" (fatal under
  * panic_on_warn): such a program may run inside the allocator's own locked sections.
- * fexit is not checked there, yet the same hazard holds in principle, and preallocation
- * keeps memory within budget (13 MiB for both maps at the default), so every kernel
- * before 6.1 preallocates: one rule, no kernel warning.
+ * The unchecked types carry the same hazard in principle, and before 6.1 the kernel's
+ * memlock figure of a map allocated on use is its full size anyway (what
+ * sockscope_ebpf_map_memory_bytes reports), so every kernel before 6.1 preallocates: one
+ * rule, no kernel warning. Preallocated, the socket I/O maps are ebpf.maxFlows entries of
+ * 192 bytes (13 MiB for both at the default) and the owner map ebpf.maxSockets entries of
+ * 128 bytes (36 MiB at the default); from 6.1 they cost what is live.
  */
-export function flowMapsNeedPreallocation(release: string = os.release()): boolean {
+export function hashMapsNeedPreallocation(release: string = os.release()): boolean {
   return !kernelAtLeast(release, 6, 1);
-}
-
-/**
- * Whether the socket- and listener-owner maps must be preallocated: the same rule as the
- * socket I/O maps. Before 6.1 a tp_btf program would not be warned about, but there the
- * kernel's memlock figure of a map allocated on use is its full size anyway (what
- * sockscope_ebpf_map_memory_bytes reports), so allocating on use would hide, not save, what
- * the bound costs. From 6.1 they cost what is live (about 128 bytes a socket) instead of
- * ebpf.maxSockets entries (262,144 preallocated: 36 MiB).
- */
-export function ownerMapsNeedPreallocation(release: string = os.release()): boolean {
-  return flowMapsNeedPreallocation(release);
 }

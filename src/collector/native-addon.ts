@@ -50,10 +50,8 @@ export interface NativeSessionOptions {
   ioMapEntries?: number;
   /** Slots per CPU of the tracepoint probes' socket I/O cache, a power of two; 0 (default): none. */
   ioCacheSlots?: number;
-  /** Preallocate the socket I/O maps (before 6.1, see flowMapsNeedPreallocation); default true. */
-  preallocateFlowMaps?: boolean;
-  /** Preallocate the socket- and listener-owner maps (see ownerMapsNeedPreallocation); default true. */
-  preallocateOwnerMaps?: boolean;
+  /** Preallocate the socket I/O and owner hash maps (before 6.1, see hashMapsNeedPreallocation); default true. */
+  preallocateMaps?: boolean;
   /**
    * Create the socket I/O maps and read them once a second; default true. False when no socket I/O
    * program loads: the maps are not created, drain() returns nothing, ioCacheSlots must be 0.
