@@ -101,6 +101,7 @@ export function createProducer(
     limits: { maxSeries: config.metrics.maxSeries, ttlMs: config.metrics.ttl },
     attributes: attributeSelection(config),
     peerGroups: config.metrics.peerGroups,
+    clusterNetworks: config.metrics.clusterNetworks,
     maxConnections: config.metrics.maxConnections,
     exponentialHistograms: config.otlp.histograms === 'exponential',
     workload: new CgroupResolver({

@@ -3,7 +3,7 @@
  * with convict, which runs them on every value from every source.
  */
 import convict from 'convict';
-import { parseCidr } from './cidr.js';
+import { cidrListProblem, parseCidr } from './cidr.js';
 import { formatByteSize, formatDurationMs, parseByteSize, parseDurationMs } from './duration.js';
 import { otlpHeadersProblem } from './otlp-headers.js';
 
@@ -31,6 +31,8 @@ export interface SettingFormat {
   show(value: unknown): string;
   /** Values may be secrets (credentials): messages and --help never show them. */
   readonly secret?: boolean;
+  /** What is wrong with an invalid value in particular (naming the bad entry), when `allowed` alone would not say. */
+  problem?(value: unknown): string | undefined;
 }
 
 export const BOOLEAN: SettingFormat = {
@@ -214,6 +216,16 @@ export const PEER_GROUPS = stringListMap('sockscope-peer-groups', 'group name ->
   cidrs.find((c) => parseCidr(c) === undefined),
 );
 
+export const CLUSTER_NETWORKS: SettingFormat = {
+  name: 'sockscope-cluster-networks',
+  placeholder: '<json>',
+  allowed: 'must be a JSON list of CIDRs that do not overlap, e.g. ["10.244.0.0/16", "10.96.0.0/12", "fd00:10::/56"]',
+  coerce: parseJsonText,
+  isValid: (value) => cidrListProblem(value) === undefined,
+  problem: cidrListProblem,
+  show: (value) => JSON.stringify(value).replace(/,/g, ', '),
+};
+
 export const OTLP_COMPRESSIONS = ['none', 'gzip'] as const;
 export const OTLP_COMPRESSION = oneOf('sockscope-otlp-compression', '<none|gzip>', OTLP_COMPRESSIONS);
 
@@ -222,7 +234,7 @@ export const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOG
 
 export const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
-  FILE_PATH, INPUT_FILE, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, HISTOGRAM_KIND,
+  FILE_PATH, INPUT_FILE, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, CLUSTER_NETWORKS, HISTOGRAM_KIND,
   OTLP_HEADERS, OTLP_COMPRESSION,
 ];
 

@@ -80,8 +80,9 @@ export function loadCommandLine(opts: LoadConfigOptions): LoadedCommandLine {
  */
 function explainInvalid(config: Config, winners: ReadonlyMap<string, Assignment>, err: unknown): ConfigError {
   for (const setting of SETTINGS) {
-    if (!setting.format.isValid(valueAt(config, setting.key))) {
-      return invalid(setting, winners.get(setting.key), setting.format.allowed);
+    const value = valueAt(config, setting.key);
+    if (!setting.format.isValid(value)) {
+      return invalid(setting, winners.get(setting.key), setting.format.problem?.(value) ?? setting.format.allowed);
     }
   }
   // Only if convict rejects what every format accepts: its own first line.

@@ -6,7 +6,7 @@ import type convict from 'convict';
 import { DEFAULT_IO_CACHE_SLOTS, DEFAULT_PEER_GROUPS } from './defaults.js';
 import {
   BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, INPUT_FILE, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
-  MAX_SERIES, METRIC_ATTRIBUTES, OTLP_COMPRESSION, OTLP_DURATION, OTLP_ENDPOINT, OTLP_HEADERS, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
+  CLUSTER_NETWORKS, MAX_SERIES, METRIC_ATTRIBUTES, OTLP_COMPRESSION, OTLP_DURATION, OTLP_ENDPOINT, OTLP_HEADERS, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
   SERIES_TTL, type LogLevel, type ProbeMode, type SettingFormat,
 } from './formats.js';
 
@@ -40,6 +40,8 @@ export interface Config {
     /** A list, not a map: convict would read the dots of metric names as nesting. */
     attributes: Array<{ metric: string; attributes: string[] }>;
     peerGroups: Record<string, string[]>;
+    /** Pod and service CIDRs whose peers are exported by address; [] = none. */
+    clusterNetworks: string[];
   };
   /** Where the host's cgroup2 tree and kubelet pod logs are mounted ('' = find / default). */
   attribution: { cgroupRoot: string; podLogRoot: string };
@@ -284,6 +286,18 @@ export const configSchema: convict.Schema<Config> = {
       default: Object.fromEntries(Object.entries(DEFAULT_PEER_GROUPS).map(([name, cidrs]) => [name, [...cidrs]])),
       env: 'SOCKSCOPE_METRICS_PEERGROUPS',
       arg: 'metrics.peerGroups',
+    },
+    clusterNetworks: {
+      doc:
+        'The cluster\'s pod and service networks, as a JSON list of CIDRs (IPv4 and IPv6), e.g. ' +
+        '["10.244.0.0/16", "10.96.0.0/12"]. Peers inside them are exported with network.peer.address (and ' +
+        'network.peer.port when the peer is the server) on the bytes, messages, connection, retransmit and RTT ' +
+        'metrics, for Prometheus to name by joining with kube-state-metrics; other peers keep only their peer group. ' +
+        'Entries must not overlap. Empty exports no peer addresses.',
+      format: CLUSTER_NETWORKS.name,
+      default: [],
+      env: 'SOCKSCOPE_METRICS_CLUSTERNETWORKS',
+      arg: 'metrics.clusterNetworks',
     },
   },
   attribution: {

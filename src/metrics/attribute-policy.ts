@@ -16,9 +16,11 @@ export class AttributePolicy {
   /** Scratch for keyOf, reused: keys are built synchronously, one at a time. */
   private readonly keyParts: Array<string | number | boolean> = [];
 
-  constructor(metrics: readonly MetricDefinition[], overrides: AttributeSelection = {}) {
+  /** clusterNetworks: metrics.clusterNetworks is set, which makes the peer address and port defaults where marked. */
+  constructor(metrics: readonly MetricDefinition[], overrides: AttributeSelection = {}, clusterNetworks = false) {
     for (const m of metrics) {
-      const names = overrides[m.name] ?? m.attributes.filter((a) => a.default).map((a) => a.name);
+      const names =
+        overrides[m.name] ?? m.attributes.filter((a) => a.default || (clusterNetworks && a.clusterDefault)).map((a) => a.name);
       this.selected.set(m.name, names);
       this.sortedSelected.set(m.name, [...names].sort());
     }

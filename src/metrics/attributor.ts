@@ -7,12 +7,16 @@ import type { FlowDelta, IpFamily, SocketOwner } from '../collector/types';
 import {
   ATTR_EXECUTABLE,
   ATTR_NETWORK_TYPE,
+  ATTR_PEER_ADDRESS,
   ATTR_PEER_GROUP,
+  ATTR_PEER_PORT,
   ATTR_PID,
   ATTR_SERVER_PORT,
   ATTR_THREAD,
   ATTR_TRANSPORT,
 } from './definitions';
+import { unmapIPv4 } from '../config/cidr';
+import { ClusterNetworks } from './cluster-networks';
 import type { PeerGroups } from './peer-groups';
 import type { ServerPorts } from './server-ports';
 
@@ -36,6 +40,7 @@ export class Attributor {
     readonly ports: ServerPorts,
     private readonly peers: PeerGroups,
     private readonly workload?: WorkloadResolver,
+    private readonly cluster: ClusterNetworks = new ClusterNetworks(),
   ) {}
 
   /** Candidates of a flow (without direction). */
@@ -67,9 +72,17 @@ export class Attributor {
     };
     // An unconnected (UDP) socket has no peer: say nothing rather than "external".
     if (!UNSPECIFIED.has(e.remoteAddress)) {
-      attributes['network.peer.address'] = e.remoteAddress;
-      attributes['network.peer.port'] = e.remotePort;
-      attributes[ATTR_PEER_GROUP] = this.peers.groupOf(e.remoteAddress);
+      const peer = unmapIPv4(e.remoteAddress);
+      attributes[ATTR_PEER_GROUP] = this.peers.groupOf(peer);
+      if (!this.cluster.enabled) {
+        attributes[ATTR_PEER_ADDRESS] = peer;
+        attributes[ATTR_PEER_PORT] = e.remotePort;
+      } else if (this.cluster.contains(peer)) {
+        // With cluster networks the address is bounded by them, and the port by the peer's
+        // listening ports: a client peer's ephemeral port would make a series per connection.
+        attributes[ATTR_PEER_ADDRESS] = peer;
+        if (serverPort === e.remotePort) attributes[ATTR_PEER_PORT] = e.remotePort;
+      }
     }
     if (serverPort !== undefined) attributes[ATTR_SERVER_PORT] = serverPort;
     return attributes;

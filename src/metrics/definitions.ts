@@ -12,6 +12,8 @@ export interface AttributeDefinition {
   description: string;
   /** Exported unless configuration says otherwise; opt-in attributes are off by default. */
   default?: boolean;
+  /** Exported by default when `metrics.clusterNetworks` is set (the peer's address and port). */
+  clusterDefault?: boolean;
 }
 
 export interface MetricDefinition {
@@ -42,6 +44,8 @@ export const ATTR_IMPLEMENTATION = 'sockscope.ebpf.implementation';
 export const ATTR_MAP = 'sockscope.ebpf.map';
 export const ATTR_PROGRAM = 'sockscope.ebpf.program';
 export const ATTR_PEER_GROUP = 'sockscope.peer.group';
+export const ATTR_PEER_ADDRESS = 'network.peer.address';
+export const ATTR_PEER_PORT = 'network.peer.port';
 export const ATTR_PID = 'process.pid';
 export const ATTR_THREAD = 'thread.name';
 export const ATTR_METRIC = 'sockscope.metric';
@@ -85,19 +89,34 @@ const flowThreadName = optIn(
   'name of the thread (kernel `comm`) that made the first send or receive on the socket on a CPU in a drain interval ' +
     '(at most a second); other threads of the process using that socket on that CPU in that interval count under it',
 );
-const fourTuple: AttributeDefinition[] = [
-  optIn('network.peer.address', 'remote IP address'),
-  optIn('network.peer.port', 'remote port'),
+const PEER_ADDRESS_TEXT =
+  'remote IP address (IPv4-mapped IPv6 written as IPv4). With `metrics.clusterNetworks` set: only for peers inside ' +
+  'those networks (a pod, a Service ClusterIP, a node), absent for others';
+const PEER_PORT_TEXT =
+  'remote port. With `metrics.clusterNetworks` set: only for peers inside those networks that are the server side ' +
+  '(the remote port is `server.port`), absent for clients, whose ports are ephemeral';
+const localEnd: AttributeDefinition[] = [
   optIn('network.local.address', 'local IP address'),
   optIn('network.local.port', 'local port'),
 ];
+const fourTuple: AttributeDefinition[] = [
+  optIn(ATTR_PEER_ADDRESS, `${PEER_ADDRESS_TEXT}; opt-in here even then`),
+  optIn(ATTR_PEER_PORT, `${PEER_PORT_TEXT}; opt-in here even then`),
+  ...localEnd,
+];
+/** The metrics a service map is drawn from export the cluster peer by default once clusterNetworks is set. */
+const clusterFourTuple: AttributeDefinition[] = [
+  { name: ATTR_PEER_ADDRESS, description: PEER_ADDRESS_TEXT, clusterDefault: true },
+  { name: ATTR_PEER_PORT, description: PEER_PORT_TEXT, clusterDefault: true },
+  ...localEnd,
+];
 
 /** A TCP connection's attributes, without and with its direction. */
-const peerAttributes: AttributeDefinition[] = [
-  executable, networkType, serverPort, peerGroup, ...workload, perProcess, threadName, ...fourTuple,
+const peerAttributes = (tuple: AttributeDefinition[]): AttributeDefinition[] => [
+  executable, networkType, serverPort, peerGroup, ...workload, perProcess, threadName, ...tuple,
 ];
-const connectionAttributes: AttributeDefinition[] = [
-  executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, threadName, ...fourTuple,
+const connectionAttributes = (tuple: AttributeDefinition[]): AttributeDefinition[] => [
+  executable, networkType, serverPort, connectionDirection, peerGroup, ...workload, perProcess, threadName, ...tuple,
 ];
 
 /** 10 µs to 5 s, roughly 1-2.5-5 per decade: loopback to intercontinental. */
@@ -121,7 +140,7 @@ const flowAttributes = (): AttributeDefinition[] => [
   ...workload,
   perProcess,
   flowThreadName,
-  ...fourTuple,
+  ...clusterFourTuple,
 ];
 
 export const NETWORK_IO: MetricDefinition = {
@@ -148,7 +167,7 @@ export const CONNECTIONS_OPENED: MetricDefinition = {
   kind: 'counter',
   unit: '{connection}',
   description: 'TCP connections that reached ESTABLISHED.',
-  attributes: connectionAttributes,
+  attributes: connectionAttributes(clusterFourTuple),
 };
 
 export const CONNECTIONS_CLOSED: MetricDefinition = {
@@ -157,7 +176,7 @@ export const CONNECTIONS_CLOSED: MetricDefinition = {
   kind: 'counter',
   unit: '{connection}',
   description: 'Established TCP connections that reached CLOSE.',
-  attributes: connectionAttributes,
+  attributes: connectionAttributes(clusterFourTuple),
 };
 
 export const CONNECTIONS_FAILED: MetricDefinition = {
@@ -178,7 +197,7 @@ export const CONNECTIONS_FAILED: MetricDefinition = {
     ...workload,
     perProcess,
     threadName,
-    ...fourTuple,
+    ...clusterFourTuple,
   ],
 };
 
@@ -188,7 +207,7 @@ export const CONNECTIONS_ACTIVE: MetricDefinition = {
   kind: 'updowncounter',
   unit: '{connection}',
   description: 'TCP connections established and not yet closed, including those opened before sockscope started.',
-  attributes: connectionAttributes,
+  attributes: connectionAttributes(clusterFourTuple),
 };
 
 export const STATE_TRANSITIONS: MetricDefinition = {
@@ -206,7 +225,7 @@ export const RETRANSMITS: MetricDefinition = {
   kind: 'counter',
   unit: '{segment}',
   description: 'TCP segments retransmitted (tcp:tcp_retransmit_skb), attributed to the socket owner.',
-  attributes: peerAttributes,
+  attributes: peerAttributes(clusterFourTuple),
 };
 
 export const RTT: MetricDefinition = {
@@ -218,7 +237,7 @@ export const RTT: MetricDefinition = {
     'TCP smoothed round-trip time (srtt). One sample per active flow per collection interval: the srtt at the ' +
     "flow's first send or receive of the last drain interval (at most a second) in which it moved data; " +
     "with calls on several CPUs, the first on one of them. Busy and idle flows weigh the same.",
-  attributes: peerAttributes,
+  attributes: peerAttributes(clusterFourTuple),
   buckets: RTT_BUCKETS,
 };
 
@@ -228,7 +247,7 @@ export const CONNECT_DURATION: MetricDefinition = {
   kind: 'histogram',
   unit: 's',
   description: 'Time from SYN_SENT to ESTABLISHED of successful connect() calls, measured in the kernel.',
-  attributes: peerAttributes,
+  attributes: peerAttributes(fourTuple),
   buckets: CONNECT_BUCKETS,
 };
 
@@ -238,7 +257,7 @@ export const CONNECTION_DURATION: MetricDefinition = {
   kind: 'histogram',
   unit: 's',
   description: 'Lifetime of TCP connections, from ESTABLISHED to CLOSE, measured in the kernel; recorded at close.',
-  attributes: connectionAttributes,
+  attributes: connectionAttributes(fourTuple),
   buckets: LIFETIME_BUCKETS,
 };
 

@@ -1,5 +1,5 @@
 /** Renders docs/metrics.md from the metric definitions, so the document cannot drift from the code. */
-import type { MetricDefinition } from './definitions';
+import type { AttributeDefinition, MetricDefinition } from './definitions';
 
 const HEADER = `# Metrics
 
@@ -23,6 +23,14 @@ series labelled \`otel_metric_overflow="true"\`, and every fold is counted in
 \`sockscope_metrics_series_overflow_total\`. A series not updated for \`metrics.ttl\` (default 5
 minutes) is no longer exported, so exited processes and deleted pods leave on their own. An active
 connection count stays while it is above zero.
+
+**Peers in cluster networks.** With \`metrics.clusterNetworks\` set (the pod and service CIDRs),
+\`network.peer.address\` becomes a default attribute of the bytes, messages, connection, retransmit and
+RTT metrics, for peers inside those networks only, and \`network.peer.port\` too where the peer is the
+server side. Peers outside keep only \`sockscope.peer.group\`. Prometheus names the addresses by joining
+with kube-state-metrics (\`deploy/prometheus/service-map-rules.yml\`, README "Service map").
+\`sockscope.peer.backend.address\`, the backend pod behind a Service's DNAT found in conntrack, is
+reserved for that and coming: this version does not export it.
 `;
 
 export function renderMetricsDoc(metrics: readonly MetricDefinition[]): string {
@@ -39,8 +47,13 @@ export function renderMetricsDoc(metrics: readonly MetricDefinition[]): string {
     if (m.buckets) out.push('', `Bucket upper bounds (s): ${m.buckets.join(', ')}.`);
     if (m.attributes.length > 0) {
       out.push('', '| attribute | exported | meaning |', '| --- | --- | --- |');
-      for (const a of m.attributes) out.push(`| \`${a.name}\` | ${a.default ? 'default' : 'opt-in'} | ${a.description} |`);
+      for (const a of m.attributes) out.push(`| \`${a.name}\` | ${exportedWhen(a)} | ${a.description} |`);
     }
   }
   return out.join('\n') + '\n';
+}
+
+function exportedWhen(a: AttributeDefinition): string {
+  if (a.default) return 'default';
+  return a.clusterDefault ? 'default with `metrics.clusterNetworks`, else opt-in' : 'opt-in';
 }

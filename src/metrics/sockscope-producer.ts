@@ -19,6 +19,7 @@ import type { AttachPlan } from '../collector/attach-plan';
 import type { CollectorStats, ConnectionSource, FlowSource, ProgramRuns } from '../collector/types';
 import { AttributePolicy, type AttributeSelection } from './attribute-policy';
 import { Attributor, type WorkloadResolver } from './attributor';
+import { ClusterNetworks } from './cluster-networks';
 import { ConnectionTracker } from './connection-tracker';
 import * as defs from './definitions';
 import { HistogramStore } from './explicit-histogram';
@@ -40,6 +41,8 @@ export interface SockscopeProducerOptions {
   limits: SeriesLimits;
   attributes?: AttributeSelection;
   peerGroups?: PeerGroupConfig;
+  /** metrics.clusterNetworks: peers there are exported by address. */
+  clusterNetworks?: readonly string[];
   workload?: WorkloadResolver;
   /** Replaces the kernel's ephemeral range and listener set (tests). */
   serverPorts?: ServerPorts;
@@ -67,8 +70,14 @@ export class SockscopeProducer implements MetricProducer {
     private readonly connectionSource: ConnectionSource,
     private readonly options: SockscopeProducerOptions,
   ) {
-    const policy = new AttributePolicy(defs.METRICS, options.attributes);
-    const attributor = new Attributor(options.serverPorts ?? new ServerPorts(), new PeerGroups(options.peerGroups), options.workload);
+    const cluster = new ClusterNetworks(options.clusterNetworks);
+    const policy = new AttributePolicy(defs.METRICS, options.attributes, cluster.enabled);
+    const attributor = new Attributor(
+      options.serverPorts ?? new ServerPorts(),
+      new PeerGroups(options.peerGroups),
+      options.workload,
+      cluster,
+    );
     const now = options.now ?? Date.now;
     const counts = () => new CountStore(options.limits, { now });
     const histogram = (def: defs.MetricDefinition) =>

@@ -118,6 +118,16 @@ test('an unknown metric attribute exits 2 with one line: the command line passes
   );
 });
 
+test('an overlapping metrics.clusterNetworks exits 2 with one line naming the entry', () => {
+  const result = runCli(['run'], { SOCKSCOPE_METRICS_CLUSTERNETWORKS: '["10.96.0.0/12","10.100.0.0/16"]' });
+  assert.equal(result.status, 2);
+  assert.equal(
+    result.stderr,
+    'config: metrics.clusterNetworks = "[\\"10.96.0.0/12\\",\\"10.100.0.0/16\\"]" is invalid: entry "10.100.0.0/16" overlaps ' +
+      '"10.96.0.0/12" (from env SOCKSCOPE_METRICS_CLUSTERNETWORKS)\n',
+  );
+});
+
 test('check --output takes text or json; anything else exits 2 before any probe is loaded', () => {
   const bad = runCli(['check', '--output', 'yaml']);
   assert.equal(bad.status, 2);

@@ -38,6 +38,7 @@ const DEFAULTS: Config = {
       loopback: ['127.0.0.0/8', '::1/128'],
       private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'],
     },
+    clusterNetworks: [],
   },
   attribution: { cgroupRoot: '', podLogRoot: '/var/log/pods' },
 };
@@ -358,6 +359,7 @@ test('every setting has a doc, a flag and an environment variable named by the r
     'ebpf.ringBufferSize', 'ebpf.drainInterval',
     'ebpf.maxFlows', 'ebpf.ioCacheSlots', 'ebpf.maxSockets', 'ebpf.maxListeners',
     'metrics.maxSeries', 'metrics.ttl', 'metrics.maxConnections', 'metrics.attributes', 'metrics.peerGroups',
+    'metrics.clusterNetworks',
     'attribution.cgroupRoot', 'attribution.podLogRoot',
     'probes.mode',
     'events.file',
@@ -495,4 +497,26 @@ test('flag values that start with a dash but are not flags are values', () => {
 test('metrics.peerGroups takes named CIDR lists and rejects a bad CIDR', () => {
   assert.deepEqual(load([], { SOCKSCOPE_METRICS_PEERGROUPS: '{"corp":["10.0.0.0/8"]}' }).metrics.peerGroups, { corp: ['10.0.0.0/8'] });
   assert.throws(() => load([], { SOCKSCOPE_METRICS_PEERGROUPS: '{"corp":["10.0.0.0/99"]}' }), /metrics\.peerGroups/);
+});
+
+test('metrics.clusterNetworks takes IPv4 and IPv6 CIDRs; a bad, empty or overlapping entry is one line naming it', () => {
+  const nets = ['10.244.0.0/16', '10.96.0.0/12', 'fd00:10:244::/56', 'fd00:10:96::/112'];
+  assert.deepEqual(load(['--metrics.clusterNetworks', JSON.stringify(nets)]).metrics.clusterNetworks, nets);
+  assert.deepEqual(load([], { SOCKSCOPE_METRICS_CLUSTER_NETWORKS: '[]' }).metrics.clusterNetworks, []);
+  assertConfigError(
+    () => load(['--metrics.clusterNetworks', '["10.244.0.0/16","10.96.0.0/33"]']),
+    'metrics.clusterNetworks', 'entry "10.96.0.0/33" is not a CIDR', '(from flag --metrics.clusterNetworks)',
+  );
+  assertConfigError(() => load([], { SOCKSCOPE_METRICS_CLUSTERNETWORKS: '["10.244.0.0/16", ""]' }), 'has an empty entry ""');
+  assertConfigError(
+    () => load(['--metrics.clusterNetworks', '["10.0.0.0/8","10.96.0.0/12"]']),
+    'entry "10.96.0.0/12" overlaps "10.0.0.0/8"',
+  );
+  assertConfigError(
+    () => load(['--metrics.clusterNetworks', '["fd00:10:96::/112","fd00::/8"]']),
+    'entry "fd00::/8" overlaps "fd00:10:96::/112"',
+  );
+  assertConfigError(() => load(['--metrics.clusterNetworks', '10.0.0.0/8']), 'must be a JSON list of CIDRs');
+  // Neighbours that only touch do not overlap.
+  assert.deepEqual(load(['--metrics.clusterNetworks', '["10.0.0.0/9","10.128.0.0/9"]']).metrics.clusterNetworks, ['10.0.0.0/9', '10.128.0.0/9']);
 });
