@@ -17,10 +17,17 @@ export function parseCidr(text: string): Cidr | undefined {
   return { address, prefix, family };
 }
 
-/** "::ffff:10.0.0.1" -> "10.0.0.1": a v4 peer of a dual-stack socket is named as a v4 peer. */
+/**
+ * "::ffff:10.0.0.1" and "::ffff:a00:1" (how the URL parser, which formats the kernel's
+ * addresses, writes it) -> "10.0.0.1": a v4 peer of a dual-stack socket is named as a v4 peer.
+ */
 export function unmapIPv4(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped ? mapped[1]! : address;
+  const mapped = /^::ffff:(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
+  if (!mapped) return address;
+  if (mapped[1]) return mapped[1];
+  const high = parseInt(mapped[2]!, 16);
+  const low = parseInt(mapped[3]!, 16);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
 
 /** A BlockList of the CIDRs; undefined entries were checked before (parseCidr). */

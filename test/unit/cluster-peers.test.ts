@@ -62,6 +62,10 @@ test('a peer outside the cluster networks keeps only its peer group', () => {
 test('an IPv4-mapped IPv6 peer is named as IPv4, with and without cluster networks', () => {
   assert.equal(attributor(CLUSTER).flow(flow('::ffff:10.96.0.10', 40000, 80, 'ipv6'))[ADDRESS], '10.96.0.10');
   assert.equal(attributor([]).flow(flow('::FFFF:192.168.1.1', 40000, 80, 'ipv6'))[ADDRESS], '192.168.1.1');
+  // The collector writes them as the URL parser does: the last 32 bits in hex.
+  assert.equal(attributor(CLUSTER).flow(flow('::ffff:af4:102', 8080, 40000, 'ipv6'))[ADDRESS], '10.244.1.2');
+  assert.equal(attributor(CLUSTER).flow(flow('::ffff:a60:a', 40000, 80, 'ipv6'))[ADDRESS], '10.96.0.10');
+  assert.equal(attributor(CLUSTER).flow(flow('::ffff:c0a8:101', 40000, 80, 'ipv6'))[ADDRESS], undefined);
 });
 
 test('without cluster networks the opt-in address and port are every peer\'s, as before', () => {

@@ -1,0 +1,176 @@
+/**
+ * metrics.clusterNetworks against the real kernel: a client pod reaches a Service ClusterIP
+ * that the node DNATs (nft, kube-proxy's shape) to two backend pods, over IPv4 and IPv6.
+ * The client's series carry the ClusterIP and the service port as the peer, with exact bytes
+ * and connection counts; each backend's carry the client pod's address and no port; a peer
+ * outside the cluster networks carries no address. Then 5,000 distinct peer addresses under
+ * maxSeries 1,000: the series stay capped and the overflow is counted.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Attributes } from '@opentelemetry/api';
+import { BpfCollector } from '../../src/collector/bpf-collector';
+import { NETWORK_IO, SERIES_OVERFLOW } from '../../src/metrics/definitions';
+import { OVERFLOW_ATTRIBUTES } from '../../src/metrics/series-store';
+import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import {
+  BACKEND_PORT, CLUSTER_IP, CLUSTER_NETWORKS, EXTERNAL_IP, EXTERNAL_PORT, SERVICE_PORT, createClusterTopology,
+} from '../helpers/cluster-topology';
+import { NamedProcess } from '../helpers/named-process';
+import { testProducer } from '../helpers/producer';
+import { uniqueProcessName } from '../helpers/traffic';
+
+/** Connections per family through the ClusterIP: even, so round-robin gives each backend half. */
+const CONNECTIONS = 6;
+const BYTES = 10_007;
+const ADDRESS = 'network.peer.address';
+const PORT = 'network.peer.port';
+
+type Store = { entries(): IterableIterator<{ attributes: Attributes; value: { value: number } }> };
+
+/** Sum over the series of `comm` that have every attribute of `match` (undefined: must be absent). */
+function sumOf(store: Store, comm: string, match: Attributes): number {
+  let n = 0;
+  for (const e of store.entries()) {
+    if (e.attributes['process.executable.name'] !== comm) continue;
+    if (Object.entries(match).every(([k, v]) => e.attributes[k] === v)) n += e.value.value;
+  }
+  return n;
+}
+
+function seriesOf(store: Store, comm: string): Attributes[] {
+  return [...store.entries()].filter((e) => e.attributes['process.executable.name'] === comm).map((e) => e.attributes);
+}
+
+describe('peer addresses of cluster networks', bpfTestOptions(), () => {
+  test('ClusterIP peers with exact bytes through an nft DNAT, backends see the client pod, outside peers no address (IPv4 and IPv6)', async () => {
+    requireBpf();
+    const topo = createClusterTopology(randomBytes(3).toString('hex'));
+    const children: NamedProcess[] = [];
+    const collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
+    try {
+      const producer = testProducer(collector, { clusterNetworks: CLUSTER_NETWORKS });
+      const backendNames = topo.backends.map((_, i) => uniqueProcessName(`sscbe${i}`));
+      const externalName = uniqueProcessName('sscext');
+      const servers = [
+        ...topo.backends.map((b, i) => NamedProcess.start({ name: backendNames[i], mode: 'serve', host: '::', port: BACKEND_PORT, echo: true }, { netns: b.netns })),
+        NamedProcess.start({ name: externalName, mode: 'serve', host: '::', port: EXTERNAL_PORT, echo: true }, { netns: topo.node }),
+      ];
+      children.push(...servers);
+      for (const s of servers) await s.reply();
+
+      const clients = {
+        ipv4: uniqueProcessName('ssccl4'),
+        ipv6: uniqueProcessName('ssccl6'),
+        external: uniqueProcessName('ssccle'),
+      };
+      const runs = [
+        NamedProcess.start({ name: clients.ipv4, mode: 'hold', host: CLUSTER_IP.ipv4, port: SERVICE_PORT, count: CONNECTIONS, bytes: BYTES }, { netns: topo.client.netns }),
+        NamedProcess.start({ name: clients.ipv6, mode: 'hold', host: CLUSTER_IP.ipv6, port: SERVICE_PORT, count: CONNECTIONS, bytes: BYTES }, { netns: topo.client.netns }),
+        NamedProcess.start({ name: clients.external, mode: 'hold', host: EXTERNAL_IP.ipv4, port: EXTERNAL_PORT, count: 1, bytes: BYTES }, { netns: topo.client.netns }),
+      ];
+      children.push(...runs);
+      for (const [i, r] of runs.entries()) {
+        const count = i < 2 ? CONNECTIONS : 1;
+        assert.deepEqual((await r.reply<{ echoed: number }>()).echoed, count * BYTES);
+      }
+      for (const r of runs) r.send('close');
+      for (const r of runs) await r.reply();
+      for (const s of servers) await s.exit();
+      await producer.ingest();
+
+      const f = producer.flows.stores;
+      const c = producer.connections.stores;
+      for (const family of ['ipv4', 'ipv6'] as const) {
+        const comm = clients[family];
+        const peer = { [ADDRESS]: CLUSTER_IP[family], [PORT]: SERVICE_PORT, 'server.port': SERVICE_PORT };
+        assert.equal(sumOf(f.bytes, comm, { ...peer, 'network.io.direction': 'transmit' }), CONNECTIONS * BYTES, `${comm} sent to the ClusterIP`);
+        assert.equal(sumOf(f.bytes, comm, { ...peer, 'network.io.direction': 'receive' }), CONNECTIONS * BYTES, `${comm} received from it`);
+        assert.equal(sumOf(c.opened, comm, peer), CONNECTIONS, `${comm} opened`);
+        assert.equal(sumOf(c.closed, comm, peer), CONNECTIONS, `${comm} closed`);
+        for (const attrs of seriesOf(f.bytes, comm)) assert.equal(attrs[ADDRESS], CLUSTER_IP[family], JSON.stringify(attrs));
+        assert.ok(seriesOf(producer.flows.stores.rtt as unknown as Store, comm).every((a) => a[ADDRESS] === CLUSTER_IP[family]));
+        // Each backend saw half, from the client pod's own address (no SNAT), whose port is a client's: none.
+        for (const [i, backend] of topo.backends.entries()) {
+          const server = backendNames[i]!;
+          const fromClient = { [ADDRESS]: topo.client[family], [PORT]: undefined, 'server.port': BACKEND_PORT };
+          assert.equal(sumOf(f.bytes, server, { ...fromClient, 'network.io.direction': 'receive' }), (CONNECTIONS / 2) * BYTES, `${server} (${backend.netns}) received over ${family}`);
+          assert.equal(sumOf(f.bytes, server, { ...fromClient, 'network.io.direction': 'transmit' }), (CONNECTIONS / 2) * BYTES, `${server} sent over ${family}`);
+          assert.equal(sumOf(c.opened, server, { ...fromClient, 'sockscope.connection.direction': 'passive' }), CONNECTIONS / 2, `${server} accepted over ${family}`);
+        }
+      }
+      // A server outside the cluster networks: the peer group only, on every series of the client.
+      const series = [...seriesOf(f.bytes, clients.external), ...seriesOf(c.opened, clients.external)];
+      assert.ok(series.length > 0, `${clients.external} has series`);
+      for (const attrs of series) assert.equal(attrs[ADDRESS], undefined, JSON.stringify(attrs));
+      for (const attrs of series) assert.equal(attrs[PORT], undefined, JSON.stringify(attrs));
+      assert.equal(sumOf(f.bytes, clients.external, { 'sockscope.peer.group': 'external', 'network.io.direction': 'transmit' }), BYTES);
+      // That server's own peer is the client pod, inside: it does get the address.
+      assert.equal(sumOf(f.bytes, externalName, { [ADDRESS]: topo.client.ipv4, [PORT]: undefined, 'network.io.direction': 'receive' }), BYTES);
+      assert.equal(collector.stats().eventsLost, 0);
+    } finally {
+      for (const ch of children) ch.kill();
+      collector.close();
+      topo.destroy();
+    }
+  });
+
+  test('5,000 distinct peer addresses with maxSeries 1,000 stay capped, and the overflow is counted', async (t) => {
+    requireBpf();
+    const PEERS = 5000;
+    const MAX_SERIES = 1000;
+    const netns = `sscl-card-${randomBytes(3).toString('hex')}`;
+    execFileSync('ip', ['netns', 'add', netns]);
+    const children: NamedProcess[] = [];
+    const collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 1 << 24, drainIntervalMillis: 20, maxFlows: 65536 });
+    try {
+      execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+      // Every address of a /16 is local in the namespace: 5,000 peers without 5,000 interfaces.
+      execFileSync('ip', ['-n', netns, 'route', 'add', 'local', '10.244.0.0/16', 'dev', 'lo', 'table', 'local']);
+      const producer = testProducer(collector, { clusterNetworks: ['10.244.0.0/16'], limits: { maxSeries: MAX_SERIES, ttlMs: 3_600_000 } });
+      const ingest = setInterval(() => void producer.ingest(), 250);
+      const serverName = uniqueProcessName('ssccsv');
+      const clientName = uniqueProcessName('ssccc');
+      const server = NamedProcess.start({ name: serverName, mode: 'serve', host: '0.0.0.0', port: SERVICE_PORT }, { netns });
+      children.push(server);
+      await server.reply();
+      const hosts = Array.from({ length: PEERS }, (_, i) => `10.244.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+      const client = NamedProcess.start({ name: clientName, mode: 'connect', host: hosts[0], port: SERVICE_PORT, count: 0, hosts, bytes: 1 }, { netns });
+      children.push(client);
+      try {
+        assert.deepEqual(await client.reply(120_000), { ok: PEERS, refused: 0 });
+        await server.exit();
+      } finally {
+        clearInterval(ingest);
+      }
+      await producer.ingest();
+      const result = await producer.collect();
+
+      const f = producer.flows.stores;
+      const c = producer.connections.stores;
+      for (const [name, store] of Object.entries({ bytes: f.bytes, messages: f.messages, opened: c.opened, closed: c.closed })) {
+        assert.ok(store.size <= MAX_SERIES, `${name}: ${store.size} series`);
+        assert.ok(store.folded > 0, `${name} folded updates into the overflow series`);
+        assert.ok(store.peek(OVERFLOW_ATTRIBUTES), `${name} has the overflow series`);
+      }
+      const peers = new Set(seriesOf(c.opened, clientName).map((a) => a[ADDRESS]));
+      assert.ok(peers.size > 100 && peers.size <= MAX_SERIES, `the client's own series name ${peers.size} peers`);
+      assert.ok(peers.has(hosts[0]), 'the first peer has its own series');
+      // Nothing lost: the client's connections with an address plus those folded make all of them.
+      const opened = sumOf(c.opened, clientName, {});
+      assert.ok(opened + c.opened.get(OVERFLOW_ATTRIBUTES) >= PEERS, `${opened} named + ${c.opened.get(OVERFLOW_ATTRIBUTES)} folded`);
+      const overflow = result.resourceMetrics.scopeMetrics
+        .flatMap((s) => s.metrics)
+        .find((m) => m.descriptor.name === SERIES_OVERFLOW.name)
+        ?.dataPoints.find((p) => p.attributes['sockscope.metric'] === NETWORK_IO.name);
+      assert.ok(overflow && (overflow.value as number) === f.bytes.folded, `overflow self-metric ${JSON.stringify(overflow?.value)} = folded ${f.bytes.folded}`);
+      t.diagnostic(`bytes: ${f.bytes.size} series, ${f.bytes.folded} folded; opened: ${c.opened.size} series, ${c.opened.folded} folded`);
+    } finally {
+      for (const ch of children) ch.kill();
+      collector.close();
+      execFileSync('ip', ['netns', 'del', netns]);
+    }
+  });
+});
