@@ -96,6 +96,7 @@ describe('Prometheus configuration', toolTestOptions(['promtool']), () => {
       const result = await runOk('promtool', ['check', 'config', 'prometheus.yml'], { cwd: dir });
       assert.match(result.stdout, /SUCCESS: prometheus.yml is valid/);
       assert.match(result.stdout, /SUCCESS: 3 rules found/);
+      assert.match(result.stdout, /service-map-rules\.yml\n\s+SUCCESS: 21 rules found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -109,6 +110,33 @@ describe('Prometheus configuration', toolTestOptions(['promtool']), () => {
     assert.deepEqual(exprs.flatMap((q) => checkQuery(q, metrics)), []);
   });
 });
+
+describe('service map recording rules', toolTestOptions(['promtool']), () => {
+  test('promtool test rules: Services, direct pods, hostNetwork nodes, dual-stack, host processes', async () => {
+    requireTools(['promtool']);
+    const result = await runOk('promtool', ['test', 'rules', repoPath('test', 'deploy', 'promtool', 'service-map.test.yml')]);
+    assert.match(result.stdout, /SUCCESS/);
+  });
+
+  test('the sockscope series they read are documented, with the labels they use', () => {
+    const rules = parse(readFileSync(repoPath('deploy', 'prometheus', 'service-map-rules.yml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ record: string; expr: string }> }>;
+    };
+    // The peer: rules are the ones that read sockscope's own series; the rest join their results.
+    const raw = rules.groups.flatMap((g) => g.rules).filter((r) => r.record.startsWith('peer:'));
+    assert.ok(raw.length >= 6, 'one per service-map metric');
+    // The peer address and port are default attributes of these metrics once metrics.clusterNetworks is set.
+    const withPeers = new Map([...metrics].map(([name, m]) => [name, { ...m, labels: [...m.labels, ...clusterPeerLabels(name)] }]));
+    assert.deepEqual(raw.flatMap((r) => checkQuery(r.expr, withPeers)), []);
+  });
+});
+
+/** The attributes docs/metrics.md marks "default with `metrics.clusterNetworks`" in a metric's section, as labels. */
+function clusterPeerLabels(prometheusName: string): string[] {
+  const doc = readFileSync(repoPath('docs', 'metrics.md'), 'utf8');
+  const section = doc.split('\n## ').find((s) => s.startsWith(`\`${prometheusName}\``)) ?? '';
+  return [...section.matchAll(/^\| `([^`]+)` \| default with `metrics\.clusterNetworks`/gm)].map((m) => m[1]!.replace(/\./g, '_'));
+}
 
 describe('OpenTelemetry Collector configuration', () => {
   test('every pipeline component is defined, and OTLP/gRPC listens on 4317 as the DaemonSet expects', () => {
