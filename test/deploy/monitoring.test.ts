@@ -27,7 +27,11 @@ const dashboard = JSON.parse(readFileSync(repoPath('deploy', 'grafana', 'socksco
   templating: { list: Array<{ name: string; query?: unknown; definition?: string }> };
 };
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
-const queries = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+const allQueries = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+/** The service map panels read the series recorded by deploy/prometheus/service-map-rules.yml. */
+const RECORDED = /\bworkload:sockscope_[a-z0-9_]+:[a-z0-9_]+/g;
+const serviceMapQueries = allQueries.filter((q) => q.includes('workload:sockscope_'));
+const queries = allQueries.filter((q) => !serviceMapQueries.includes(q));
 
 /** The panels the issue asks for, by the metric each must query. */
 const REQUIRED_PANELS: Array<[string, string]> = [
@@ -64,6 +68,28 @@ describe('Grafana dashboard', () => {
     }
     const heatmap = panels.find((p) => p.type === 'heatmap');
     assert.match(heatmap?.targets?.[0]?.expr ?? '', /sockscope_tcp_rtt_seconds_bucket/);
+  });
+
+  test('the service map section reads only series the service map rules record, by labels they have', () => {
+    const rules = parse(readFileSync(repoPath('deploy', 'prometheus', 'service-map-rules.yml'), 'utf8')) as {
+      groups: Array<{ rules: Array<{ record: string; expr: string }> }>;
+    };
+    const recorded = new Map(rules.groups.flatMap((g) => g.rules).map((r) => [r.record, r.expr]));
+    assert.ok(serviceMapQueries.length >= 5, 'a workload table and a node graph');
+    assert.ok(panels.some((p) => p.type === 'nodeGraph'), 'a node graph');
+    for (const q of serviceMapQueries) {
+      for (const [series] of q.matchAll(RECORDED)) {
+        const expr = recorded.get(series);
+        assert.ok(expr, `${series} (in ${q}) is recorded by service-map-rules.yml`);
+        // Grouping labels of the panel must be ones the rule keeps.
+        const kept = /^sum by \(([^)]*)\)/.exec(expr.trim())?.[1]?.split(',').map((l) => l.trim()) ?? [];
+        for (const m of q.matchAll(/\bby \(([^)]*)\)/g)) {
+          for (const label of m[1]!.split(',').map((l) => l.trim())) {
+            assert.ok(kept.includes(label) || ['id', 'source', 'target'].includes(label), `${label} in ${q} is a label of ${series}`);
+          }
+        }
+      }
+    }
   });
 
   test('panel ids are unique and every panel has a data source variable', () => {

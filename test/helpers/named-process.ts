@@ -24,10 +24,14 @@ export class NamedProcess {
     });
   }
 
-  /** `netns`: run in that named network namespace (`ip netns exec` execs the child: same pid). */
-  static start(command: Record<string, unknown>, { netns }: { netns?: string } = {}): NamedProcess {
+  /**
+   * `netns`: run in that named network namespace (`ip netns exec` execs the child: same pid).
+   * `cgroup`: a cgroup v2 directory the process joins before it runs (a shell moves itself, then execs).
+   */
+  static start(command: Record<string, unknown>, { netns, cgroup }: { netns?: string; cgroup?: string } = {}): NamedProcess {
     const node = [process.execPath, CHILD, JSON.stringify(command)];
-    const [file, ...args] = netns ? ['ip', 'netns', 'exec', netns, ...node] : node;
+    const inNetns = netns ? ['ip', 'netns', 'exec', netns, ...node] : node;
+    const [file, ...args] = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...inNetns] : inNetns;
     return new NamedProcess(spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
   }
 

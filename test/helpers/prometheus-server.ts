@@ -21,6 +21,8 @@ export interface PrometheusServerOptions {
   scrapeSettings?: Record<string, unknown>;
   /** More jobs over the same targets, each with its own settings (job_name is the key). */
   extraJobs?: Record<string, Record<string, unknown>>;
+  /** Rule files (absolute paths) evaluated every scrape interval. */
+  ruleFiles?: string[];
 }
 
 /** One element of an instant-vector result, with the sample value parsed. */
@@ -82,6 +84,7 @@ export class PrometheusServer {
     // JSON is valid YAML, so the config needs no YAML writer.
     const config = {
       global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+      ...(options.ruleFiles ? { rule_files: options.ruleFiles } : {}),
       scrape_configs: [
         [options.jobName ?? 'sockscope', options.scrapeSettings ?? {}] as const,
         ...Object.entries(options.extraJobs ?? {}),
