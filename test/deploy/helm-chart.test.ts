@@ -134,6 +134,13 @@ describe('Helm chart', () => {
     assert.equal(custom.volumes.find((v) => v.name === 'host-seccomp')!.hostPath!.path, '/var/lib/kubelet/seccomp/edge-sockscope');
   });
 
+  test('clusterNetworks reaches the daemon as the JSON list metrics.clusterNetworks reads', () => {
+    const nets = ['10.244.0.0/16', '10.96.0.0/12', 'fd00:10:244::/56'];
+    const pod = daemonSetPod(findObject(renderChart({ clusterNetworks: nets }), 'DaemonSet', 'sockscope'));
+    const env = pod.containers[0]!.env!.find((e) => e.name === 'SOCKSCOPE_METRICS_CLUSTERNETWORKS');
+    assert.deepEqual(JSON.parse(env!.value!), nets);
+  });
+
   test('every value in values.yaml is used by a template, and every value a template uses exists', () => {
     const used = valuePathsUsedByTemplates();
     const leaves = leafPaths(chartValues());
@@ -154,6 +161,8 @@ describe('Helm chart', () => {
       { imageTag: '1.0' },
       { webConfig: { basicAuthUsers: { prometheus: 'plain-text-password' } } },
       { webConfig: { tlsServerConfig: { cert_file: '/elsewhere.crt' } } },
+      { clusterNetworks: '10.244.0.0/16' },
+      { clusterNetworks: ['10.244.0.0'] },
     ];
     for (const override of wrong) {
       const values = { ...chartValues(), ...override, securityContext: { ...(chartValues().securityContext as object), ...(override.securityContext as object) } };

@@ -58,6 +58,8 @@ const FUNCTIONS: Record<string, (...args: Value[]) => Value> = {
   nindent: (n, s) => `\n${indentLines(n as number, String(s))}`,
   indent: (n, s) => indentLines(n as number, String(s)),
   quote: (v) => JSON.stringify(v === undefined || v === null ? '' : String(v)),
+  // Sprig's toJson is Go's json.Marshal: compact, and null for a missing value.
+  toJson: (v) => JSON.stringify(v === undefined ? null : v),
   default: (fallback, v) => (isTruthy(v) ? v : fallback),
   eq: (a, b) => a === b,
   ne: (a, b) => a !== b,
