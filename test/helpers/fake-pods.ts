@@ -70,7 +70,8 @@ export class FakePods {
   }
 }
 
-async function removeCgroup(dir: string): Promise<void> {
+/** rmdir of a cgroup, retried while a just-reaped process keeps it busy. */
+export async function removeCgroup(dir: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       rmdirSync(dir);

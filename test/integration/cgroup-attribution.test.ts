@@ -26,6 +26,7 @@ import type { FlowDelta } from '../../src/collector/types';
 import { bpfTestOptions, inCi, requireBpf } from '../helpers/bpf-gate';
 import { uniqueProcessName, type TrafficRequest, type TrafficSummary } from '../helpers/traffic';
 import { NO_CONNECTIONS } from '../helpers/collector-stats';
+import { removeCgroup } from '../helpers/fake-pods';
 
 const hex64 = (): string => randomBytes(32).toString('hex');
 const inode = (dir: string): bigint => statSync(dir, { bigint: true }).ino;
@@ -431,18 +432,3 @@ describe('attribution of real traffic in real cgroups', realCgroupOptions(), () 
     await child.kill();
   });
 });
-
-/** rmdir a cgroup; EBUSY can last a moment after its last process was reaped. */
-async function removeCgroup(dir: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || attempt >= 100) throw error;
-      await sleep(20);
-    }
-  }
-}
