@@ -6,7 +6,7 @@
  * Deployments frontend and cart behind the Service cart. Prometheus scrapes both and runs the
  * shipped deploy/prometheus/service-map-rules.yml: the workload -> workload series carry the
  * exact byte totals, and the dashboard's service map queries return them (the retransmit one
- * only evaluates: nothing here retransmits).
+ * only evaluates: nothing here retransmits). The same attributes arrive over OTLP.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +22,7 @@ import {
 import { DaemonProcess } from '../helpers/daemon';
 import { FakePods, type FakePod } from '../helpers/fake-pods';
 import { NamedProcess } from '../helpers/named-process';
+import { OtlpReceiver } from '../helpers/otlp-receiver';
 import { PrometheusServer, prometheusInstalled } from '../helpers/prometheus-server';
 import { uniqueProcessName } from '../helpers/traffic';
 
@@ -61,15 +62,18 @@ describe('service map through a real Prometheus', { skip }, () => {
   let daemon: DaemonProcess;
   let ksm: Server;
   let prometheus: PrometheusServer;
+  let receiver: OtlpReceiver;
   const children: NamedProcess[] = [];
 
   before(async () => {
     requireBpf();
     topo = createClusterTopology(randomBytes(3).toString('hex'));
     pods = new FakePods();
+    receiver = await OtlpReceiver.start();
     daemon = await DaemonProcess.start(
       [
         '--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info',
+        '--otlp.endpoint', receiver.endpoint, '--otlp.interval', '500ms',
         '--metrics.clusterNetworks', JSON.stringify(CLUSTER_NETWORKS),
         '--attribution.podLogRoot', pods.podLogRoot,
       ],
@@ -81,6 +85,7 @@ describe('service map through a real Prometheus', { skip }, () => {
     for (const c of children) c.kill();
     await prometheus?.stop();
     await daemon?.stop();
+    await receiver?.stop();
     ksm?.close();
     await pods?.destroy();
     topo?.destroy();
@@ -140,6 +145,19 @@ describe('service map through a real Prometheus', { skip }, () => {
     // final value, all connections opened before the first scrape that had it.)
     const opened = `workload:sockscope_tcp_connections_opened:rate5m{${edge},dst_service="cart"}`;
     assert.equal((await prometheus.waitForQuery(opened, (r) => r.length === 1, 60_000)).length, 1);
+
+    // OTLP carries the same attributes: the ClusterIP and service port, exact bytes per direction.
+    for (const direction of ['transmit', 'receive']) {
+      const match = {
+        'k8s.pod.name': frontend.name, 'network.peer.address': CLUSTER_IP.ipv4, 'network.peer.port': SERVICE_PORT, 'network.io.direction': direction,
+      };
+      const latestTotal = () => {
+        const points = receiver.dataPoints('sockscope.network.io', match);
+        const last = Math.max(...points.map((p) => p.requestIndex));
+        return points.filter((p) => p.requestIndex === last).reduce((n, p) => n + p.value, 0);
+      };
+      await receiver.waitFor(() => latestTotal() === CONNECTIONS * BYTES, 30_000);
+    }
 
     // Every query of the dashboard's service map section answers with data from these series.
     const queries = serviceMapQueries();
