@@ -12,6 +12,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config/load';
+import { parseOtlpHeaders } from '../../src/config/otlp-headers';
 import { parseYaml, YamlSyntaxError } from '../../src/config/yaml-text';
 import { SETTINGS } from '../../src/config/schema';
 import { corpusFiles, fuzzParameters, parsesOrFailsCleanly } from './fuzz-run';
@@ -116,6 +117,36 @@ test('any text as a .yaml or .json file: a Config or one ConfigError line', (t) 
       load(text, extension);
       // The YAML reader itself (also used for the web config) throws only its own error.
       parsesOrFailsCleanly(() => parseYaml(text), YamlSyntaxError, 'parseYaml');
+    }),
+    fuzzParameters(t, 300),
+  );
+});
+
+/** otlp.headersFile / otlp.headers: the text that carries a backend's token. */
+const headerKey = fc.stringMatching(/^[0-9A-Za-z_.-]{1,20}$/).filter((k) => !k.toLowerCase().endsWith('-bin'));
+const secretValue = fc.string({ unit: fc.constantFrom(...'abcXYZ019 -_.~!*()/+=:;,%'), minLength: 1, maxLength: 30 }).map((v) => `~tok${v}`); // "~": never in a key, so a key never contains a value
+
+test('OTLP headers: percent-encoded key=value pairs, by commas or lines, read back as sent', (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(headerKey, secretValue), { maxLength: 6 }), fc.constantFrom(',', '\n', ' , ', '\r\n'), (pairs, separator) => {
+      const text = pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(separator);
+      assert.deepEqual(parseOtlpHeaders(text), pairs.map(([k, v]) => [k.toLowerCase(), v]));
+    }),
+    fuzzParameters(t, 300),
+  );
+});
+
+test('OTLP headers: a bad pair is one Error line that never shows a value, which may be a token', (t) => {
+  const spoil = fc.constantFrom('%zz', '%', '\u00e9', '\u0000', '\u007f');
+  fc.assert(
+    fc.property(fc.array(fc.tuple(headerKey, secretValue), { minLength: 1, maxLength: 4 }), fc.nat(), spoil, (pairs, which, bad) => {
+      const i = which % pairs.length;
+      const text = pairs.map(([k, v], j) => `${k}=${encodeURIComponent(v)}${j === i ? bad : ''}`).join(',');
+      assert.throws(() => parseOtlpHeaders(text), (err: Error) => {
+        assert.doesNotMatch(err.message, /\n/);
+        for (const [, v] of pairs) assert.ok(!err.message.includes(v) && !err.message.includes(encodeURIComponent(v)), err.message);
+        return true;
+      });
     }),
     fuzzParameters(t, 300),
   );
