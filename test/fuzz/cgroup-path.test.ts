@@ -1,6 +1,6 @@
 /**
  * Names sockscope reads but does not choose: cgroup paths (container runtimes and the kubelet
- * make them), /proc/<pid>/cgroup, and the kubelet's pod log directory and link names. Each
+ * make them), /proc/<pid>/cgroup and mountinfo, and the kubelet's pod log directory and link names. Each
  * runtime's layout, generated, parses to the container id, runtime and pod it encodes; any
  * other path never throws and never yields an id or pod uid of the wrong form.
  */
@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fc from 'fast-check';
+import { parseMountInfo } from '../../src/attribution/cgroup-mount';
 import { cgroupPathInProcFile } from '../../src/attribution/cgroup-resolver';
 import { parseCgroupPath, type CgroupIdentity, type ContainerRuntime } from '../../src/attribution/container-id';
 import { parseContainerLogLink, parsePodLogDirName } from '../../src/attribution/pod-directory';
@@ -179,5 +180,29 @@ test('any directory or link name never throws, and what it gives has no empty or
       if (link !== undefined) assert.match(link.containerIdPrefix, /^[0-9a-f]{6,64}$/);
     }),
     fuzzParameters(t, 400),
+  );
+});
+
+/** The kernel's mountinfo escaping (show_path): space, tab, newline and backslash as \ooo. */
+const escapeMountPath = (p: string) => p.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+
+test('mountinfo lines the kernel writes read back to root, mount point and type, escapes undone', (t) => {
+  const mountPath = fc.array(fc.string({ unit: fc.constantFrom(...'ab/ \t\n\\.-_é'), minLength: 1, maxLength: 12 }), { maxLength: 4 }).map((parts) => `/${parts.join('/')}`);
+  const mount = fc.record({
+    root: mountPath,
+    mountPoint: mountPath,
+    optional: fc.array(fc.constantFrom('shared:1', 'master:7', 'propagate_from:2', 'unbindable'), { maxLength: 3 }),
+    fsType: fc.constantFrom('cgroup2', 'cgroup', 'ext4', 'fuse.sshfs', 'tmpfs'),
+  });
+  fc.assert(
+    fc.property(fc.array(mount, { maxLength: 6 }), fc.array(fc.string({ maxLength: 80 }), { maxLength: 3 }), (mounts, noise) => {
+      const lines = mounts.map((m, i) =>
+        [String(20 + i), '1', '0:26', escapeMountPath(m.root), escapeMountPath(m.mountPoint), 'rw,nosuid', ...m.optional, '-', m.fsType, 'none', 'rw'].join(' '));
+      const parsed = parseMountInfo(lines.join('\n'));
+      assert.deepEqual(parsed, mounts.map((m) => ({ root: m.root, mountPoint: m.mountPoint, fsType: m.fsType })));
+      // Lines that are not the kernel's: never a throw.
+      parseMountInfo([...lines, ...noise].join('\n'));
+    }),
+    fuzzParameters(t, 300),
   );
 });
