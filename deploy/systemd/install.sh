@@ -3,8 +3,10 @@
 #   sudo deploy/systemd/install.sh            install, enable and start
 #   DESTDIR=/tmp/root deploy/systemd/install.sh --no-start   stage into a directory only
 # Installs /opt/sockscope (the daemon with its production dependencies), the unit in
-# /etc/systemd/system, /etc/sockscope/sockscope.yaml and sockscope.env (each kept if it exists)
-# and /etc/sockscope/web-config.example.yml (TLS and basic auth, off until configured).
+# /etc/systemd/system, /etc/sockscope/sockscope.yaml and sockscope.env (each kept if it exists;
+# the env file root-only), /etc/sockscope/web-config.example.yml (TLS and basic auth, off until
+# configured) and otlp-credentials.conf with an empty root-only credentials/ (OTLP secrets, off
+# until the drop-in is installed).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -34,9 +36,14 @@ install -d -m 0755 "$destdir/etc/systemd/system" "$destdir/etc/sockscope"
 sed -e "s#^ExecStart=/usr/bin/node \(.*\)/opt/sockscope/#ExecStart=$node_bin \1$prefix/#" \
   "$here/sockscope.service" >"$destdir/etc/systemd/system/sockscope.service"
 chmod 0644 "$destdir/etc/systemd/system/sockscope.service"
-[ -f "$destdir/etc/sockscope/sockscope.env" ] || install -m 0644 "$here/sockscope.env" "$destdir/etc/sockscope/sockscope.env"
+# Root-only: it may hold secrets (SOCKSCOPE_OTLP_HEADERS); systemd reads it as root.
+[ -f "$destdir/etc/sockscope/sockscope.env" ] || install -m 0600 "$here/sockscope.env" "$destdir/etc/sockscope/sockscope.env"
 [ -f "$destdir/etc/sockscope/sockscope.yaml" ] || install -m 0644 "$here/sockscope.yaml" "$destdir/etc/sockscope/sockscope.yaml"
 install -m 0644 "$here/web-config.example.yml" "$destdir/etc/sockscope/web-config.example.yml"
+# OTLP secrets as systemd credentials: the drop-in is an example until copied into
+# sockscope.service.d; the directory for the secret files is root's alone.
+install -m 0644 "$here/otlp-credentials.conf" "$destdir/etc/sockscope/otlp-credentials.conf"
+install -d -m 0700 "$destdir/etc/sockscope/credentials"
 
 if $start && [ -z "$destdir" ]; then
   systemctl daemon-reload

@@ -188,9 +188,8 @@ export class CgroupResolver {
     } catch {
       return undefined; // exited
     }
-    const path = /^0::(\/.*)$/m.exec(text)?.[1];
-    // `/..` prefixes: the process is outside our cgroup namespace; the path is not relative to the mount.
-    if (path === undefined || path.startsWith('/..')) return undefined;
+    const path = cgroupPathInProcFile(text);
+    if (path === undefined) return undefined;
     let id: bigint | undefined;
     try {
       id = statSync(join(this.root as string, path), { bigint: true, throwIfNoEntry: false })?.ino;
@@ -261,4 +260,15 @@ export class CgroupResolver {
     this.cache.set(cgroupId, entry);
     return entry.attributes;
   }
+}
+
+/**
+ * The cgroup v2 path in a /proc/<pid>/cgroup text ("0::/system.slice/x.service"), if it is
+ * one below the mount we walk: not outside our cgroup namespace (`/..` first), and with no
+ * `..` anywhere, which join() would resolve to a directory outside the mount.
+ */
+export function cgroupPathInProcFile(text: string): string | undefined {
+  const path = /^0::(\/.*)$/m.exec(text)?.[1];
+  if (path === undefined || path.split('/').includes('..')) return undefined;
+  return path;
 }

@@ -39,9 +39,10 @@ export function parseProcNetTcp(text: string, family: IpFamily, netns: number): 
     if (f.length < 10) continue;
     const localPort = parseEndpoint(f[1]!, family, LOCAL);
     const remotePort = parseEndpoint(f[2]!, family, REMOTE);
+    if (localPort === undefined || remotePort === undefined || !STATE.test(f[3]!) || !INODE.test(f[9]!)) continue;
     const state = Number.parseInt(f[3]!, 16);
     const inode = Number(f[9]);
-    if (localPort === undefined || remotePort === undefined || !Number.isInteger(inode)) continue;
+    if (!Number.isSafeInteger(inode)) continue;
     out.push({
       family,
       // The same addresses recur on thousands of lines: addressAt hands out one string for each.
@@ -63,13 +64,19 @@ const addressBytes = Buffer.alloc(32);
 const LOCAL = 0;
 const REMOTE = 16;
 
+// The kernel's formats (%08X or 4 x %08X, %04X, %02X, %lu); anything else is not its row.
+const ENDPOINT = { ipv4: /^[0-9A-Fa-f]{8}:[0-9A-Fa-f]{4}$/, ipv6: /^[0-9A-Fa-f]{32}:[0-9A-Fa-f]{4}$/ } as const;
+const STATE = /^[0-9A-Fa-f]{2}$/;
+const INODE = /^\d+$/;
+
 /**
  * "0100007F:1F90" -> 127.0.0.1 into addressBytes at `at`, and returns the port (8080).
  * The address is in host-order 32-bit words.
  */
 function parseEndpoint(text: string, family: IpFamily, at: number): number | undefined {
-  const [hex, portHex] = text.split(':');
-  if (!hex || !portHex || hex.length !== (family === 'ipv4' ? 8 : 32)) return undefined;
+  // Strict: parseInt would read "0000000Z" as 0 and "ZZ" as NaN instead of refusing them.
+  if (!ENDPOINT[family].test(text)) return undefined;
+  const [hex, portHex] = text.split(':') as [string, string];
   addressBytes.fill(0, at, at + 16);
   for (let word = 0; word < hex.length / 8; word++) {
     addressBytes.writeUInt32LE(Number.parseInt(hex.slice(word * 8, word * 8 + 8), 16) >>> 0, at + word * 4);

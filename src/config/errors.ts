@@ -13,7 +13,13 @@ const MAX_SHOWN = 80;
 
 /** A value as JSON on one line, cut short if long. */
 export function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // Nested too deep for the stack (a file of 5000 "["): its start is what the user needs.
+    text = Array.isArray(value) ? '[[[…' : '{…}';
+  }
   return text.length <= MAX_SHOWN ? text : `${text.slice(0, MAX_SHOWN)}…`;
 }
 

@@ -48,13 +48,13 @@ export function loadCommandLine(opts: LoadConfigOptions): LoadedCommandLine {
   const fromFile = flags.configFile === undefined ? undefined : readConfigFile(flags.configFile);
   const fromEnv = readEnv(opts.env);
 
-  // convict applies the environment (the schema's `env` names, aliases already resolved) at
-  // creation and again after load(), so env beats the file; flags are set last. `args` is
-  // empty so that convict never reads process.argv itself.
-  const env = Object.fromEntries(fromEnv.map((a) => [a.setting.env, a.raw as string]));
-  const config = convict<Config>(configSchema, { env, args: [] });
-  if (fromFile !== undefined) config.load(fromFile.object);
-  for (const assignment of flags.assignments) config.set(assignment.setting.key, assignment.raw);
+  // Each value is set on its own setting, file < env < flags. Not convict's load(): it walks
+  // into an object given for a plain setting ({port: {a: {}}}) and throws a TypeError.
+  // `env` and `args` are empty so that convict never reads process.env or process.argv itself.
+  const config = convict<Config>(configSchema, { env: {}, args: [] });
+  for (const assignment of [...(fromFile?.assignments ?? []), ...fromEnv, ...flags.assignments]) {
+    config.set(assignment.setting.key, assignment.raw);
+  }
 
   const winners = new Map<string, Assignment>();
   for (const a of [...(fromFile?.assignments ?? []), ...fromEnv, ...flags.assignments]) winners.set(a.setting.key, a);

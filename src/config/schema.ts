@@ -80,7 +80,7 @@ export const configSchema: convict.Schema<Config> = {
     webConfigFile: {
       doc:
         'A web configuration file in the Prometheus exporter-toolkit format (tls_server_config, basic_auth_users, ' +
-        'http_server_config.headers) for every endpoint of the metrics server; re-read when it or a file it names ' +
+        'http_server_config.headers, rate_limit) for every endpoint of the metrics server; re-read when it or a file it names ' +
         'changes. Empty serves plain HTTP without authentication.',
       format: INPUT_FILE.name,
       default: '',

@@ -43,8 +43,7 @@ export function readEnv(env: NodeJS.ProcessEnv): Assignment[] {
 }
 
 export interface ConfigFile {
-  /** What convict loads. */
-  object: Record<string, unknown>;
+  /** Every setting the file gives, with the line it stands on where YAML tells. */
   assignments: Assignment[];
 }
 
@@ -80,7 +79,7 @@ export function readConfigFile(path: string): ConfigFile {
     const example = yaml ? 'a YAML mapping like "prometheus: {port: 9464}"' : 'a JSON object like {"prometheus": {"port": 9464}}';
     throw new ConfigError(`config file ${show(path)} = ${show(object)} is invalid: must be ${example}`, 'config');
   }
-  return { object, assignments: fileAssignments(object, origin, '') };
+  return { assignments: fileAssignments(object, origin, '') };
 }
 
 /** The extensions read as YAML; every other file is read as JSON, as before YAML was supported. */

@@ -27,8 +27,14 @@ export function parseYaml(text: string): ParsedYaml {
     const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new YamlSyntaxError(reason, lineCounter.linePos(offset).line);
   }
-  // Alias expansion is bounded by the library (maxAliasCount) against "billion laughs".
-  const value: unknown = doc.toJS();
+  // Alias expansion is bounded by the library (maxAliasCount) against "billion laughs". An
+  // alias with no anchor, or too many aliases, throws here (a ReferenceError), not in doc.errors.
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    throw new YamlSyntaxError(String((err as Error).message).split('\n')[0]!, undefined);
+  }
   return { value, lineOf: (path) => keyLine(doc, lineCounter, path) };
 }
 

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { parseYaml, YamlSyntaxError } from '../config/yaml-text';
+import { parseGoDurationMs } from './go-duration';
 import { goCipherSuites, goCurves, goTlsVersion, TLS_VERSIONS } from './go-tls-names';
+import type { RateLimit } from './rate-limiter';
 
 export class WebConfigError extends Error {
   override readonly name = 'WebConfigError';
@@ -38,6 +40,8 @@ export interface WebConfig {
   users: ReadonlyMap<string, string>;
   /** Added to every response. */
   headers: Readonly<Record<string, string>>;
+  /** One token bucket for the whole server; undefined: no limit. */
+  rateLimit: RateLimit | undefined;
   /** Every file the configuration was read from: a change to any of them means reading it again. */
   files: readonly string[];
 }
@@ -66,12 +70,12 @@ export function readWebConfig(path: string): WebConfig {
   const at = new Checker(path, parsed.lineOf);
   // An empty file is valid and changes nothing, as in the toolkit.
   const top = parsed.value === null ? {} : at.map([], parsed.value, ['tls_server_config', 'http_server_config', 'basic_auth_users', 'rate_limit']);
-  if (top.rate_limit !== undefined) at.fail(['rate_limit'], 'is not supported by sockscope; remove it or use a reverse proxy');
   const tls = top.tls_server_config == null ? undefined : tlsPolicy(at, file, top.tls_server_config);
   return {
     tls,
     users: users(at, top.basic_auth_users),
     headers: headers(at, top.http_server_config),
+    rateLimit: rateLimit(at, top.rate_limit),
     files: file.names,
   };
 }
@@ -172,6 +176,33 @@ function headers(at: Checker, value: unknown): Record<string, string> {
     if (text !== '') result[name] = text;
   }
   return result;
+}
+
+/**
+ * rate_limit: interval (a Go duration; 0 or absent: no limit) and burst. The toolkit takes
+ * burst 0 with an interval and then refuses every request; here that is an error instead.
+ */
+function rateLimit(at: Checker, value: unknown): RateLimit | undefined {
+  if (value == null) return undefined;
+  const path = ['rate_limit'];
+  const c = at.map(path, value, ['interval', 'burst']);
+  let intervalMs = 0;
+  if (c.interval != null) {
+    const text = typeof c.interval === 'number' && c.interval === 0 ? '0' : c.interval;
+    const parsed = typeof text === 'string' ? parseGoDurationMs(text) : undefined;
+    if (parsed === undefined || parsed < 0) {
+      at.fail([...path, 'interval'], 'must be a duration such as 1s, 500ms or 1m30s (0 turns the limit off)', c.interval);
+    }
+    intervalMs = parsed;
+  }
+  const burst = c.burst ?? 0;
+  if (typeof burst !== 'number' || !Number.isSafeInteger(burst) || burst < 0) {
+    at.fail([...path, 'burst'], 'must be a whole number of requests, 0 or more', c.burst);
+  }
+  if (intervalMs === 0) return undefined;
+  if (c.burst == null) at.fail(path, 'needs burst (requests allowed at once, 1 or more) when interval is set');
+  if (burst === 0) at.fail([...path, 'burst'], 'must be at least 1 when interval is set (0 would refuse every request)', 0);
+  return { intervalMs, burst };
 }
 
 /** Reads files relative to the web config's directory, as the toolkit does, remembering each. */

@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type RequestLis
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { BasicAuth } from './basic-auth';
+import { sameRateLimit, TokenBucket } from './rate-limiter';
 import type { TlsPolicy, WebConfig } from './web-config';
 import type { WebConfigSource } from './web-config-source';
 
@@ -18,6 +19,8 @@ export class WebGate {
   /** The TLS policy the listener was last given. */
   private appliedTls: TlsPolicy | undefined;
   private httpsServer: HttpsServer | undefined;
+  /** The rate_limit bucket; rebuilt only when the limit itself changes, or a reload would refill it. */
+  private bucket: TokenBucket | undefined;
 
   /** Without a source, the gate lets everything through over plain HTTP. */
   constructor(
@@ -40,8 +43,8 @@ export class WebGate {
   }
 
   /**
-   * Whether the request may go on; when not, the gate has answered it (401) or closed the
-   * connection (a client certificate the policy refuses).
+   * Whether the request may go on; when not, the gate has answered it (429, 401) or closed
+   * the connection (a client certificate the policy refuses).
    */
   async admit(request: IncomingMessage, response: ServerResponse, path: string): Promise<boolean> {
     if (this.source === undefined) return true;
@@ -51,6 +54,13 @@ export class WebGate {
     if (this.refreshTls()) {
       response.setHeader('Connection', 'close');
       this.httpsServer?.closeIdleConnections();
+    }
+    // Before the headers and basic auth, as in the toolkit: a refused request costs no bcrypt.
+    if (!this.withinRateLimit(config, path)) {
+      const body = 'Too Many Requests\n';
+      response.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      response.end(body);
+      return false;
     }
     for (const [name, value] of Object.entries(config.headers)) response.setHeader(name, value);
     if (config.tls !== undefined && !clientCertAccepted(config.tls, request.socket as TLSSocket)) {
@@ -71,7 +81,26 @@ export class WebGate {
 
   private needsAuth(config: WebConfig, path: string): boolean {
     if (config.users.size === 0) return false;
-    return !(this.probesWithoutAuth && PROBE_PATHS.includes(path));
+    return !this.isOpenProbe(path);
+  }
+
+  /**
+   * One bucket for every path, as in the toolkit; probes left open for the kubelet are left
+   * out of it too, since a probe answered 429 would get the pod restarted.
+   */
+  private withinRateLimit(config: WebConfig, path: string): boolean {
+    if (config.rateLimit === undefined) {
+      this.bucket = undefined;
+      return true;
+    }
+    if (this.bucket === undefined || !sameRateLimit(this.bucket.limit, config.rateLimit)) {
+      this.bucket = new TokenBucket(config.rateLimit);
+    }
+    return this.isOpenProbe(path) || this.bucket.allow();
+  }
+
+  private isOpenProbe(path: string): boolean {
+    return this.probesWithoutAuth && PROBE_PATHS.includes(path);
   }
 
   /** Gives the listener the TLS policy in force; true when it changed. */

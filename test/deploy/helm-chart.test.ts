@@ -5,10 +5,15 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/load';
+import { parseOtlpHeaders } from '../../src/config/otlp-headers';
+import { readWebConfig } from '../../src/export/web-config';
+import { TestCa } from '../helpers/test-ca';
 import { CHART_DIR, chartValues, leafPaths, renderChart, valuePathsUsedByTemplates, withoutHelmLabels } from './helpers/helm';
 import { readManifestDirectory, validateKubernetesObject, type KubernetesObject } from './helpers/manifests';
 import { daemonSetPod, findObject } from './helpers/kubernetes-shapes';
@@ -43,6 +48,65 @@ describe('Helm chart', () => {
     const service = manifests('prometheus').filter((o) => o.kind === 'Service');
     const expected = byKindAndName([...withoutNamespace(manifests('common')), ...service, ...tlsManifests]);
     assert.deepEqual(byKindAndName(withoutHelmLabels(renderChart(values))), expected);
+  });
+
+  test('mode otlp with an existing Secret renders exactly deploy/kubernetes/common + otlp-tls', () => {
+    const values = {
+      mode: 'otlp',
+      otlp: {
+        endpoint: 'https://otel-collector.observability.svc.cluster.local:4317',
+        compression: 'gzip',
+        secret: { existingName: 'sockscope-otlp', keys: { headers: 'headers', caCert: 'ca.crt', clientCert: 'tls.crt', clientKey: 'tls.key' } },
+      },
+    };
+    const expected = byKindAndName([...withoutNamespace(manifests('common')), ...manifests('otlp-tls')]);
+    assert.deepEqual(byKindAndName(withoutHelmLabels(renderChart(values))), expected);
+  });
+
+  test('otlp.secret from values: a Secret of what is given, mounted read-only 0400, and the settings sockscope loads from it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sockscope-helm-otlp-'));
+    try {
+      const ca = new TestCa(dir, 'ca');
+      const client = ca.issue('client', ['DNS:sockscope'], 'clientAuth');
+      const secret = { headers: 'authorization=Bearer%20s3cret\nx-tenant=a', caCert: readFileSync(ca.cert, 'utf8'), clientCert: readFileSync(client.cert, 'utf8'), clientKey: readFileSync(client.key, 'utf8') };
+      const rendered = renderChart({ mode: 'otlp', otlp: { endpoint: 'https://collector.example:4317', secret } });
+      const made = findObject(rendered, 'Secret', 'sockscope-otlp') as KubernetesObject & { stringData: Record<string, string> };
+      const pod = daemonSetPod(findObject(rendered, 'DaemonSet', 'sockscope'));
+      const container = pod.containers[0]!;
+      const volume = pod.volumes.find((v) => v.name === 'otlp-secret') as unknown as { secret: { secretName: string; defaultMode: number; items: Array<{ key: string; path: string }> } };
+      assert.equal(volume.secret.secretName, 'sockscope-otlp');
+      assert.equal(volume.secret.defaultMode, 0o400);
+      assert.deepEqual(container.volumeMounts.find((m) => m.name === 'otlp-secret'), { name: 'otlp-secret', mountPath: '/etc/sockscope/otlp', readOnly: true });
+      // The kubelet's view: each item of the Secret as a file under the mount.
+      const mount = path.join(dir, 'otlp');
+      mkdirSync(mount);
+      for (const item of volume.secret.items) writeFileSync(path.join(mount, item.path), made.stringData[item.key]!);
+      const env = Object.fromEntries(container.env!.map((e) => [e.name, (e.value ?? '').replace('/etc/sockscope/otlp', mount)]));
+      const config = loadConfig({ argv: [], env });
+      assert.deepEqual([config.otlp.headersFile, config.otlp.caFile, config.otlp.certFile, config.otlp.keyFile], ['headers', 'ca.crt', 'tls.crt', 'tls.key'].map((f) => path.join(mount, f)));
+      assert.deepEqual(parseOtlpHeaders(readFileSync(config.otlp.headersFile, 'utf8')), [['authorization', 'Bearer s3cret'], ['x-tenant', 'a']]);
+      assert.equal(readFileSync(config.otlp.keyFile, 'utf8'), secret.clientKey);
+
+      const headersOnly = daemonSetPod(findObject(renderChart({ mode: 'otlp', otlp: { secret: { headers: 'a=b' } } }), 'DaemonSet', 'sockscope'));
+      assert.deepEqual(headersOnly.containers[0]!.env!.filter((e) => /FILE$/.test(e.name)).map((e) => e.name), ['SOCKSCOPE_OTLP_HEADERSFILE']);
+      const prometheusMode = renderChart({ otlp: { secret } });
+      assert.equal(prometheusMode.some((o) => o.kind === 'Secret'), false, 'mode prometheus pushes nothing: no OTLP Secret');
+      assert.equal(daemonSetPod(findObject(prometheusMode, 'DaemonSet', 'sockscope')).volumes.some((v) => v.name === 'otlp-secret'), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('webConfig.rateLimit becomes the web config rate_limit sockscope reads', () => {
+    const rendered = renderChart({ webConfig: { enabled: true, rateLimit: { interval: '100ms', burst: 20 } } });
+    const secret = findObject(rendered, 'Secret', 'sockscope-web-config') as KubernetesObject & { stringData: Record<string, string> };
+    const dir = mkdtempSync(path.join(tmpdir(), 'sockscope-helm-rate-'));
+    try {
+      writeFileSync(path.join(dir, 'web-config.yml'), secret.stringData['web-config.yml']!);
+      assert.deepEqual(readWebConfig(path.join(dir, 'web-config.yml')).rateLimit, { intervalMs: 100, burst: 20 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('webConfig: the ServiceMonitor scrapes over https with the given TLS and basic-auth settings', () => {
@@ -90,6 +154,7 @@ describe('Helm chart', () => {
         },
       },
     ],
+    ['otlp with secrets from values', { mode: 'otlp', otlp: { endpoint: 'https://collector.example:4317', compression: 'gzip', secret: { headers: 'a=b', caCert: '-----BEGIN CERTIFICATE-----' } } }],
     ['old kernel', { securityContext: { extraCapabilities: ['SYS_RESOURCE', 'SYS_ADMIN'] } }],
     [
       'everything set',
@@ -163,6 +228,9 @@ describe('Helm chart', () => {
       { webConfig: { tlsServerConfig: { cert_file: '/elsewhere.crt' } } },
       { clusterNetworks: '10.244.0.0/16' },
       { clusterNetworks: ['10.244.0.0'] },
+      { otlp: { endpoint: 'http://x:4317', compression: 'zstd' } },
+      { otlp: { endpoint: 'http://x:4317', secret: { clientKey: 'not a PEM key' } } },
+      { webConfig: { rateLimit: { interval: '1s', burst: 0 } } },
     ];
     for (const override of wrong) {
       const values = { ...chartValues(), ...override, securityContext: { ...(chartValues().securityContext as object), ...(override.securityContext as object) } };

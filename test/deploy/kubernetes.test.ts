@@ -24,12 +24,13 @@ const prometheus = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prome
 const otlp = readManifestDirectory(repoPath('deploy', 'kubernetes', 'otlp'));
 const operator = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prometheus-operator'));
 const prometheusTls = readManifestDirectory(repoPath('deploy', 'kubernetes', 'prometheus-tls'));
+const otlpTls = readManifestDirectory(repoPath('deploy', 'kubernetes', 'otlp-tls'));
 const collector = readYamlDocuments(repoPath('deploy', 'otel-collector', 'collector.yaml'));
 
 
 describe('Kubernetes manifests', () => {
   test('every object validates against the Kubernetes schemas, unknown fields included', async () => {
-    const all = [...common, ...prometheus, ...otlp, ...operator, ...prometheusTls, ...collector];
+    const all = [...common, ...prometheus, ...otlp, ...operator, ...prometheusTls, ...otlpTls, ...collector];
     assert.ok(all.length >= 9, `expected the whole set, found ${all.length} objects`);
     const problems = (await Promise.all(all.map(validateKubernetesObject))).flat();
     assert.deepEqual(problems, []);
@@ -140,7 +141,7 @@ describe('Kubernetes manifests', () => {
 
   test('the namespace exists first and everything else lives in it', () => {
     assert.equal(common[0]?.kind, 'Namespace', 'namespace.yaml sorts first in common/');
-    for (const o of [...common.slice(1), ...prometheus, ...otlp, ...operator, ...prometheusTls]) {
+    for (const o of [...common.slice(1), ...prometheus, ...otlp, ...operator, ...prometheusTls, ...otlpTls]) {
       assert.equal(o.metadata.namespace, 'sockscope', `${o.kind} ${o.metadata.name}`);
     }
   });
@@ -172,6 +173,30 @@ describe('Kubernetes manifests', () => {
     const annotations = (tls.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
     assert.equal(annotations['prometheus.io/scheme'], 'https');
     delete annotations['prometheus.io/scheme'];
+    assert.deepEqual(tls, plain);
+  });
+
+  test('OTLP TLS variant: the OTLP DaemonSet plus https, gzip, and the four files of Secret sockscope-otlp, read-only 0400', () => {
+    const plain = structuredClone(findObject(otlp, 'DaemonSet', 'sockscope'));
+    const tls = structuredClone(findObject(otlpTls, 'DaemonSet', 'sockscope'));
+    const pod = daemonSetPod(tls);
+    const container = pod.containers[0]!;
+    const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value]));
+    assert.match(env.SOCKSCOPE_OTLP_ENDPOINT ?? '', /^https:\/\//);
+    assert.equal(env.SOCKSCOPE_OTLP_COMPRESSION, 'gzip');
+    const files = { SOCKSCOPE_OTLP_HEADERSFILE: 'headers', SOCKSCOPE_OTLP_CAFILE: 'ca.crt', SOCKSCOPE_OTLP_CERTFILE: 'tls.crt', SOCKSCOPE_OTLP_KEYFILE: 'tls.key' };
+    for (const [name, file] of Object.entries(files)) assert.equal(env[name], `/etc/sockscope/otlp/${file}`, name);
+    const volume = pod.volumes.find((v) => v.name === 'otlp-secret') as unknown as { secret: { secretName: string; defaultMode: number; items: Array<{ key: string; path: string }> } };
+    assert.deepEqual([volume.secret.secretName, volume.secret.defaultMode], ['sockscope-otlp', 0o400]);
+    assert.deepEqual(volume.secret.items.map((i) => i.path).sort(), Object.values(files).sort());
+    assert.deepEqual(container.volumeMounts.find((m) => m.name === 'otlp-secret'), { name: 'otlp-secret', mountPath: '/etc/sockscope/otlp', readOnly: true });
+    // Remove the expected differences: what is left must be identical.
+    const tlsPod = daemonSetPod(tls);
+    const tlsContainer = tlsPod.containers[0]!;
+    const plainContainer = daemonSetPod(plain).containers[0]!;
+    for (const c of [tlsContainer, plainContainer]) c.env = c.env!.filter((e) => !e.name.startsWith('SOCKSCOPE_OTLP_'));
+    tlsContainer.volumeMounts = tlsContainer.volumeMounts.filter((m) => m.name !== 'otlp-secret');
+    tlsPod.volumes = tlsPod.volumes.filter((v) => v.name !== 'otlp-secret');
     assert.deepEqual(tls, plain);
   });
 

@@ -6,13 +6,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
 import { runTraffic, uniqueProcessName } from '../helpers/traffic';
 import { runtimeCapabilities, readKernelFacts, readThreadCapabilities, capabilitiesInMask } from '../../src/privileges';
 import { NODE_FLAGS } from '../../src/runtime-settings';
+import { loadConfig } from '../../src/config/load';
+import { parseOtlpHeaders } from '../../src/config/otlp-headers';
+import { SETTINGS } from '../../src/config/schema';
+import { TestCa } from '../helpers/test-ca';
 import { DOCUMENTED_CAPABILITIES } from './helpers/kubernetes-shapes';
 import { LoggedProcess, type LogLine } from './helpers/logged-process';
 import { parseExposition, sumOf } from './helpers/exposition';
@@ -20,6 +24,7 @@ import { repoPath } from './helpers/paths';
 import { requireTools, run, runOk, toolTestOptions } from './helpers/tools';
 
 const UNIT = repoPath('deploy', 'systemd', 'sockscope.service');
+const OTLP_DROP_IN = repoPath('deploy', 'systemd', 'otlp-credentials.conf');
 const TOOLS = ['systemd-analyze', 'setpriv', 'npm'];
 /** An unprivileged uid for the service (DynamicUser allocates one like it). */
 const SERVICE_UID = 65534;
@@ -78,6 +83,64 @@ describe('systemd unit', toolTestOptions(TOOLS), () => {
   });
 });
 
+describe('systemd OTLP credentials drop-in', toolTestOptions(TOOLS), () => {
+  const dropIn = unitSettings(readFileSync(OTLP_DROP_IN, 'utf8'));
+  const credentials = new Map((dropIn.get('LoadCredential') ?? []).map((c) => c.split(':') as [string, string]));
+  const environment = new Map((dropIn.get('Environment') ?? []).map((e) => e.split('=') as [string, string]));
+
+  before(() => requireTools(TOOLS));
+
+  test('systemd-analyze verify accepts the unit with the drop-in in its sockscope.service.d', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sockscope-dropin-'));
+    try {
+      copyFileSync(UNIT, path.join(dir, 'sockscope.service'));
+      mkdirSync(path.join(dir, 'sockscope.service.d'));
+      copyFileSync(OTLP_DROP_IN, path.join(dir, 'sockscope.service.d', 'otlp-credentials.conf'));
+      const result = await run('systemd-analyze', ['verify', path.join(dir, 'sockscope.service')]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr.trim(), '');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('each OTLP file setting reads a credential from %d, loaded from a root-only path', () => {
+    const fileSettings = SETTINGS.filter((s) => s.key.startsWith('otlp.') && s.key.endsWith('File'));
+    assert.deepEqual([...environment.keys()].sort(), fileSettings.map((s) => s.env).sort());
+    for (const [name, value] of environment) {
+      const id = /^%d\/(.+)$/.exec(value)?.[1];
+      assert.ok(id !== undefined && credentials.has(id), `${name}=${value} names no LoadCredential`);
+      assert.match(credentials.get(id)!, /^\/etc\/sockscope\/credentials\/[^/]+$/);
+    }
+    assert.equal(credentials.size, environment.size);
+  });
+
+  test('with the credentials directory in place of %d, sockscope loads the four settings and the headers', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sockscope-credentials-'));
+    try {
+      const ca = new TestCa(dir, 'ca');
+      const client = ca.issue('client', ['DNS:sockscope'], 'clientAuth');
+      const credentialsDir = path.join(dir, 'credentials');
+      mkdirSync(credentialsDir, { mode: 0o700 });
+      const contents: Record<string, string> = {
+        'otlp-headers': 'authorization=Bearer%20s3cret\n',
+        'otlp-ca.crt': readFileSync(ca.cert, 'utf8'),
+        'otlp-client.crt': readFileSync(client.cert, 'utf8'),
+        'otlp-client.key': readFileSync(client.key, 'utf8'),
+      };
+      for (const id of credentials.keys()) writeFileSync(path.join(credentialsDir, id), contents[id]!, { mode: 0o400 });
+      const env = Object.fromEntries([...environment].map(([name, value]) => [name, value.replace('%d', credentialsDir)]));
+      const config = loadConfig({ argv: [], env });
+      assert.deepEqual(parseOtlpHeaders(readFileSync(config.otlp.headersFile, 'utf8')), [['authorization', 'Bearer s3cret']]);
+      assert.equal(readFileSync(config.otlp.keyFile, 'utf8'), contents['otlp-client.key']);
+      assert.equal(readFileSync(config.otlp.caFile, 'utf8'), contents['otlp-ca.crt']);
+      assert.equal(readFileSync(config.otlp.certFile, 'utf8'), contents['otlp-client.crt']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // Staging needs no BPF and runs anywhere the tools are; the two runs of the daemon are BPF-gated.
 describe('systemd install and run with the unit capability set', toolTestOptions(TOOLS), () => {
   let root: string;
@@ -106,9 +169,12 @@ describe('systemd install and run with the unit capability set', toolTestOptions
     assert.equal(existsSync(path.join(app, 'node_modules', 'typescript')), false, 'no dev dependencies');
     const unit = readFileSync(path.join(root, 'etc', 'systemd', 'system', 'sockscope.service'), 'utf8');
     assert.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${NODE_FLAGS.join(' ')} /opt/sockscope/dist/src/cli\\.js run --config /etc/sockscope/sockscope\\.yaml$`, 'm'));
-    for (const file of ['sockscope.env', 'sockscope.yaml', 'web-config.example.yml']) {
+    for (const file of ['sockscope.env', 'sockscope.yaml', 'web-config.example.yml', 'otlp-credentials.conf']) {
       assert.ok(existsSync(path.join(root, 'etc', 'sockscope', file)), file);
     }
+    // Secrets: the env file and the credentials directory are root's alone.
+    assert.equal(statSync(path.join(root, 'etc', 'sockscope', 'sockscope.env')).mode & 0o777, 0o600);
+    assert.equal(statSync(path.join(root, 'etc', 'sockscope', 'credentials')).mode & 0o777, 0o700);
     const verify = await run('systemd-analyze', ['verify', path.join(root, 'etc', 'systemd', 'system', 'sockscope.service')]);
     assert.equal(verify.code, 0, verify.stderr);
   });

@@ -2,8 +2,9 @@
  * Prometheus over TLS with basic auth, for real: `sockscope run` with a web config whose
  * certificates come from a CA made here with openssl, and a real Prometheus scraping it.
  * The right password scrapes, a wrong one gets 401 and `up == 0`, certificate files rotated
- * under the running daemon are served from the next scrape on, and a web config broken at
- * run time leaves the last good one in force with one log line.
+ * under the running daemon are served from the next scrape on, a web config broken at
+ * run time leaves the last good one in force with one log line, and a rate_limit added at
+ * run time answers 429 past its burst.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,13 +33,13 @@ describe('Prometheus scrapes sockscope over TLS with basic auth', { skip }, () =
   let prometheus: PrometheusServer;
   let port: number;
 
-  function writeWebConfig(): void {
+  function writeWebConfig(extra = ''): void {
     writeFileSync(webConfigFile, `tls_server_config:
   cert_file: tls.crt
   key_file: tls.key
 basic_auth_users:
   prometheus: ${bcrypt.hashSync(PASSWORD, 10)}
-`);
+${extra}`);
   }
 
   before(async () => {
@@ -127,6 +128,20 @@ basic_auth_users:
     writeWebConfig();
     assert.equal((await httpsGet(port, '/metrics', { ca: secondCa.cert, user: 'prometheus', password: PASSWORD })).status, 200);
     assert.ok(daemon.logs.some((l) => l.msg === 'web config read again'));
+  });
+
+  test('rate_limit added at run time: past its burst every request gets 429 and up == 0; removed, scrapes succeed again', async () => {
+    // One token an hour: Prometheus's three jobs, scraping every second, spend it at once.
+    writeWebConfig('rate_limit:\n  interval: 1h\n  burst: 1\n');
+    let answer = await httpsGet(port, '/metrics', { ca: secondCa.cert, user: 'prometheus', password: PASSWORD });
+    for (let i = 0; i < 3 && answer.status === 200; i++) answer = await httpsGet(port, '/metrics', { ca: secondCa.cert, user: 'prometheus', password: PASSWORD });
+    assert.equal(answer.status, 429);
+    assert.equal(answer.body, 'Too Many Requests\n');
+    await prometheus.waitForQuery('up{job="second-ca"}', (r) => r.length === 1 && r[0]!.value === 0);
+    writeWebConfig();
+    assert.equal((await httpsGet(port, '/metrics', { ca: secondCa.cert, user: 'prometheus', password: PASSWORD })).status, 200);
+    await prometheus.waitForQuery('up{job="second-ca"}', (r) => r.length === 1 && r[0]!.value === 1);
+    assert.equal(daemon.exitCode, null);
   });
 
   test('SIGTERM exits 0 and detaches every sockscope BPF program', async () => {

@@ -113,7 +113,13 @@ basic_auth_users:
     rejects(`basic_auth_users:\n  "a:b": ${HASH}\n`, 'is not a user name basic auth can send');
     rejects('http_server_config:\n  headers:\n    Set-Cookie: x\n', 'http_server_config.headers.Set-Cookie is not a header the web config may set', '(line 3)');
     rejects('http_server_config:\n  headers:\n    X-Frame-Options: allow\n', 'X-Frame-Options = "allow" must be one of deny, sameorigin');
-    rejects('rate_limit:\n  interval: 1s\n', 'rate_limit is not supported by sockscope', '(line 1)');
+    rejects('rate_limit:\n  interval: 1 second\n  burst: 5\n', 'rate_limit.interval = "1 second" must be a duration such as 1s', '(line 2)');
+    rejects('rate_limit:\n  interval: 250\n  burst: 5\n', 'rate_limit.interval = 250 must be a duration', '(line 2)');
+    rejects('rate_limit:\n  interval: -1s\n  burst: 5\n', 'rate_limit.interval = "-1s" must be a duration', '(line 2)');
+    rejects('rate_limit:\n  interval: 1s\n', 'rate_limit needs burst', '(line 1)');
+    rejects('rate_limit:\n  interval: 1s\n  burst: 0\n', 'rate_limit.burst = 0 must be at least 1 when interval is set', '(line 3)');
+    rejects('rate_limit:\n  interval: 1s\n  burst: 2.5\n', 'rate_limit.burst = 2.5 must be a whole number', '(line 3)');
+    rejects('rate_limit:\n  every: 1s\n', 'rate_limit.every is not a known key; the known keys here are interval, burst', '(line 2)');
     rejects('basic_auth_users: [a]\n', 'basic_auth_users = ["a"] must be a mapping', '(line 1)');
     rejects('tls_server_config: {\n', 'is not valid YAML', '(line 2)');
     rejects('basic_auth_users:\n  a: x\n  a: y\n', 'is not valid YAML', '(line 3)');
@@ -127,6 +133,14 @@ basic_auth_users:
     const config = readWebConfig(path.join(exampleDir, 'web.yml'));
     assert.equal(config.tls?.context.minVersion, 'TLSv1.2');
     assert.ok(bcrypt.compareSync('change-me', config.users.get('prometheus')!));
+  });
+
+  test('rate_limit reads as the toolkit writes it: a Go duration and a burst; interval 0 or none is no limit', () => {
+    assert.deepEqual(readWebConfig(webConfig('rate_limit:\n  interval: 1m30s\n  burst: 10\n')).rateLimit, { intervalMs: 90_000, burst: 10 });
+    assert.deepEqual(readWebConfig(webConfig('rate_limit:\n  interval: 250ms\n  burst: 1\n')).rateLimit, { intervalMs: 250, burst: 1 });
+    assert.equal(readWebConfig(webConfig('rate_limit:\n  interval: 0\n  burst: 10\n')).rateLimit, undefined);
+    assert.equal(readWebConfig(webConfig('rate_limit:\n  burst: 10\n')).rateLimit, undefined);
+    assert.equal(readWebConfig(webConfig('basic_auth_users: {}\n')).rateLimit, undefined);
   });
 
   test('a web config that cannot be read names the file', () => {

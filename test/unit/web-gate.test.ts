@@ -143,6 +143,31 @@ ${extra}`);
     assert.equal((await get(port, '/metrics', { ca: ca.cert, user: 'grafana', password: 'other' })).status, 401);
     assert.equal(reloads, reloadsBefore + 1);
   });
+
+  test('rate_limit: past its burst every request gets 429, before auth; open probes are outside it; a reload that keeps the limit keeps the bucket', async () => {
+    const limit = 'rate_limit:\n  interval: 1h\n  burst: 3\n';
+    const creds = { ca: ca.cert, user: 'prometheus', password: 'right' };
+    writeWebConfig(limit);
+    try {
+      assert.equal((await get(port, '/metrics', creds)).status, 200);
+      assert.equal((await get(port, '/metrics', { ca: ca.cert })).status, 401, 'a request without the password spends a token too');
+      assert.equal((await get(port, '/healthz', { ca: ca.cert })).status, 200);
+      // Another user, the same limit: the bucket is not refilled by the reload.
+      writeWebConfig(`  grafana: ${bcrypt.hashSync('other', 4)}\n${limit}`);
+      assert.equal((await get(port, '/metrics', { ca: ca.cert, user: 'grafana', password: 'other' })).status, 200);
+      const refused = await get(port, '/metrics', creds);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body, 'Too Many Requests\n');
+      assert.equal((await get(port, '/metrics', { ca: ca.cert })).status, 429, 'refused before basic auth is looked at');
+      assert.equal((await get(port, '/readyz', { ca: ca.cert })).status, 200, 'probes left open for the kubelet are not limited');
+      writeWebConfig();
+      assert.equal((await get(port, '/metrics', creds)).status, 200, 'removing rate_limit lifts it');
+      writeWebConfig(limit);
+      assert.equal((await get(port, '/metrics', creds)).status, 200, 'put back, it starts with a full bucket');
+    } finally {
+      writeWebConfig();
+    }
+  });
 });
 
 describe('client certificates', () => {

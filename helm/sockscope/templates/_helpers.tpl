@@ -20,3 +20,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "sockscope.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{- /* Each OTLP Secret file: "true" when mode otlp reads it (values.yaml, otlp.secret). */ -}}
+{{- define "sockscope.otlpHeaders" -}}
+{{- if and (eq .Values.mode "otlp") (or .Values.otlp.secret.headers (and .Values.otlp.secret.existingName .Values.otlp.secret.keys.headers)) }}true{{ end -}}
+{{- end -}}
+{{- define "sockscope.otlpCaCert" -}}
+{{- if and (eq .Values.mode "otlp") (or .Values.otlp.secret.caCert (and .Values.otlp.secret.existingName .Values.otlp.secret.keys.caCert)) }}true{{ end -}}
+{{- end -}}
+{{- define "sockscope.otlpClientCert" -}}
+{{- if and (eq .Values.mode "otlp") (or .Values.otlp.secret.clientCert (and .Values.otlp.secret.existingName .Values.otlp.secret.keys.clientCert)) }}true{{ end -}}
+{{- end -}}
+{{- define "sockscope.otlpClientKey" -}}
+{{- if and (eq .Values.mode "otlp") (or .Values.otlp.secret.clientKey (and .Values.otlp.secret.existingName .Values.otlp.secret.keys.clientKey)) }}true{{ end -}}
+{{- end -}}
+{{- define "sockscope.otlpSecretUsed" -}}
+{{- if or (include "sockscope.otlpHeaders" .) (include "sockscope.otlpCaCert" .) (include "sockscope.otlpClientCert" .) (include "sockscope.otlpClientKey" .) }}true{{ end -}}
+{{- end -}}
