@@ -52,8 +52,8 @@ export class ViewModel {
   private readonly now: () => number;
   private readonly sockscope: ViewSnapshot['sockscope'];
   private readonly plan: ViewSnapshot['plan'];
-  /** sample() calls run one after the other: two collections at once would interleave drains. */
-  private sampling: Promise<void> = Promise.resolve();
+  /** The sample being taken: a second call meanwhile joins it (a slow collection must not queue up samples). */
+  private sampling: Promise<void> | undefined;
 
   constructor(private readonly options: ViewModelOptions) {
     this.intervalSeconds = options.intervalSeconds ?? 1;
@@ -67,16 +67,20 @@ export class ViewModel {
     this.plan = planView(options.plan.hooks);
   }
 
-  /** Collects once and adds the result to the history. */
+  /** Collects once and adds the result to the history; while a sample is being taken, joins it. */
   sample(): Promise<void> {
-    const next = this.sampling.then(async () => {
-      const collection = await this.options.collect();
-      if (collection.errors.length > 0) throw new AggregateError(collection.errors, 'collection for the view failed');
-      this.ring.push(this.builder.build(collection, this.now()));
+    if (this.sampling) return this.sampling;
+    const taking = this.takeSample().finally(() => {
+      if (this.sampling === taking) this.sampling = undefined;
     });
-    // A failed sample must not block the next one.
-    this.sampling = next.catch(() => undefined);
-    return next;
+    this.sampling = taking;
+    return taking;
+  }
+
+  private async takeSample(): Promise<void> {
+    const collection = await this.options.collect();
+    if (collection.errors.length > 0) throw new AggregateError(collection.errors, 'collection for the view failed');
+    this.ring.push(this.builder.build(collection, this.now()));
   }
 
   /** Samples once if nothing was sampled yet (a request right after start-up). */

@@ -201,3 +201,29 @@ test('bucketQuantile interpolates inside the bucket like histogram_quantile, and
   assert.equal(bucketQuantile(0.5, [1, 2, 4], [0, 0, 0, 0]), null);
   assert.equal(bucketQuantile(0.25, [1, 2], [2, 2, 0]), 0.5);
 });
+
+test('a sample() while one is being taken joins it: a slow collection does not queue samples up', async () => {
+  const fake = new FakeCollection();
+  let collections = 0;
+  let release!: () => void;
+  const view = new ViewModel({
+    collect: async () => {
+      collections++;
+      await new Promise<void>((r) => (release = r));
+      return fake.result();
+    },
+    plan: { hooks: [] },
+    version: 'x',
+  });
+  const first = view.sample();
+  const second = view.sample();
+  await new Promise((r) => setImmediate(r));
+  release();
+  await Promise.all([first, second]);
+  assert.equal(collections, 1);
+  const third = view.sample();
+  await new Promise((r) => setImmediate(r));
+  release();
+  await third;
+  assert.equal(collections, 2);
+});
