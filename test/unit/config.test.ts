@@ -21,6 +21,7 @@ function configFile(content: unknown): string {
 
 const DEFAULTS: Config = {
   prometheus: { enabled: true, host: '0.0.0.0', port: 9464, webConfigFile: '', probesWithoutAuth: false },
+  ui: { enabled: true },
   otlp: {
     endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit',
     headers: '', headersFile: '', compression: 'none', caFile: '', certFile: '', keyFile: '',
@@ -78,6 +79,7 @@ test('a JSON file sets values, including duration and size text', () => {
     events: { file: '/var/log/sockscope/events.jsonl' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
   assert.deepEqual(load(['--config', file]), {
     prometheus: { enabled: false, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
@@ -88,6 +90,7 @@ test('a JSON file sets values, including duration and size text', () => {
     events: { file: '/var/log/sockscope/events.jsonl' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
 });
 
@@ -109,6 +112,7 @@ test('environment variables set values', () => {
     SOCKSCOPE_EBPF_DRAININTERVAL: '1s',
     SOCKSCOPE_PROBES_MODE: 'kprobe',
     SOCKSCOPE_EVENTS_FILE: '-',
+    SOCKSCOPE_UI_ENABLED: 'false',
   });
   assert.deepEqual(config, {
     prometheus: { enabled: false, host: '::1', port: 9500, webConfigFile: '', probesWithoutAuth: false },
@@ -119,6 +123,7 @@ test('environment variables set values', () => {
     events: { file: '-' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
 });
 
@@ -148,6 +153,7 @@ test('flags set values in both --key value and --key=value forms', () => {
     '--ebpf.drainInterval=10',
     '--probes.mode', 'tracepoint',
     '--events.file=events.jsonl',
+    '--ui.enabled=false',
   ]);
   assert.deepEqual(config, {
     prometheus: { enabled: true, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
@@ -158,6 +164,7 @@ test('flags set values in both --key value and --key=value forms', () => {
     events: { file: 'events.jsonl' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
 });
 
@@ -363,6 +370,7 @@ test('every setting has a doc, a flag and an environment variable named by the r
     'attribution.cgroupRoot', 'attribution.podLogRoot',
     'probes.mode',
     'events.file',
+    'ui.enabled',
   ]);
   for (const setting of SETTINGS) {
     assert.ok(setting.doc.length > 10, setting.key);
