@@ -1,0 +1,159 @@
+/**
+ * Serves the files of one directory (the live view's dist/ui) to the metrics server's
+ * listener. A request path is resolved strictly inside that directory: every way out
+ * (`..`, encoded `%2e%2e` or `%2f`, backslashes, NUL, a symlink pointing elsewhere) is
+ * answered 404, never followed. Files are revalidated by ETag/Last-Modified, so an
+ * upgraded daemon's page is picked up on the next load.
+ */
+import { constants, promises as fs } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+
+/** Where `npm run build` puts the live view, relative to this file in dist/src/export. */
+export const UI_ROOT = path.resolve(__dirname, '..', '..', 'ui');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+// The page only ever talks to the daemon that served it: an air-gapped node has nowhere
+// else to go, and a browser then refuses any request a bug might add. uPlot styles its
+// elements through the DOM, hence the inline styles.
+const SECURITY_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+const TEXT = 'text/plain; charset=utf-8';
+
+export function contentTypeOf(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/**
+ * The path segments a request path (as it appears in the URL, still percent-encoded, the
+ * mount prefix removed) names inside the root, or undefined when it could name anything
+ * outside it or is malformed. An empty path or one ending in `/` names `index.html`.
+ */
+export function requestPathSegments(requestPath: string): string[] | undefined {
+  if (requestPath.startsWith('/') || requestPath.includes('\\')) return undefined;
+  const raw = requestPath.split('/');
+  if (raw.at(-1) === '') raw[raw.length - 1] = 'index.html';
+  const segments: string[] = [];
+  for (const encoded of raw) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(encoded);
+    } catch {
+      return undefined;
+    }
+    // An empty segment (`a//b`) would let path.join collapse what the client meant.
+    if (segment === '' || segment === '.' || segment === '..') return undefined;
+    if (/[/\\\0]/.test(segment) || /[\x00-\x1f\x7f]/.test(segment)) return undefined;
+    segments.push(segment);
+  }
+  return segments;
+}
+
+export interface StaticFilesOptions {
+  /** The directory served; resolved (symlinks included) once, on the first request. */
+  root: string;
+}
+
+export class StaticFiles {
+  private realRoot: Promise<string | undefined> | undefined;
+
+  constructor(private readonly options: StaticFilesOptions) {}
+
+  /**
+   * Answers a request for `requestPath` (the URL path after the mount prefix, percent-encoded,
+   * without the query): 200/304 with the file, 404 when it is not a file inside the root,
+   * 405 for methods other than GET and HEAD.
+   */
+  async serve(request: IncomingMessage, response: ServerResponse, requestPath: string): Promise<void> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      send(response, 405, 'method not allowed\n');
+      return;
+    }
+    const file = await this.resolve(requestPath);
+    if (file === undefined) {
+      send(response, 404, 'not found\n');
+      return;
+    }
+    let handle: fs.FileHandle;
+    try {
+      // O_NOFOLLOW: a symlink swapped in after resolve() is refused, not followed.
+      handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch {
+      send(response, 404, 'not found\n');
+      return;
+    }
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) {
+        send(response, 404, 'not found\n');
+        return;
+      }
+      const etag = `W/"${stat.size.toString(16)}-${Math.trunc(stat.mtimeMs).toString(16)}"`;
+      const headers = {
+        ...SECURITY_HEADERS,
+        'Content-Type': contentTypeOf(file),
+        'Cache-Control': 'no-cache',
+        ETag: etag,
+        'Last-Modified': stat.mtime.toUTCString(),
+      };
+      if (notModified(request, etag, stat.mtime)) {
+        response.writeHead(304, headers);
+        response.end();
+        return;
+      }
+      const body = request.method === 'HEAD' ? undefined : await handle.readFile();
+      response.writeHead(200, { ...headers, 'Content-Length': stat.size });
+      response.end(body);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The real path of the file a request names, if it lies inside the root. */
+  async resolve(requestPath: string): Promise<string | undefined> {
+    const segments = requestPathSegments(requestPath);
+    if (segments === undefined) return undefined;
+    this.realRoot ??= fs.realpath(this.options.root).catch(() => undefined);
+    const root = await this.realRoot;
+    if (root === undefined) return undefined;
+    let real: string;
+    try {
+      real = await fs.realpath(path.join(root, ...segments));
+    } catch {
+      return undefined;
+    }
+    return real.startsWith(root + path.sep) ? real : undefined;
+  }
+}
+
+function notModified(request: IncomingMessage, etag: string, mtime: Date): boolean {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) return ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
+  const since = Date.parse(request.headers['if-modified-since'] ?? '');
+  // HTTP dates have whole seconds.
+  return !Number.isNaN(since) && Math.trunc(mtime.getTime() / 1000) * 1000 <= since;
+}
+
+function send(response: ServerResponse, status: number, body: string): void {
+  if (response.headersSent || response.destroyed) return;
+  response.writeHead(status, { 'Content-Type': TEXT, 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
+}

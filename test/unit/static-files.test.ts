@@ -1,0 +1,153 @@
+/**
+ * The live view's file server over real HTTP on loopback, with a real directory tree: it
+ * serves what is inside the root and nothing else, whatever the client sends (raw request
+ * lines, not a URL library that would normalise them first).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { requestPathSegments, StaticFiles } from '../../src/export/static-files';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+describe('static files', () => {
+  let dir: string;
+  let server: Server;
+  let port: number;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sockscope-static-'));
+    const root = path.join(dir, 'ui');
+    mkdirSync(path.join(root, 'vendor'), { recursive: true });
+    writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>live</title>');
+    writeFileSync(path.join(root, 'app.js'), 'export {};');
+    writeFileSync(path.join(root, 'vendor', 'chart.css'), 'body{}');
+    writeFileSync(path.join(dir, 'secret.txt'), 'SECRET');
+    symlinkSync(path.join(dir, 'secret.txt'), path.join(root, 'escape.txt'));
+    symlinkSync(dir, path.join(root, 'up'));
+    symlinkSync(path.join(root, 'app.js'), path.join(root, 'alias.js'));
+    const files = new StaticFiles({ root });
+    // Mounted as the metrics server mounts it: the raw path after /ui/, query removed.
+    server = createServer((req, res) => {
+      const url = req.url ?? '';
+      const pathOnly = url.split('?')[0]!;
+      if (!pathOnly.startsWith('/ui/')) {
+        res.writeHead(404).end();
+        return;
+      }
+      void files.serve(req, res, pathOnly.slice('/ui/'.length));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(() => {
+    server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function get(rawPath: string, method = 'GET', headers: Record<string, string> = {}): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: rawPath, method, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('serves index.html for the directory and files by their type', async () => {
+    const index = await get('/ui/');
+    assert.equal(index.status, 200);
+    assert.equal(index.body, '<!doctype html><title>live</title>');
+    assert.equal(index.headers['content-type'], 'text/html; charset=utf-8');
+    assert.match(String(index.headers['content-security-policy']), /connect-src 'self'/);
+    const js = await get('/ui/app.js?v=1');
+    assert.equal(js.status, 200);
+    assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
+    const css = await get('/ui/vendor/chart.css');
+    assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+    assert.equal(css.body, 'body{}');
+  });
+
+  test('a symlink that stays inside the root is served', async () => {
+    assert.equal((await get('/ui/alias.js')).body, 'export {};');
+  });
+
+  for (const attempt of [
+    '/ui/../secret.txt',
+    '/ui/vendor/../../secret.txt',
+    '/ui/%2e%2e/secret.txt',
+    '/ui/%2E%2E/secret.txt',
+    '/ui/..%2fsecret.txt',
+    '/ui/%2e%2e%2fsecret.txt',
+    '/ui/..%5csecret.txt',
+    '/ui/..\\secret.txt',
+    '/ui//etc/passwd',
+    '/ui/%2fetc%2fpasswd',
+    '/ui/escape.txt',
+    '/ui/up/secret.txt',
+    '/ui/index.html%00.js',
+    '/ui/%252e%252e/secret.txt',
+    '/ui/%e0%a4%a',
+    '/ui/vendor',
+    '/ui/missing.js',
+  ]) {
+    test(`refuses ${attempt} with 404 and nothing of the file`, async () => {
+      const answer = await get(attempt);
+      assert.equal(answer.status, 404);
+      assert.ok(!answer.body.includes('SECRET'));
+      assert.ok(!answer.body.includes('root:'));
+    });
+  }
+
+  test('only GET and HEAD: others get 405 with Allow', async () => {
+    const post = await get('/ui/index.html', 'POST');
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET, HEAD');
+    const head = await get('/ui/index.html', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '');
+    assert.equal(head.headers['content-length'], String('<!doctype html><title>live</title>'.length));
+  });
+
+  test('revalidation by ETag and by Last-Modified answers 304', async () => {
+    const first = await get('/ui/app.js');
+    assert.equal(first.headers['cache-control'], 'no-cache');
+    const etag = String(first.headers.etag);
+    assert.equal((await get('/ui/app.js', 'GET', { 'If-None-Match': etag })).status, 304);
+    assert.equal((await get('/ui/app.js', 'GET', { 'If-None-Match': 'W/"other"' })).status, 200);
+    const lastModified = String(first.headers['last-modified']);
+    assert.equal((await get('/ui/app.js', 'GET', { 'If-Modified-Since': lastModified })).status, 304);
+    assert.equal((await get('/ui/app.js', 'GET', { 'If-Modified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT' })).status, 200);
+  });
+
+  test('a missing root answers 404, not an error', async () => {
+    const files = new StaticFiles({ root: path.join(dir, 'no-such-dir') });
+    assert.equal(await files.resolve('index.html'), undefined);
+  });
+});
+
+describe('request path segments', () => {
+  test('plain paths, with index.html for directories', () => {
+    assert.deepEqual(requestPathSegments(''), ['index.html']);
+    assert.deepEqual(requestPathSegments('vendor/'), ['vendor', 'index.html']);
+    assert.deepEqual(requestPathSegments('vendor/u%20plot.js'), ['vendor', 'u plot.js']);
+  });
+
+  test('anything that could leave the root is undefined', () => {
+    for (const p of ['..', '.', 'a/../b', '%2e%2e/x', 'a%2fb', '/etc/passwd', 'a\\b', 'a%5cb', 'a%00b', 'a//b', '%zz', 'a%0ab']) {
+      assert.equal(requestPathSegments(p), undefined, p);
+    }
+  });
+});
