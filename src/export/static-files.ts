@@ -1,12 +1,10 @@
 /**
- * Serves the files of one directory (the live view's dist/ui) to the metrics server's
- * listener. A request path is resolved strictly inside that directory: every way out
- * (`..`, encoded `%2e%2e` or `%2f`, backslashes, NUL, a symlink pointing elsewhere) is
- * answered 404, never followed. Files are revalidated by ETag/Last-Modified, so an
- * upgraded daemon's page is picked up on the next load.
+ * The files of one directory (the live view's dist/ui) for the metrics server's /ui/
+ * route. A request path is resolved strictly inside that directory: every way out (`..`,
+ * encoded `%2e%2e` or `%2f`, backslashes, NUL, a symlink pointing elsewhere) is a 404,
+ * never followed. Cache-Control: no-cache, so an upgraded daemon's page is loaded anew.
  */
 import { constants, promises as fs } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 
 /** Where `npm run build` puts the live view, relative to this file in dist/src/export. */
@@ -34,8 +32,6 @@ const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
 };
-
-const TEXT = 'text/plain; charset=utf-8';
 
 export function contentTypeOf(file: string): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
@@ -66,6 +62,13 @@ export function requestPathSegments(requestPath: string): string[] | undefined {
   return segments;
 }
 
+export interface StaticFile {
+  contentType: string;
+  body: Buffer;
+  /** Security and caching headers to send with it. */
+  headers: Record<string, string>;
+}
+
 export interface StaticFilesOptions {
   /** The directory served; resolved (symlinks included) once, on the first request. */
   root: string;
@@ -77,51 +80,23 @@ export class StaticFiles {
   constructor(private readonly options: StaticFilesOptions) {}
 
   /**
-   * Answers a request for `requestPath` (the URL path after the mount prefix, percent-encoded,
-   * without the query): 200/304 with the file, 404 when it is not a file inside the root,
-   * 405 for methods other than GET and HEAD.
+   * The file `requestPath` names (the URL path below the mount, percent-encoded, without
+   * the query; '' for the mount itself), or undefined (a 404) when it is not a regular
+   * file inside the root. The metrics server's routing answers methods and the web gate.
    */
-  async serve(request: IncomingMessage, response: ServerResponse, requestPath: string): Promise<void> {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
-      send(response, 405, 'method not allowed\n');
-      return;
-    }
+  async read(requestPath: string): Promise<StaticFile | undefined> {
     const file = await this.resolve(requestPath);
-    if (file === undefined) {
-      send(response, 404, 'not found\n');
-      return;
-    }
+    if (file === undefined) return undefined;
     let handle: fs.FileHandle;
     try {
       // O_NOFOLLOW: a symlink swapped in after resolve() is refused, not followed.
       handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch {
-      send(response, 404, 'not found\n');
-      return;
+      return undefined;
     }
     try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) {
-        send(response, 404, 'not found\n');
-        return;
-      }
-      const etag = `W/"${stat.size.toString(16)}-${Math.trunc(stat.mtimeMs).toString(16)}"`;
-      const headers = {
-        ...SECURITY_HEADERS,
-        'Content-Type': contentTypeOf(file),
-        'Cache-Control': 'no-cache',
-        ETag: etag,
-        'Last-Modified': stat.mtime.toUTCString(),
-      };
-      if (notModified(request, etag, stat.mtime)) {
-        response.writeHead(304, headers);
-        response.end();
-        return;
-      }
-      const body = request.method === 'HEAD' ? undefined : await handle.readFile();
-      response.writeHead(200, { ...headers, 'Content-Length': stat.size });
-      response.end(body);
+      if (!(await handle.stat()).isFile()) return undefined;
+      return { contentType: contentTypeOf(file), body: await handle.readFile(), headers: { ...SECURITY_HEADERS, 'Cache-Control': 'no-cache' } };
     } finally {
       await handle.close();
     }
@@ -142,18 +117,4 @@ export class StaticFiles {
     }
     return real.startsWith(root + path.sep) ? real : undefined;
   }
-}
-
-function notModified(request: IncomingMessage, etag: string, mtime: Date): boolean {
-  const ifNoneMatch = request.headers['if-none-match'];
-  if (ifNoneMatch !== undefined) return ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
-  const since = Date.parse(request.headers['if-modified-since'] ?? '');
-  // HTTP dates have whole seconds.
-  return !Number.isNaN(since) && Math.trunc(mtime.getTime() / 1000) * 1000 <= since;
-}
-
-function send(response: ServerResponse, status: number, body: string): void {
-  if (response.headersSent || response.destroyed) return;
-  response.writeHead(status, { 'Content-Type': TEXT, 'Content-Length': Buffer.byteLength(body) });
-  response.end(body);
 }
