@@ -132,10 +132,18 @@ describe('the live view in Chromium', { skip }, () => {
     assert.deepEqual(connections, [...connections].sort((a, b) => b - a));
   });
 
-  test('the filter keeps only the rows whose name contains it', async () => {
+  test('the filter keeps only the rows, and chart lines, whose name contains it', async () => {
     await page.fill('#filter', clientName);
     await waitForLabels(page, `only ${clientName}`, (labels) => labels.length > 0 && labels.every((l) => l.includes(clientName)));
     assert.ok(!(await column(page, 'label')).some((l) => l.includes(serverName)));
+    // The chart follows the filter: its one line is the streaming process.
+    let legend: string[] = [];
+    for (const deadline = Date.now() + SEEN_WITHIN_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      legend = await page.$$eval('#chart .u-legend .u-series .u-label', (labels) => labels.slice(1).map((l) => l.textContent ?? ''));
+      if (legend.length === 1 && legend[0]!.includes(clientName)) break;
+    }
+    assert.equal(legend.length, 1, `chart series: ${JSON.stringify(legend)}`);
+    assert.ok(legend[0]!.includes(clientName), `chart series: ${JSON.stringify(legend)}`);
     await page.fill('#filter', '');
     await waitForLabels(page, 'both test processes', (labels) => [clientName, serverName].every((n) => labels.some((l) => l.includes(n))));
   });

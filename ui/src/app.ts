@@ -11,6 +11,8 @@ import { filterRows, markSorted, renderBody, renderHeader, sortRows, type SortOr
 const REFRESH_MS = 1000;
 const ROW_LIMIT = 200;
 const CHART_ROWS = 8;
+// With a filter, the chart draws the matching rows among this many of the history's top.
+const CHART_FILTER_POOL = 100;
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -61,16 +63,17 @@ function showHeader(snapshot: Snapshot): void {
 async function refresh(): Promise<void> {
   const mine = ++generation;
   const withHistory = tick++ % 2 === 0;
+  const filter = filterInput.value.trim();
   try {
     const [snapshot, history] = await Promise.all([
-      fetchSnapshot(group, filterInput.value.trim(), ROW_LIMIT),
-      withHistory ? fetchHistory(group, CHART_ROWS) : undefined,
+      fetchSnapshot(group, filter, ROW_LIMIT),
+      withHistory ? fetchHistory(group, filter === '' ? CHART_ROWS : CHART_FILTER_POOL) : undefined,
     ]);
     if (mine !== generation) return;
     rows = snapshot.rows;
     showHeader(snapshot);
     showRows();
-    if (history !== undefined) chart.show(history);
+    if (history !== undefined) chart.show({ ...history, rows: filterRows(history.rows, filter).slice(0, CHART_ROWS) });
     status.textContent = `updated ${new Date(snapshot.time).toLocaleTimeString()}`;
     status.className = '';
   } catch (error) {
@@ -99,6 +102,7 @@ groupSelect.addEventListener('change', () => {
 filterInput.addEventListener('input', () => {
   // At once on what is shown; the next answer also holds matches beyond the top rows.
   showRows();
+  tick = 0;
   void refresh();
 });
 pauseButton.addEventListener('click', () => {

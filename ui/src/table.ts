@@ -47,7 +47,7 @@ export function sortRows(rows: readonly Row[], order: SortOrder): Row[] {
 }
 
 /** Case-insensitive substring of the label, as the filter box promises. */
-export function filterRows(rows: readonly Row[], filter: string): Row[] {
+export function filterRows<T extends { label: string }>(rows: readonly T[], filter: string): T[] {
   const needle = filter.trim().toLowerCase();
   return needle === '' ? [...rows] : rows.filter((r) => r.label.toLowerCase().includes(needle));
 }
