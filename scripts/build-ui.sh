@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=dist/ui
+rm -rf dist/.ui-build
 npx tsc -p ui/tsconfig.json
+mkdir -p "$out"
+cp dist/.ui-build/ui/src/*.js "$out/"
+rm -rf dist/.ui-build
 cp ui/index.html ui/style.css "$out/"
 mkdir -p "$out/vendor"
 cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css "$out/vendor/"

@@ -1,45 +1,14 @@
 /**
  * What the page reads from the daemon that served it: /api/v1/snapshot and /api/v1/history
- * (docs/api.md). Only the fields the page shows are declared; the daemon's own types are in
- * src/view/snapshot.ts.
+ * (docs/api.md). The types are the daemon's own (type-only: nothing of src/ reaches the
+ * browser), so a change of the API that the page does not follow fails the build.
  */
-export type GroupBy = 'process' | 'container' | 'pod' | 'unit';
+import type { GroupBy, ViewHistory, ViewRow, ViewSnapshot } from '../../src/view/snapshot';
 
-export interface Rates {
-  txBytes: number;
-  rxBytes: number;
-  txBytesPerSecond: number;
-  rxBytesPerSecond: number;
-  activeConnections: number;
-  openedPerSecond: number;
-  failedPerSecond: number;
-  retransmitsPerSecond: number;
-  rttP50Seconds: number | null;
-  rttP99Seconds: number | null;
-}
-
-export interface Row extends Rates {
-  id: string;
-  label: string;
-}
-
-export interface Snapshot {
-  time: string;
-  windowSeconds: number;
-  groupBy: GroupBy;
-  sockscope: { version: string; kernel: string; hostname: string };
-  plan: { summary: string };
-  losses: Record<string, number>;
-  totals: Rates;
-  rows: Row[];
-}
-
-export interface History {
-  step: number;
-  /** Unix milliseconds. */
-  times: number[];
-  rows: Array<{ id: string; label: string; txBytesPerSecond: number[]; rxBytesPerSecond: number[] }>;
-}
+export type { GroupBy };
+export type Row = ViewRow;
+export type Snapshot = ViewSnapshot;
+export type History = ViewHistory;
 
 /** GET a JSON document of the API; a non-2xx answer throws with the daemon's one-line error. */
 async function getJson<T>(path: string, query: Record<string, string | number>): Promise<T> {
