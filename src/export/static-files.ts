@@ -70,12 +70,12 @@ export interface StaticFile {
 }
 
 export interface StaticFilesOptions {
-  /** The directory served; resolved (symlinks included) once, on the first request. */
+  /** The directory served; its real path (symlinks resolved) is taken once it exists. */
   root: string;
 }
 
 export class StaticFiles {
-  private realRoot: Promise<string | undefined> | undefined;
+  private realRoot: string | undefined;
 
   constructor(private readonly options: StaticFilesOptions) {}
 
@@ -106,8 +106,9 @@ export class StaticFiles {
   async resolve(requestPath: string): Promise<string | undefined> {
     const segments = requestPathSegments(requestPath);
     if (segments === undefined) return undefined;
-    this.realRoot ??= fs.realpath(this.options.root).catch(() => undefined);
-    const root = await this.realRoot;
+    // Remembered once found; a root missing now (a build not run yet) is looked for again.
+    this.realRoot ??= await fs.realpath(this.options.root).catch(() => undefined);
+    const root = this.realRoot;
     if (root === undefined) return undefined;
     let real: string;
     try {

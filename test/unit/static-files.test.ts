@@ -133,9 +133,13 @@ describe('static files', () => {
     assert.equal(head.headers['content-length'], String('<!doctype html><title>live</title>'.length));
   });
 
-  test('a missing root answers 404, not an error', async () => {
-    const files = new StaticFiles({ root: path.join(dir, 'no-such-dir') });
-    assert.equal(await files.resolve('index.html'), undefined);
+  test('a missing root answers 404, not an error, and is served once it exists', async () => {
+    const later = path.join(dir, 'built-later');
+    const files = new StaticFiles({ root: later });
+    assert.equal(await files.read('index.html'), undefined);
+    mkdirSync(later);
+    writeFileSync(path.join(later, 'index.html'), 'now');
+    assert.equal((await files.read('index.html'))?.body.toString(), 'now');
   });
 });
 
