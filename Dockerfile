@@ -24,10 +24,14 @@ COPY tsconfig.json ./
 COPY ebpf ebpf
 COPY addon addon
 COPY src src
-# Only src/ is in the context, so tsc compiles the daemon and nothing else (see .dockerignore).
+COPY ui ui
+COPY scripts/build-ui.sh scripts/build-ui.sh
+# Only src/ is in the context, so tsc compiles the daemon and nothing else (see .dockerignore);
+# build-ui.sh builds the live view with uPlot into dist/ui (before the prune drops TypeScript).
 RUN make -C ebpf \
  && npx node-gyp rebuild --directory addon \
  && npx tsc -p tsconfig.json \
+ && bash scripts/build-ui.sh \
  && npm prune --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM ${NODE_IMAGE} AS runtime
@@ -47,6 +51,7 @@ WORKDIR /opt/sockscope
 COPY --from=build --chown=0:0 --chmod=0644 /src/package.json ./package.json
 COPY --from=build --chown=0:0 /src/node_modules ./node_modules
 COPY --from=build --chown=0:0 /src/dist/src ./dist/src
+COPY --from=build --chown=0:0 /src/dist/ui ./dist/ui
 COPY --from=build --chown=0:0 --chmod=0644 /src/addon/build/Release/sockscope.node ./addon/build/Release/sockscope.node
 RUN chmod -R go-w,u-w /opt/sockscope \
  && node /opt/sockscope/dist/src/cli.js --version

@@ -14,6 +14,7 @@ import { createOtlpReader } from './export/otlp';
 import { readOtlpConnection } from './export/otlp-connection';
 import { OtlpExportHealth } from './export/otlp-export-health';
 import { ViewRoutes } from './export/view-routes';
+import { StaticFiles, UI_ROOT } from './export/static-files';
 import { VIEW_IDLE_MS, ViewModel } from './view/view-model';
 import { readBuildInfo } from './build-info';
 import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
@@ -49,6 +50,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
       ? new ViewModel({ collect: () => producer.collect(), plan: collector.plan, version: buildInfo.version, intervalSeconds: INGEST_INTERVAL_MS / 1000 })
       : undefined;
 
+  const uiFiles = new StaticFiles({ root: UI_ROOT });
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled
     ? new MetricsServer({
@@ -62,7 +64,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
         metricProducers: [producer],
         webConfig,
         probesWithoutAuth: config.prometheus.probesWithoutAuth,
-        viewRoutes: view && new ViewRoutes(view),
+        viewRoutes: view && new ViewRoutes(view, { uiFiles: (relativePath) => uiFiles.read(relativePath) }),
       })
     : undefined;
   if (server) readers.push(server.reader);

@@ -18,6 +18,8 @@ export interface Reply {
 export interface UiFile {
   contentType: string;
   body: Buffer;
+  /** Sent with it (the page's Content-Security-Policy, Cache-Control). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -84,6 +86,6 @@ export class ViewRoutes {
   private async ui(relativePath: string): Promise<Reply> {
     const file = await this.options.uiFiles?.(relativePath);
     if (!file) return { status: 404, contentType: TEXT, body: 'not found\n' };
-    return { status: 200, contentType: file.contentType, body: file.body };
+    return { status: 200, contentType: file.contentType, body: file.body, headers: file.headers };
   }
 }

@@ -166,6 +166,11 @@ describe('container image', { ...bpfTestOptions(), ...toolTestOptions(TOOLS) }, 
     };
     assert.equal((await fetchInside('/healthz')).status, 200);
     assert.equal((await fetchInside('/readyz')).status, 200);
+    // The live view is in the image, its chart library bundled: no CDN on an air-gapped node.
+    const livePage = await fetchInside('/ui/');
+    assert.equal(livePage.status, 200);
+    assert.match(livePage.body, /sockscope live view/);
+    assert.equal((await fetchInside('/ui/vendor/uPlot.iife.min.js')).status, 200);
     assert.equal((await podman(['healthcheck', 'run', 'sockscope'])).code, 0, 'the image HEALTHCHECK passes');
 
     const dropped = await waitForLog('capabilities dropped');
