@@ -46,8 +46,9 @@ function applyOne(state: ViewState, input: string, key: KeyFlags): ViewState {
     if (input !== '' && !key.ctrl && !key.meta) return { ...state, draft: state.draft + input };
     return state;
   }
-  if (key.ctrl || key.meta) return state;
+  // Before meta: ink reports Esc with meta set too.
   if (key.escape) return { ...state, filter: '' };
+  if (key.ctrl || key.meta) return state;
   if (input === 'q') return { ...state, quit: true };
   if (input === ' ' || input === 'p') return { ...state, paused: !state.paused };
   if (input === 'g') return { ...state, group: nextGrouping(state.group) };

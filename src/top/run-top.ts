@@ -53,6 +53,10 @@ async function openSource(config: Config, options: TopOptions, log: Logger): Pro
 }
 
 async function liveView(source: SnapshotSource, options: TopOptions): Promise<void> {
+  // ink draws nothing but the last frame when CI or CONTINUOUS_INTEGRATION is set (it reads them
+  // as it loads); the live view only runs on a terminal, where a person is watching.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
   // ink is an ES module: import() is how this CommonJS build loads it.
   const { runLiveView } = await import('./app.mjs');
   const leave = () => process.stdout.write(LEAVE_ALTERNATE_SCREEN);
