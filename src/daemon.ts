@@ -13,6 +13,8 @@ import type { WebConfigSource } from './export/web-config-source';
 import { createOtlpReader } from './export/otlp';
 import { readOtlpConnection } from './export/otlp-connection';
 import { OtlpExportHealth } from './export/otlp-export-health';
+import { ViewRoutes } from './export/view-routes';
+import { ViewModel } from './view/view-model';
 import { readBuildInfo } from './build-info';
 import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
 
@@ -41,6 +43,12 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
     otlpHealth && (() => otlpHealth.stats()),
   );
 
+  // The view samples the producer's own collection: its numbers are /metrics' numbers.
+  const view =
+    config.prometheus.enabled && config.ui.enabled
+      ? new ViewModel({ collect: () => producer.collect(), plan: collector.plan, version: buildInfo.version, intervalSeconds: INGEST_INTERVAL_MS / 1000 })
+      : undefined;
+
   const readers: MetricReader[] = [];
   const server = config.prometheus.enabled
     ? new MetricsServer({
@@ -54,6 +62,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
         metricProducers: [producer],
         webConfig,
         probesWithoutAuth: config.prometheus.probesWithoutAuth,
+        viewRoutes: view && new ViewRoutes(view),
       })
     : undefined;
   if (server) readers.push(server.reader);
@@ -80,7 +89,9 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
     readers,
   });
   const ingest = () => producer.ingest().catch((err: unknown) => log.error({ err }, 'draining the collector failed'));
-  const ingestTimer = setInterval(() => void ingest(), INGEST_INTERVAL_MS);
+  // A view sample drains the collector as an ingest does, and adds to the view's history.
+  const sample = () => view!.sample().catch((err: unknown) => log.error({ err }, 'sampling the view failed'));
+  const ingestTimer = setInterval(() => void (view ? sample() : ingest()), INGEST_INTERVAL_MS);
 
   try {
     if (server) {

@@ -45,6 +45,8 @@ export interface Config {
   attribution: { cgroupRoot: string; podLogRoot: string };
   /** file '' turns the JSON-lines event stream off. */
   events: { file: string };
+  /** The landing page /, the JSON API /api/v1/ and the live page /ui/ on the metrics server. */
+  ui: { enabled: boolean };
 }
 
 /**
@@ -321,6 +323,17 @@ export const configSchema: convict.Schema<Config> = {
       default: '',
       env: 'SOCKSCOPE_EVENTS_FILE',
       arg: 'events.file',
+    },
+  },
+  ui: {
+    enabled: {
+      doc:
+        'Serve the landing page (/), the JSON API (/api/v1/, see docs/api.md) and the live view (/ui/) beside /metrics, ' +
+        'behind the same listener, TLS and basic auth; false answers them 404.',
+      format: BOOLEAN.name,
+      default: true,
+      env: 'SOCKSCOPE_UI_ENABLED',
+      arg: 'ui.enabled',
     },
   },
 };

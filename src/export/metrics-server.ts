@@ -1,6 +1,6 @@
 /**
  * The HTTP endpoint Prometheus scrapes: /metrics, plus /healthz and /readyz for
- * orchestrators. The PrometheusExporter is used only as a MetricReader (its own
+ * orchestrators, and, when given its routes, the view (/, /api/v1/*, /ui/). The PrometheusExporter is used only as a MetricReader (its own
  * server never starts); prometheus-view makes each collection Prometheus-ready and
  * prometheus-text renders it. A WebGate (the web config: TLS, basic auth) stands in
  * front of every endpoint.
@@ -12,6 +12,7 @@ import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { PrometheusTextSerializer } from './prometheus-text';
 import { PrometheusViewBuilder } from './prometheus-view';
 import type { WebConfigSource } from './web-config-source';
+import type { ViewRoutes } from './view-routes';
 import { WebGate } from './web-gate';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -34,6 +35,8 @@ export interface MetricsServerOptions {
   webConfig?: WebConfigSource;
   /** /healthz and /readyz answer without basic auth (TLS still applies). */
   probesWithoutAuth?: boolean;
+  /** The landing page, JSON API and live page (ui.enabled); without them /, /api/ and /ui/ answer 404. */
+  viewRoutes?: ViewRoutes;
 }
 
 export interface BoundAddress {
@@ -45,6 +48,11 @@ const TEXT = 'text/plain; charset=utf-8';
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The paths the view's routes answer. */
+function isViewPath(path: string): boolean {
+  return path === '/' || path === '/api' || path.startsWith('/api/') || path === '/ui' || path.startsWith('/ui/');
 }
 
 function errorText(error: unknown): string {
@@ -126,7 +134,8 @@ export class MetricsServer {
       this.send(response, 500, TEXT, 'internal error\n');
       return;
     }
-    if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
+    const own = path === '/metrics' || path === '/healthz' || path === '/readyz';
+    if (!own && !(this.options.viewRoutes && isViewPath(path))) {
       this.send(response, 404, TEXT, 'not found\n');
       return;
     }
@@ -137,7 +146,22 @@ export class MetricsServer {
     }
     if (path === '/metrics') void this.serveMetrics(response);
     else if (path === '/readyz') this.serveReadiness(response);
-    else this.send(response, 200, TEXT, 'ok\n');
+    else if (path === '/healthz') this.send(response, 200, TEXT, 'ok\n');
+    else await this.serveView(this.options.viewRoutes!, path, request.url ?? '/', response);
+  }
+
+  private async serveView(routes: ViewRoutes, path: string, url: string, response: ServerResponse): Promise<void> {
+    try {
+      const reply = await routes.answer(path, new URL(url, 'http://localhost').searchParams);
+      if (!reply) return this.send(response, 404, TEXT, 'not found\n');
+      for (const [name, value] of Object.entries(reply.headers ?? {})) response.setHeader(name, value);
+      this.send(response, reply.status, reply.contentType, reply.body);
+    } catch (error) {
+      this.reportError(`serving ${path} failed`, error);
+      const message = `view failed: ${errorText(error)}`;
+      if (path.startsWith('/api')) this.send(response, 500, 'application/json; charset=utf-8', `${JSON.stringify({ error: message })}\n`);
+      else this.send(response, 500, TEXT, `${message}\n`);
+    }
   }
 
   private serveReadiness(response: ServerResponse): void {

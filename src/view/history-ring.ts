@@ -14,7 +14,7 @@ export interface HistoryBounds {
 
 function rowCount(sample: Sample): number {
   let n = 0;
-  for (const g of GROUPINGS) n += sample.rows[g].size;
+  for (const g of GROUPINGS) n += sample.groups[g].rows.identities.length;
   return n;
 }
 
@@ -63,6 +63,12 @@ export class HistoryRing {
     const target = latest.timeMs - seconds * 1000 + slackMs;
     for (let i = this.samples.length - 2; i >= 0; i--) if (this.samples[i]!.timeMs <= target) return this.samples[i];
     return this.samples[0];
+  }
+
+  /** The samples after `base` (all when undefined), oldest first. */
+  after(base: Sample | undefined): readonly Sample[] {
+    if (!base) return this.samples;
+    return this.samples.slice(this.samples.indexOf(base) + 1);
   }
 
   /** The samples within `seconds` of the latest (same slack), oldest first. */

@@ -2,6 +2,11 @@
  * One sample of the view: the producer's collection (the same MetricData /metrics
  * renders) summed per row of every grouping, plus the totals and loss counters.
  * Nothing here aggregates raw flows a second time; it only adds up series.
+ *
+ * Stored compactly because the history holds hundreds of samples: per grouping, one
+ * Float64Array of counts (rows x FIELDS), a row set shared with the previous sample when
+ * the rows did not change, and RTT buckets only as the increase since the previous
+ * sample, only for rows that had new RTT samples.
  */
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType, type CollectionResult, type MetricData } from '@opentelemetry/sdk-metrics';
@@ -9,27 +14,35 @@ import * as defs from '../metrics/definitions';
 import { rowIdentity, type RowIdentity } from './grouping';
 import { GROUPINGS, type GroupBy } from './snapshot';
 
-/** Cumulative counts of one row (or of everything) at one moment. */
-export interface RowTotals {
-  tx: number;
-  rx: number;
-  active: number;
-  opened: number;
-  failed: number;
-  retransmits: number;
-  /** Cumulative RTT bucket counts (boundaries in Sample.rttBoundaries); undefined without RTT series. */
-  rtt?: number[];
+/** The cumulative counts kept per row, in this order. */
+export const TX = 0;
+export const RX = 1;
+export const ACTIVE = 2;
+export const OPENED = 3;
+export const FAILED = 4;
+export const RETRANSMITS = 5;
+export const FIELDS = 6;
+
+/** The rows of a grouping, in a fixed order; shared by consecutive samples with the same rows. */
+export interface RowSet {
+  readonly identities: readonly RowIdentity[];
+  readonly index: ReadonlyMap<string, number>;
 }
 
-export interface SampleRow {
-  identity: RowIdentity;
-  totals: RowTotals;
+export interface GroupSample {
+  rows: RowSet;
+  /** Cumulative counts: row i's field f at i * FIELDS + f. */
+  counts: Float64Array;
+  /** Row index -> RTT bucket counts added since the previous sample, sparse (see increase()); rows without any absent. */
+  rttAdded: ReadonlyMap<number, readonly number[]>;
 }
 
 export interface Sample {
   timeMs: number;
-  totals: RowTotals;
-  rows: Record<GroupBy, Map<string, SampleRow>>;
+  /** Cumulative counts over all series (FIELDS long). */
+  totals: Float64Array;
+  totalRttAdded: readonly number[] | undefined;
+  groups: Record<GroupBy, GroupSample>;
   losses: Record<string, number>;
   rttBoundaries: readonly number[];
 }
@@ -47,43 +60,51 @@ export const LOSS_METRICS: Readonly<Record<string, defs.MetricDefinition>> = {
   eventStreamDropped: defs.EVENT_STREAM_DROPPED,
 };
 
-type CountField = 'tx' | 'rx' | 'active' | 'opened' | 'failed' | 'retransmits';
-
-const COUNT_FIELDS: Readonly<Record<string, CountField | 'io'>> = {
+const COUNT_FIELDS: Readonly<Record<string, number | 'io'>> = {
   [defs.NETWORK_IO.name]: 'io',
-  [defs.CONNECTIONS_ACTIVE.name]: 'active',
-  [defs.CONNECTIONS_OPENED.name]: 'opened',
-  [defs.CONNECTIONS_FAILED.name]: 'failed',
-  [defs.RETRANSMITS.name]: 'retransmits',
+  [defs.CONNECTIONS_ACTIVE.name]: ACTIVE,
+  [defs.CONNECTIONS_OPENED.name]: OPENED,
+  [defs.CONNECTIONS_FAILED.name]: FAILED,
+  [defs.RETRANSMITS.name]: RETRANSMITS,
 };
 
-const emptyTotals = (): RowTotals => ({ tx: 0, rx: 0, active: 0, opened: 0, failed: 0, retransmits: 0 });
+/** A grouping's rows while one collection is summed. */
+class GroupAccumulator {
+  readonly identities: RowIdentity[] = [];
+  readonly index = new Map<string, number>();
+  counts: number[] = [];
+  readonly rtt = new Map<number, number[]>();
+
+  row(identity: RowIdentity): number {
+    let i = this.index.get(identity.id);
+    if (i === undefined) {
+      i = this.identities.length;
+      this.index.set(identity.id, i);
+      this.identities.push(identity);
+      for (let f = 0; f < FIELDS; f++) this.counts.push(0);
+    }
+    return i;
+  }
+}
 
 /**
  * Builds samples from collections. It remembers, per series attributes object (the
  * stores keep one per series for its life), which row it belongs to in each grouping,
- * and reuses a row's totals object when nothing changed since the previous sample, so
- * idle rows cost the history almost nothing.
+ * and the previous sample's cumulative RTT buckets per row, to store only what was added.
  */
 export class SampleBuilder {
   private readonly identities = new WeakMap<Attributes, RowIdentity[]>();
-  private previous: Sample | undefined;
+  private previous: Record<GroupBy, { rows: RowSet; rtt: Map<string, number[]> }> | undefined;
+  private previousTotalRtt: number[] | undefined;
 
   build(collection: CollectionResult, timeMs: number): Sample {
     const metrics = collection.resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
-    const totals = emptyTotals();
-    const rows = Object.fromEntries(GROUPINGS.map((g) => [g, new Map<string, SampleRow>()])) as Record<GroupBy, Map<string, SampleRow>>;
+    const totals = new Float64Array(FIELDS);
+    let totalRtt: number[] | undefined;
+    const groups = GROUPINGS.map(() => new GroupAccumulator());
     const losses: Record<string, number> = Object.fromEntries(Object.keys(LOSS_METRICS).map((k) => [k, 0]));
     const lossKeys = new Map(Object.entries(LOSS_METRICS).map(([key, def]) => [def.name, key]));
     let rttBoundaries: readonly number[] = defs.RTT_BUCKETS;
-
-    const rowsOf = (attributes: Attributes): RowTotals[] =>
-      this.identitiesOf(attributes).map((identity, i) => {
-        const map = rows[GROUPINGS[i]!];
-        let row = map.get(identity.id);
-        if (!row) map.set(identity.id, (row = { identity, totals: emptyTotals() }));
-        return row.totals;
-      });
 
     for (const metric of metrics) {
       const name = metric.descriptor.name;
@@ -93,24 +114,52 @@ export class SampleBuilder {
       if (field !== undefined && metric.dataPointType !== DataPointType.HISTOGRAM && metric.dataPointType !== DataPointType.EXPONENTIAL_HISTOGRAM) {
         for (const point of metric.dataPoints) {
           const value = point.value as number;
-          const f = field === 'io' ? (point.attributes[defs.ATTR_DIRECTION] === 'transmit' ? 'tx' : 'rx') : field;
-          totals[f] += value;
-          for (const row of rowsOf(point.attributes)) row[f] += value;
+          const f = field === 'io' ? (point.attributes[defs.ATTR_DIRECTION] === 'transmit' ? TX : RX) : field;
+          totals[f] = totals[f]! + value;
+          const identities = this.identitiesOf(point.attributes);
+          for (let g = 0; g < groups.length; g++) {
+            const group = groups[g]!;
+            const k = group.row(identities[g]!) * FIELDS + f;
+            group.counts[k] = group.counts[k]! + value;
+          }
         }
       }
       if (name === defs.RTT.name && metric.dataPointType === DataPointType.HISTOGRAM) {
         for (const point of metric.dataPoints) {
           const { boundaries, counts } = point.value.buckets;
           rttBoundaries = boundaries;
-          addBuckets(totals, counts);
-          for (const row of rowsOf(point.attributes)) addBuckets(row, counts);
+          totalRtt = addInto(totalRtt, counts);
+          const identities = this.identitiesOf(point.attributes);
+          for (let g = 0; g < groups.length; g++) {
+            const group = groups[g]!;
+            const row = group.row(identities[g]!);
+            group.rtt.set(row, addInto(group.rtt.get(row), counts));
+          }
         }
       }
     }
-    const sample: Sample = { timeMs, totals, rows, losses, rttBoundaries };
-    if (this.previous) shareUnchanged(this.previous, sample);
-    this.previous = sample;
-    return sample;
+
+    const previous = this.previous;
+    const next = {} as Record<GroupBy, { rows: RowSet; rtt: Map<string, number[]> }>;
+    const sampleGroups = {} as Record<GroupBy, GroupSample>;
+    GROUPINGS.forEach((g, i) => {
+      const group = groups[i]!;
+      const rows = sameRows(previous?.[g].rows, group) ? previous![g].rows : { identities: group.identities, index: group.index };
+      const cumulativeRtt = new Map<string, number[]>();
+      const rttAdded = new Map<number, number[]>();
+      for (const [row, counts] of group.rtt) {
+        const id = group.identities[row]!.id;
+        cumulativeRtt.set(id, counts);
+        const added = increase(counts, previous?.[g].rtt.get(id));
+        if (added) rttAdded.set(row, added);
+      }
+      next[g] = { rows, rtt: cumulativeRtt };
+      sampleGroups[g] = { rows, counts: Float64Array.from(group.counts), rttAdded };
+    });
+    const totalRttAdded = totalRtt && increase(totalRtt, this.previousTotalRtt);
+    this.previous = next;
+    this.previousTotalRtt = totalRtt;
+    return { timeMs, totals, totalRttAdded, groups: sampleGroups, losses, rttBoundaries };
   }
 
   private identitiesOf(attributes: Attributes): RowIdentity[] {
@@ -129,26 +178,29 @@ function sumOf(metric: MetricData): number {
   return total;
 }
 
-function addBuckets(into: RowTotals, counts: readonly number[]): void {
-  const rtt = (into.rtt ??= new Array<number>(counts.length).fill(0));
-  for (let i = 0; i < counts.length; i++) rtt[i] = (rtt[i] ?? 0) + counts[i]!;
+function addInto(into: number[] | undefined, counts: readonly number[]): number[] {
+  const sum = into ?? new Array<number>(counts.length).fill(0);
+  for (let i = 0; i < counts.length; i++) sum[i] = (sum[i] ?? 0) + counts[i]!;
+  return sum;
 }
 
-function sameTotals(a: RowTotals, b: RowTotals): boolean {
-  if (a.tx !== b.tx || a.rx !== b.rx || a.active !== b.active || a.opened !== b.opened || a.failed !== b.failed || a.retransmits !== b.retransmits) {
-    return false;
+/**
+ * What the buckets gained since `before`, sparse: [bucket, added, bucket, added, ...]
+ * (a busy row gains in one or two buckets a second); undefined when nothing. A bucket
+ * that fell (a series expired) gained nothing.
+ */
+function increase(now: readonly number[], before: readonly number[] | undefined): number[] | undefined {
+  const added: number[] = [];
+  for (let i = 0; i < now.length; i++) {
+    const d = now[i]! - (before?.[i] ?? 0);
+    if (d > 0) added.push(i, d);
   }
-  if (a.rtt === undefined || b.rtt === undefined) return a.rtt === b.rtt;
-  return a.rtt.length === b.rtt.length && a.rtt.every((v, i) => v === b.rtt![i]);
+  // slice(): an array grown by push keeps spare capacity, which hundreds of samples would hold.
+  return added.length > 0 ? added.slice() : undefined;
 }
 
-/** Points the new sample's unchanged rows at the previous sample's objects (memory, not meaning). */
-function shareUnchanged(previous: Sample, next: Sample): void {
-  for (const g of GROUPINGS) {
-    const before = previous.rows[g];
-    for (const [id, row] of next.rows[g]) {
-      const old = before.get(id);
-      if (old && sameTotals(old.totals, row.totals)) next.rows[g].set(id, old);
-    }
-  }
+function sameRows(previous: RowSet | undefined, group: GroupAccumulator): boolean {
+  if (!previous || previous.identities.length !== group.identities.length) return false;
+  for (let i = 0; i < group.identities.length; i++) if (previous.identities[i]!.id !== group.identities[i]!.id) return false;
+  return true;
 }

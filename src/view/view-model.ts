@@ -8,8 +8,8 @@ import os from 'node:os';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import { HistoryRing } from './history-ring';
 import { bucketQuantile } from './percentile';
-import { SampleBuilder, type RowTotals, type Sample, type SampleRow } from './sample';
-import type { HistoryQuery, HistoryRow, SnapshotQuery, ViewHistory, ViewRow, ViewSnapshot } from './snapshot';
+import { ACTIVE, FAILED, FIELDS, OPENED, RETRANSMITS, RX, SampleBuilder, TX, type GroupSample, type Sample } from './sample';
+import type { GroupBy, HistoryQuery, HistoryRow, SnapshotQuery, ViewHistory, ViewRow, ViewSnapshot } from './snapshot';
 
 /** The attach plan as the view shows it (AttachPlan's hooks fit). */
 export interface ViewPlanHook {
@@ -29,7 +29,7 @@ export interface ViewModelOptions {
   intervalSeconds?: number;
   /** How far back history reaches at most (default 300 s). */
   historySeconds?: number;
-  /** Bound on rows held over all samples and groupings (default 200 000). */
+  /** Bound on rows held over all samples and groupings (default 120 000: about 14 MB with every row busy). */
   maxRowSamples?: number;
   /** Wall clock in ms (tests). */
   now?: () => number;
@@ -41,7 +41,7 @@ export const DEFAULT_HISTORY_WINDOW = 300;
 export const DEFAULT_HISTORY_LIMIT = 10;
 export const MAX_LIMIT = 1000;
 export const DEFAULT_HISTORY_SECONDS = 300;
-export const DEFAULT_MAX_ROW_SAMPLES = 200_000;
+export const DEFAULT_MAX_ROW_SAMPLES = 120_000;
 
 type Rates = Omit<ViewRow, 'id' | 'label' | 'attributes'>;
 
@@ -95,15 +95,20 @@ export class ViewModel {
     const limit = Math.min(query.limit ?? DEFAULT_SNAPSHOT_LIMIT, MAX_LIMIT);
     const base = this.ring.baseFor(window, this.slackMs());
     const seconds = base ? (latest.timeMs - base.timeMs) / 1000 : 0;
+    // RTT samples that arrived in the window: what each sample after the base added.
+    const inWindow = base ? this.ring.after(base) : [latest];
     const boundaries = latest.rttBoundaries;
-    const baseRows = base?.rows[query.groupBy];
+    const now = latest.groups[query.groupBy];
+    const then = base?.groups[query.groupBy];
     const filter = query.filter?.toLowerCase();
     const rows: ViewRow[] = [];
-    for (const [id, row] of latest.rows[query.groupBy]) {
-      if (filter && !row.identity.label.toLowerCase().includes(filter)) continue;
-      const then = base ? (baseRows!.get(id)?.totals ?? ZERO) : undefined;
-      rows.push({ id, label: row.identity.label, attributes: row.identity.attributes, ...rates(row.totals, then, seconds, boundaries) });
-    }
+    now.rows.identities.forEach((identity, i) => {
+      if (filter && !identity.label.toLowerCase().includes(filter)) return;
+      const j = then?.rows.index.get(identity.id);
+      const rtt = sumBuckets(inWindow.map((s) => rttAddedOf(s, query.groupBy, identity.id)), boundaries.length + 1);
+      const row = rates(now.counts, i, then && j !== undefined ? then.counts : undefined, j ?? 0, seconds, rtt, boundaries);
+      rows.push({ id: identity.id, label: identity.label, attributes: identity.attributes, ...row });
+    });
     rows.sort(byTraffic);
     return {
       apiVersion: 'v1',
@@ -113,7 +118,7 @@ export class ViewModel {
       sockscope: this.sockscope,
       plan: this.plan,
       losses: { ...latest.losses },
-      totals: rates(latest.totals, base?.totals, seconds, boundaries),
+      totals: rates(latest.totals, 0, base?.totals, 0, seconds, sumBuckets(inWindow.map((s) => s.totalRttAdded), boundaries.length + 1), boundaries),
       rows: rows.slice(0, limit),
     };
   }
@@ -122,29 +127,35 @@ export class ViewModel {
     this.latestSample();
     const samples = this.ring.within(query.windowSeconds ?? DEFAULT_HISTORY_WINDOW, this.slackMs());
     const limit = Math.min(query.limit ?? DEFAULT_HISTORY_LIMIT, MAX_LIMIT);
-    const first = samples[0]!;
-    const last = samples[samples.length - 1]!;
-    const moved = (row: SampleRow) => {
-      const then = first.rows[query.groupBy].get(row.identity.id)?.totals ?? ZERO;
-      return row.totals.tx + row.totals.rx - (then.tx + then.rx);
-    };
-    const top = [...last.rows[query.groupBy].values()]
-      .map((row) => ({ row, moved: moved(row), total: row.totals.tx + row.totals.rx }))
-      .sort((a, b) => b.moved - a.moved || b.total - a.total || a.row.identity.id.localeCompare(b.row.identity.id))
+    const first = samples[0]!.groups[query.groupBy];
+    const last = samples[samples.length - 1]!.groups[query.groupBy];
+    const top = last.rows.identities
+      .map((identity, i) => {
+        const total = count(last, i, TX) + count(last, i, RX);
+        const j = first.rows.index.get(identity.id);
+        const before = j === undefined ? 0 : count(first, j, TX) + count(first, j, RX);
+        return { identity, moved: total - before, total };
+      })
+      .sort((a, b) => b.moved - a.moved || b.total - a.total || a.identity.id.localeCompare(b.identity.id))
       .slice(0, limit);
     const times = samples.slice(1).map((s) => s.timeMs);
-    const rows: HistoryRow[] = top.map(({ row }) => {
-      const id = row.identity.id;
-      const series: HistoryRow = { id, label: row.identity.label, txBytesPerSecond: [], rxBytesPerSecond: [], activeConnections: [] };
-      for (let i = 1; i < samples.length; i++) {
-        const now = samples[i]!.rows[query.groupBy].get(id)?.totals ?? ZERO;
-        const then = samples[i - 1]!.rows[query.groupBy].get(id)?.totals ?? ZERO;
-        const seconds = (samples[i]!.timeMs - samples[i - 1]!.timeMs) / 1000;
-        series.txBytesPerSecond.push(perSecond(now.tx, then.tx, seconds));
-        series.rxBytesPerSecond.push(perSecond(now.rx, then.rx, seconds));
-        series.activeConnections.push(now.active);
+    const rows: HistoryRow[] = top.map(({ identity }) => {
+      const id = identity.id;
+      const row: HistoryRow = { id, label: identity.label, txBytesPerSecond: [], rxBytesPerSecond: [], activeConnections: [] };
+      const at = (s: Sample, f: number) => {
+        const group = s.groups[query.groupBy];
+        const i = group.rows.index.get(id);
+        return i === undefined ? 0 : count(group, i, f);
+      };
+      for (let k = 1; k < samples.length; k++) {
+        const now = samples[k]!;
+        const then = samples[k - 1]!;
+        const seconds = (now.timeMs - then.timeMs) / 1000;
+        row.txBytesPerSecond.push(perSecond(at(now, TX), at(then, TX), seconds));
+        row.rxBytesPerSecond.push(perSecond(at(now, RX), at(then, RX), seconds));
+        row.activeConnections.push(at(now, ACTIVE));
       }
-      return series;
+      return row;
     });
     return { apiVersion: 'v1', groupBy: query.groupBy, step: this.intervalSeconds, times, rows };
   }
@@ -160,7 +171,15 @@ export class ViewModel {
   }
 }
 
-const ZERO: RowTotals = Object.freeze({ tx: 0, rx: 0, active: 0, opened: 0, failed: 0, retransmits: 0 });
+function count(group: GroupSample, row: number, field: number): number {
+  return group.counts[row * FIELDS + field]!;
+}
+
+function rttAddedOf(sample: Sample, groupBy: GroupBy, id: string): readonly number[] | undefined {
+  const group = sample.groups[groupBy];
+  const i = group.rows.index.get(id);
+  return i === undefined ? undefined : group.rttAdded.get(i);
+}
 
 /**
  * A rate over the window. A row's sum can fall when one of its series expires (idle
@@ -170,27 +189,41 @@ function perSecond(now: number, then: number, seconds: number): number {
   return seconds > 0 ? Math.max(0, now - then) / seconds : 0;
 }
 
-function rates(now: RowTotals, then: RowTotals | undefined, seconds: number, boundaries: readonly number[]): Rates {
-  const rtt = windowBuckets(now.rtt, then?.rtt);
+/** Sparse bucket increases (see sample.ts) summed into dense counts; undefined when there were none. */
+function sumBuckets(added: ReadonlyArray<readonly number[] | undefined>, buckets: number): number[] | undefined {
+  let sum: number[] | undefined;
+  for (const pairs of added) {
+    if (!pairs) continue;
+    sum ??= new Array<number>(buckets).fill(0);
+    for (let k = 0; k < pairs.length; k += 2) sum[pairs[k]!]! += pairs[k + 1]!;
+  }
+  return sum;
+}
+
+/** Row `i` of `now` against row `j` of `then` (cumulative counts, FIELDS per row). */
+function rates(
+  now: Float64Array,
+  i: number,
+  then: Float64Array | undefined,
+  j: number,
+  seconds: number,
+  rtt: number[] | undefined,
+  boundaries: readonly number[],
+): Rates {
+  const at = (f: number) => now[i * FIELDS + f]!;
+  const rate = (f: number) => perSecond(at(f), then ? then[j * FIELDS + f]! : 0, seconds);
   return {
-    txBytes: now.tx,
-    rxBytes: now.rx,
-    txBytesPerSecond: perSecond(now.tx, then?.tx ?? 0, seconds),
-    rxBytesPerSecond: perSecond(now.rx, then?.rx ?? 0, seconds),
-    activeConnections: now.active,
-    openedPerSecond: perSecond(now.opened, then?.opened ?? 0, seconds),
-    failedPerSecond: perSecond(now.failed, then?.failed ?? 0, seconds),
-    retransmitsPerSecond: perSecond(now.retransmits, then?.retransmits ?? 0, seconds),
+    txBytes: at(TX),
+    rxBytes: at(RX),
+    txBytesPerSecond: rate(TX),
+    rxBytesPerSecond: rate(RX),
+    activeConnections: at(ACTIVE),
+    openedPerSecond: rate(OPENED),
+    failedPerSecond: rate(FAILED),
+    retransmitsPerSecond: rate(RETRANSMITS),
     rttP50Seconds: rtt ? bucketQuantile(0.5, boundaries, rtt) : null,
     rttP99Seconds: rtt ? bucketQuantile(0.99, boundaries, rtt) : null,
   };
-}
-
-/** RTT samples that arrived in the window: the cumulative buckets minus those at its start. */
-function windowBuckets(now: readonly number[] | undefined, then: readonly number[] | undefined): number[] | undefined {
-  if (!now) return undefined;
-  if (!then) return [...now];
-  return now.map((n, i) => Math.max(0, n - (then[i] ?? 0)));
 }
 
 function byTraffic(a: ViewRow, b: ViewRow): number {

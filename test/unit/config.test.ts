@@ -21,6 +21,7 @@ function configFile(content: unknown): string {
 
 const DEFAULTS: Config = {
   prometheus: { enabled: true, host: '0.0.0.0', port: 9464, webConfigFile: '', probesWithoutAuth: false },
+  ui: { enabled: true },
   otlp: {
     endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit',
     headers: '', headersFile: '', compression: 'none', caFile: '', certFile: '', keyFile: '',
@@ -77,6 +78,7 @@ test('a JSON file sets values, including duration and size text', () => {
     events: { file: '/var/log/sockscope/events.jsonl' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
   assert.deepEqual(load(['--config', file]), {
     prometheus: { enabled: false, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
@@ -87,6 +89,7 @@ test('a JSON file sets values, including duration and size text', () => {
     events: { file: '/var/log/sockscope/events.jsonl' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
 });
 
@@ -108,6 +111,7 @@ test('environment variables set values', () => {
     SOCKSCOPE_EBPF_DRAININTERVAL: '1s',
     SOCKSCOPE_PROBES_MODE: 'kprobe',
     SOCKSCOPE_EVENTS_FILE: '-',
+    SOCKSCOPE_UI_ENABLED: 'false',
   });
   assert.deepEqual(config, {
     prometheus: { enabled: false, host: '::1', port: 9500, webConfigFile: '', probesWithoutAuth: false },
@@ -118,6 +122,7 @@ test('environment variables set values', () => {
     events: { file: '-' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
 });
 
@@ -147,6 +152,7 @@ test('flags set values in both --key value and --key=value forms', () => {
     '--ebpf.drainInterval=10',
     '--probes.mode', 'tracepoint',
     '--events.file=events.jsonl',
+    '--ui.enabled=false',
   ]);
   assert.deepEqual(config, {
     prometheus: { enabled: true, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
@@ -157,6 +163,7 @@ test('flags set values in both --key value and --key=value forms', () => {
     events: { file: 'events.jsonl' },
     metrics: DEFAULTS.metrics,
     attribution: DEFAULTS.attribution,
+    ui: { enabled: false },
   });
 });
 
@@ -361,6 +368,7 @@ test('every setting has a doc, a flag and an environment variable named by the r
     'attribution.cgroupRoot', 'attribution.podLogRoot',
     'probes.mode',
     'events.file',
+    'ui.enabled',
   ]);
   for (const setting of SETTINGS) {
     assert.ok(setting.doc.length > 10, setting.key);
