@@ -13,9 +13,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Build: clang + bpftool (BPF object, skeleton), libbpf/libelf/zlib (addon), g++/make/python3 (node-gyp).
-# Test: prometheus (real scraper + promtool), iperf3, nftables, iproute2, openssl (test CAs).
+# Test: prometheus (real scraper + promtool), iperf3, nftables, iproute2, openssl (test CAs),
+# tmux (a real terminal for `sockscope top`).
 packages=(clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
-          prometheus iperf3 nftables iproute2 procps ca-certificates openssl)
+          prometheus iperf3 nftables iproute2 procps ca-certificates openssl tmux)
 if ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm libnode-dev)
 fi

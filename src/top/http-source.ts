@@ -99,7 +99,7 @@ export class HttpSource implements SnapshotSource {
           ? `${at} answered 401: the user or password was refused`
           : `${at} answered 401: it wants basic auth: give --user and --password-file, or http://user:password@host:port`;
       case 404:
-        return `${at} answered 404: that daemon serves no snapshot API (ui.enabled is false, or it predates the API)`;
+        return `${at} answered 404: no snapshot API there (a wrong path in the URL, ui.enabled=false on the daemon, or a daemon older than the API)`;
       default: {
         const error = jsonError(body);
         return `${at} answered ${status}${error ? `: ${error}` : body ? `: ${firstLine(body)}` : ''}`;

@@ -11,16 +11,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
+import { bpfTestOptions, inCi, requireBpf } from '../helpers/bpf-gate';
 import { DaemonProcess } from '../helpers/daemon';
 import { freeLoopbackPort } from '../helpers/free-port';
 import { NamedProcess } from '../helpers/named-process';
-import { TmuxPane } from '../helpers/tmux';
+import { TmuxPane, tmuxInstalled } from '../helpers/tmux';
 import { bytesShown, readFrame, type TopFrame } from '../helpers/top-screen';
 import { uniqueProcessName } from '../helpers/traffic';
 import { installServingPair, TestCa } from '../helpers/test-ca';
 import type { ViewSnapshot } from '../../src/view/snapshot';
 
+/** Outside CI a machine without tmux skips; in CI (setup.sh installs it) its absence fails. */
+const skip = bpfTestOptions().skip || (!tmuxInstalled() && !inCi() ? 'Debian package tmux is not installed' : false);
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
 const COLUMNS = 220;
 /** Sent by one named client to one named server, then both sit idle. */
@@ -90,7 +92,7 @@ function topOnce(args: string[]): Promise<{ status: number | null; stdout: strin
   });
 }
 
-describe('sockscope top, standalone', bpfTestOptions(), () => {
+describe('sockscope top, standalone', { skip, timeout: 120_000 }, () => {
   let pane: TmuxPane | undefined;
   let server: NamedProcess | undefined;
   after(async () => {
@@ -139,7 +141,7 @@ describe('sockscope top, standalone', bpfTestOptions(), () => {
   });
 });
 
-describe('sockscope top --from a daemon over HTTPS with basic auth', bpfTestOptions(), () => {
+describe('sockscope top --from a daemon over HTTPS with basic auth', { skip, timeout: 120_000 }, () => {
   const PASSWORD = 'top-secret';
   let dir: string;
   let ca: TestCa;
@@ -208,7 +210,7 @@ describe('sockscope top --from a daemon over HTTPS with basic auth', bpfTestOpti
     assert.match(text.stdout, new RegExp(`^${token}c\\s+\\S+ \\S+\\s+\\S+ \\S+\\s+3\\.00 MiB\\s`, 'm'));
   });
 
-  test('a refused password, an unknown CA and a closed port each fail with one line', async () => {
+  test('a refused password, an unknown CA, a wrong path and a closed port each fail with one line', async () => {
     const noAuth = await topOnce(['--from', url, '--ca-file', ca.cert]);
     assert.equal(noAuth.status, 1);
     assert.match(noAuth.stderr, /^sockscope top: .*answered 401: it wants basic auth.*\n$/);
@@ -217,6 +219,9 @@ describe('sockscope top --from a daemon over HTTPS with basic auth', bpfTestOpti
     const untrusted = await topOnce(['--from', url, '--user', 'top', '--password-file', passwordFile]);
     assert.equal(untrusted.status, 1);
     assert.match(untrusted.stderr, /^sockscope top: cannot reach https:\/\/127\.0\.0\.1:\d+: TLS: .*--ca-file.*\n$/);
+    const wrongPath = await topOnce(['--from', `${url}/nothing/`, '--ca-file', ca.cert, '--user', 'top', '--password-file', passwordFile]);
+    assert.equal(wrongPath.status, 1);
+    assert.match(wrongPath.stderr, /^sockscope top: https:\/\/127\.0\.0\.1:\d+\/nothing\/api\/v1\/snapshot answered 404: .*\n$/);
     const closed = await topOnce(['--from', `http://127.0.0.1:${await freeLoopbackPort()}`]);
     assert.equal(closed.status, 1);
     assert.match(closed.stderr, /^sockscope top: cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused.*\n$/);

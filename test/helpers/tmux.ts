@@ -10,6 +10,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+/** Whether tmux can be run here. */
+export function tmuxInstalled(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface PaneState {
   /** The command's exit status once it exited, else null. */
   exitStatus: number | null;
@@ -84,7 +94,7 @@ export class TmuxPane {
   }
 
   private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-S', this.socket, ...args], { encoding: 'utf8', env: commandEnvironment() });
+    return execFileSync('tmux', ['-S', this.socket, ...args], { encoding: 'utf8', env: commandEnvironment(), timeout: 10_000 });
   }
 }
 
