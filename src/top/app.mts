@@ -29,10 +29,16 @@ const LINES_BELOW_ROWS = 2;
 
 const HELP = `keys: g group · / filter · p pause · q quit · sort (again: reverse): ${COLUMNS.map((c) => `${c.key} ${c.title}`).join(' ')}`;
 
-/** Draws the view until q or Ctrl-C; resolves once ink has given the terminal back. */
-export async function runLiveView(options: AppOptions): Promise<void> {
+export interface LiveView {
+  /** Resolves once the view ended (q, Ctrl-C or stop()) and ink has given the terminal back. */
+  done: Promise<void>;
+  stop(): void;
+}
+
+/** Draws the view until q, Ctrl-C or stop(). */
+export function startLiveView(options: AppOptions): LiveView {
   const instance = render(h(TopView, options), { patchConsole: false });
-  await instance.waitUntilExit();
+  return { done: instance.waitUntilExit().then(() => undefined), stop: () => instance.unmount() };
 }
 
 function TopView(props: AppOptions): React.ReactElement {

@@ -31,6 +31,8 @@ export async function runTop(config: Config, options: TopOptions): Promise<numbe
       const snapshot = await source.snapshot(query);
       process.stdout.write(options.output === 'json' ? `${JSON.stringify(snapshot, null, 2)}\n` : renderText(snapshot, DEFAULT_SORT));
     } else {
+      // One read first: a wrong URL or password is one line and exit 1, not a screen with an error.
+      await source.snapshot(query);
       await liveView(source, options);
     }
     return 0;
@@ -58,14 +60,21 @@ async function liveView(source: SnapshotSource, options: TopOptions): Promise<vo
   delete process.env.CI;
   delete process.env.CONTINUOUS_INTEGRATION;
   // ink is an ES module: import() is how this CommonJS build loads it.
-  const { runLiveView } = await import('./app.mjs');
+  const { startLiveView } = await import('./app.mjs');
   const leave = () => process.stdout.write(LEAVE_ALTERNATE_SCREEN);
   process.stdout.write(ENTER_ALTERNATE_SCREEN);
   // Also on a crash: the shell must get its screen back.
   process.once('exit', leave);
+  const view = startLiveView({ source, intervalMs: options.intervalMs, windowMs: options.windowMs, group: options.group, filter: options.filter });
+  // Killed or hung up: end the view as q does, so the terminal is restored and the probes detached.
+  const stop = () => view.stop();
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop);
   try {
-    await runLiveView({ source, intervalMs: options.intervalMs, windowMs: options.windowMs, group: options.group, filter: options.filter });
+    await view.done;
   } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', stop);
     process.off('exit', leave);
     leave();
   }

@@ -222,8 +222,18 @@ describe('sockscope top --from a daemon over HTTPS with basic auth', { skip, tim
     const wrongPath = await topOnce(['--from', `${url}/nothing/`, '--ca-file', ca.cert, '--user', 'top', '--password-file', passwordFile]);
     assert.equal(wrongPath.status, 1);
     assert.match(wrongPath.stderr, /^sockscope top: https:\/\/127\.0\.0\.1:\d+\/nothing\/api\/v1\/snapshot answered 404: .*\n$/);
-    const closed = await topOnce(['--from', `http://127.0.0.1:${await freeLoopbackPort()}`]);
+    const closedUrl = `http://127.0.0.1:${await freeLoopbackPort()}`;
+    const closed = await topOnce(['--from', closedUrl]);
     assert.equal(closed.status, 1);
     assert.match(closed.stderr, /^sockscope top: cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused.*\n$/);
+    // On a terminal too: the line, not a view that shows an error.
+    const live = TmuxPane.start([process.execPath, CLI, 'top', '--from', closedUrl], { columns: COLUMNS });
+    try {
+      const state = await live.waitForExit();
+      assert.deepEqual([state.exitStatus, state.alternateScreen, state.cursorVisible], [1, false, true]);
+      assert.ok(live.screen().some((l) => l.startsWith(`sockscope top: cannot reach ${closedUrl}: connection refused`)), live.screen().join('\n'));
+    } finally {
+      live.kill();
+    }
   });
 });
