@@ -167,6 +167,15 @@ export function renderReport(r: BenchResults): string {
     }
     out.push('');
   }
+  if (r.view) {
+    out.push(`### What the view costs /metrics (bench/phases/view.ts; ${r.view.seconds} s spells)`, '');
+    out.push('| view | series | daemon CPU, % of a CPU (same spell) | /metrics p50 ms | p99 ms | scrapes | snapshot p50 ms (polls) |');
+    out.push('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const l of r.view.levels) {
+      out.push(`| ${l.mode} | ${l.targetSeries} | ${l.cpuPercent ?? l.idleCpuPercent} | ${l.p50Ms} | ${l.p99Ms} | ${l.scrapes} | ${l.polls ? `${l.pollP50Ms} (${l.polls})` : '-'} |`);
+    }
+    out.push('', `One view sample build in-process: ${r.view.micro.map((m) => `${m.buildMs} ms at ${m.series} series`).join(', ')}.`, '');
+  }
   if (r.healthz) {
     const h = r.healthz;
     out.push(`### Event loop under load (${h.generatedSeriesExported} generated series, ${h.senders} max-rate UDP senders)`, '');

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,healthz,drain,connections,collector-down] [--rounds N] [--program-rounds N]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,view,healthz,drain,connections,collector-down] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *   node dist/bench/run.js --phases guest-memory,guest-drain [--guest-kernels 5.10,6.12] [--guest-smp 2,16,64]
  *                          [--guest-drain-smp 2,16] [--guest-connections 5000] [--out FILE]
@@ -21,6 +21,7 @@ import { measureOverhead, type OverheadResult } from './phases/overhead';
 import { measureMaxRate, type MaxRateResult } from './phases/max-rate';
 import { measureFlows, measureNodeFloor, type FlowsResult, type NodeFloor } from './phases/flows';
 import { measureScrape, type ScrapeResult } from './phases/scrape';
+import { measureView, type ViewResult } from './phases/view';
 import { measureHealthz, type HealthzResult } from './phases/healthz';
 import type { DrainBlockingResult } from './tools/drain-blocking';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
@@ -30,7 +31,7 @@ import { measureGuests, type GuestPlan, type GuestRun } from './phases/guest';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
-const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'healthz', 'drain', 'connections', 'collector-down'] as const;
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'view', 'healthz', 'drain', 'connections', 'collector-down'] as const;
 // Each boots QEMU guests for tens of minutes: only when named.
 const GUEST_PHASES = ['guest-memory', 'guest-drain'] as const;
 type Phase = (typeof ALL_PHASES)[number] | (typeof GUEST_PHASES)[number];
@@ -138,6 +139,7 @@ export interface BenchResults {
   flows?: FlowsResult[];
   nodeFloor?: NodeFloor;
   scrape?: ScrapeResult;
+  view?: ViewResult;
   healthz?: HealthzResult;
   drainBlocking?: DrainBlockingResult;
   connections?: ConnectionsResult;
@@ -245,6 +247,10 @@ async function main(): Promise<void> {
   if (args.phases.has('scrape')) {
     log('phase scrape: /metrics latency and size by active series');
     results.scrape = await measureScrape(tools, { seriesCounts: [1_000, 10_000, 50_000], scrapes: args.quick ? 10 : 40, log });
+  }
+  if (args.phases.has('view')) {
+    log('phase view: /metrics latency and daemon CPU with the view off, unread, and polled every second');
+    results.view = await measureView(tools, { seriesCounts: [1_000, 10_000], seconds: args.quick ? 5 : 20, log });
   }
   if (args.phases.has('collector-down')) {
     const minutes = args.quick ? 2 : 10;

@@ -14,7 +14,7 @@ import { createOtlpReader } from './export/otlp';
 import { readOtlpConnection } from './export/otlp-connection';
 import { OtlpExportHealth } from './export/otlp-export-health';
 import { ViewRoutes } from './export/view-routes';
-import { ViewModel } from './view/view-model';
+import { VIEW_IDLE_MS, ViewModel } from './view/view-model';
 import { readBuildInfo } from './build-info';
 import { createProducer, enrichConnections, routeOtelDiagnostics, startCollector, waitForTermination } from './startup';
 
@@ -89,9 +89,10 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
     readers,
   });
   const ingest = () => producer.ingest().catch((err: unknown) => log.error({ err }, 'draining the collector failed'));
-  // A view sample drains the collector as an ingest does, and adds to the view's history.
+  // A view sample drains the collector as an ingest does, and adds to the view's history;
+  // it costs more, so only while someone reads the view (docs/architecture.md, "The view").
   const sample = () => view!.sample().catch((err: unknown) => log.error({ err }, 'sampling the view failed'));
-  const ingestTimer = setInterval(() => void (view ? sample() : ingest()), INGEST_INTERVAL_MS);
+  const ingestTimer = setInterval(() => void (view?.readWithin(VIEW_IDLE_MS) ? sample() : ingest()), INGEST_INTERVAL_MS);
 
   try {
     if (server) {

@@ -55,21 +55,23 @@ export class ViewRoutes {
   }
 
   private async landing(): Promise<Reply> {
-    await this.view.ensureSampled();
+    this.view.noteRead();
+    await this.view.ensureFresh();
     const snapshot = this.view.snapshot({ groupBy: 'process', limit: 1 });
     return { status: 200, contentType: HTML, body: landingPage(snapshot), headers: NO_STORE };
   }
 
   private async api(path: string, params: URLSearchParams): Promise<Reply> {
+    this.view.noteRead();
     try {
       if (path === '/api/v1/snapshot') {
         const query = parseSnapshotQuery(params);
-        await this.view.ensureSampled();
+        await this.view.ensureFresh();
         return json(200, this.view.snapshot(query));
       }
       if (path === '/api/v1/history') {
         const query = parseHistoryQuery(params);
-        await this.view.ensureSampled();
+        await this.view.ensureFresh();
         return json(200, this.view.history(query));
       }
     } catch (error) {

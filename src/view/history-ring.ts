@@ -38,6 +38,12 @@ export class HistoryRing {
     }
   }
 
+  clear(): void {
+    this.samples.length = 0;
+    this.rowCounts.length = 0;
+    this.rows = 0;
+  }
+
   get latest(): Sample | undefined {
     return this.samples[this.samples.length - 1];
   }

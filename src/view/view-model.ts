@@ -42,18 +42,27 @@ export const DEFAULT_HISTORY_LIMIT = 10;
 export const MAX_LIMIT = 1000;
 export const DEFAULT_HISTORY_SECONDS = 300;
 export const DEFAULT_MAX_ROW_SAMPLES = 120_000;
+/**
+ * The daemon samples for the view only while someone read it this recently: sampling
+ * costs about 1.5 % of a CPU at 10k series (docs/architecture.md, "The view").
+ */
+export const VIEW_IDLE_MS = 5 * 60_000;
+/** Samples further apart than this many intervals start the history afresh: rates never span a gap. */
+const GAP_INTERVALS = 5;
 
 type Rates = Omit<ViewRow, 'id' | 'label' | 'attributes'>;
 
 export class ViewModel {
   private readonly ring: HistoryRing;
-  private readonly builder = new SampleBuilder();
+  private builder = new SampleBuilder();
+  /** When the API or a page last read the view (ms); see readWithin(). */
+  private lastReadMs = -Infinity;
   private readonly intervalSeconds: number;
   private readonly now: () => number;
   private readonly sockscope: ViewSnapshot['sockscope'];
   private readonly plan: ViewSnapshot['plan'];
-  /** sample() calls run one after the other: two collections at once would interleave drains. */
-  private sampling: Promise<void> = Promise.resolve();
+  /** The sample being taken: a second call meanwhile joins it (a slow collection must not queue up samples). */
+  private sampling: Promise<void> | undefined;
 
   constructor(private readonly options: ViewModelOptions) {
     this.intervalSeconds = options.intervalSeconds ?? 1;
@@ -67,21 +76,42 @@ export class ViewModel {
     this.plan = planView(options.plan.hooks);
   }
 
-  /** Collects once and adds the result to the history. */
+  /** Collects once and adds the result to the history; while a sample is being taken, joins it. */
   sample(): Promise<void> {
-    const next = this.sampling.then(async () => {
-      const collection = await this.options.collect();
-      if (collection.errors.length > 0) throw new AggregateError(collection.errors, 'collection for the view failed');
-      this.ring.push(this.builder.build(collection, this.now()));
+    if (this.sampling) return this.sampling;
+    const taking = this.takeSample().finally(() => {
+      if (this.sampling === taking) this.sampling = undefined;
     });
-    // A failed sample must not block the next one.
-    this.sampling = next.catch(() => undefined);
-    return next;
+    this.sampling = taking;
+    return taking;
   }
 
-  /** Samples once if nothing was sampled yet (a request right after start-up). */
-  async ensureSampled(): Promise<void> {
-    if (!this.ring.latest) await this.sample();
+  private async takeSample(): Promise<void> {
+    const collection = await this.options.collect();
+    if (collection.errors.length > 0) throw new AggregateError(collection.errors, 'collection for the view failed');
+    const now = this.now();
+    const latest = this.ring.latest;
+    if (latest && now - latest.timeMs > GAP_INTERVALS * this.intervalSeconds * 1000) {
+      this.ring.clear();
+      this.builder = new SampleBuilder();
+    }
+    this.ring.push(this.builder.build(collection, now));
+  }
+
+  /** Samples unless the latest sample is at most two intervals old (a request after start-up or an idle spell). */
+  async ensureFresh(): Promise<void> {
+    const latest = this.ring.latest;
+    if (!latest || this.now() - latest.timeMs > 2 * this.intervalSeconds * 1000) await this.sample();
+  }
+
+  /** Records a read by the API or a page. */
+  noteRead(): void {
+    this.lastReadMs = this.now();
+  }
+
+  /** Whether the view was read in the last `ms`: the daemon samples only then. */
+  readWithin(ms: number): boolean {
+    return this.now() - this.lastReadMs <= ms;
   }
 
   /** Rows held in the history (for measuring its memory). */

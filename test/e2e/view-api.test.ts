@@ -51,7 +51,7 @@ describe('the view adds up the very series /metrics renders', bpfTestOptions(), 
     collector?.close();
   });
 
-  test('one collection: snapshot totals, a named row and every loss counter equal the exposition', async () => {
+  test('one collection: snapshot totals, named rows and every loss counter equal the exposition', async () => {
     requireBpf();
     collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
     const producer = testProducer(collector);
@@ -63,22 +63,37 @@ describe('the view adds up the very series /metrics renders', bpfTestOptions(), 
     const holder = NamedProcess.start({ name: holderName, mode: 'hold', host: '127.0.0.1', port, count: 3, bytes: 4096 });
     children.push(holder);
     await holder.reply();
+    // One way only, so that transmit and receive cannot be mistaken for each other.
+    const sinkName = uniqueProcessName('ssvsink');
+    const senderName = uniqueProcessName('ssvbulk');
+    const sink = NamedProcess.start({ name: sinkName, mode: 'serve', host: '127.0.0.1' });
+    children.push(sink);
+    const { port: sinkPort } = await sink.reply<{ port: number }>();
+    const BULK = 300_000;
+    const sender = NamedProcess.start({ name: senderName, mode: 'bulk', host: '127.0.0.1', port: sinkPort, bytes: BULK });
+    children.push(sender);
+    await sender.reply();
 
     const viewBuilder = new PrometheusViewBuilder({ withoutScopeLabels: true });
     const text = new PrometheusTextSerializer();
     let current: Awaited<ReturnType<typeof producer.collect>> | undefined;
     const view = new ViewModel({ collect: async () => current!, plan: collector.plan, version: 'test' });
-    const row = await until(`${holderName} moved its 3 x 4096 bytes`, async () => {
+    const row = await until(`${holderName} and ${senderName} moved their bytes`, async () => {
       current = await producer.collect();
       const samples = parseExposition(text.serialize(viewBuilder.build(current.resourceMetrics).resourceMetrics, { withoutTargetInfo: true }));
       await view.sample();
-      const snapshot = view.snapshot({ groupBy: 'process', filter: holderName });
+      const snapshot = view.snapshot({ groupBy: 'process', filter: 'ssv' });
       assertSameAsExposition(snapshot, samples);
       const holderRow = snapshot.rows.find((r) => r.id === holderName);
-      return holderRow && holderRow.txBytes === 3 * 4096 && holderRow.rxBytes === 3 * 4096 ? holderRow : undefined;
+      const senderRow = snapshot.rows.find((r) => r.id === senderName);
+      const done = holderRow?.txBytes === 3 * 4096 && holderRow.rxBytes === 3 * 4096 && senderRow?.txBytes === BULK;
+      return done ? { holderRow, senderRow, sinkRow: snapshot.rows.find((r) => r.id === sinkName) } : undefined;
     });
-    assert.equal(row.activeConnections, 3);
-    assert.equal(row.label, holderName);
+    assert.equal(row.holderRow.activeConnections, 3);
+    assert.equal(row.holderRow.label, holderName);
+    assert.equal(row.senderRow.rxBytes, 0);
+    assert.equal(row.sinkRow?.rxBytes, BULK);
+    assert.equal(row.sinkRow?.txBytes, 0);
   });
 });
 

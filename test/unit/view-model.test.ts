@@ -201,3 +201,63 @@ test('bucketQuantile interpolates inside the bucket like histogram_quantile, and
   assert.equal(bucketQuantile(0.5, [1, 2, 4], [0, 0, 0, 0]), null);
   assert.equal(bucketQuantile(0.25, [1, 2], [2, 2, 0]), 0.5);
 });
+
+test('a sample() while one is being taken joins it: a slow collection does not queue samples up', async () => {
+  const fake = new FakeCollection();
+  let collections = 0;
+  let release!: () => void;
+  const view = new ViewModel({
+    collect: async () => {
+      collections++;
+      await new Promise<void>((r) => (release = r));
+      return fake.result();
+    },
+    plan: { hooks: [] },
+    version: 'x',
+  });
+  const first = view.sample();
+  const second = view.sample();
+  await new Promise((r) => setImmediate(r));
+  release();
+  await Promise.all([first, second]);
+  assert.equal(collections, 1);
+  const third = view.sample();
+  await new Promise((r) => setImmediate(r));
+  release();
+  await third;
+  assert.equal(collections, 2);
+});
+
+test('reads are remembered for the sampling decision; after a gap the history starts afresh, never a rate across it', async () => {
+  const fake = new FakeCollection();
+  const clock = { t: T0 };
+  const tx = io('app', 'transmit');
+  const rtt = { [defs.ATTR_EXECUTABLE]: 'app' };
+  const view = model(fake, clock);
+  assert.equal(view.readWithin(60_000), false);
+  view.noteRead();
+  clock.t += 60_000;
+  assert.equal(view.readWithin(60_000), true);
+  assert.equal(view.readWithin(59_999), false);
+  for (let i = 0; i < 3; i++) {
+    fake.io.set(tx, i * 100);
+    fake.rtt.set(rtt, rttCounts(4, i + 1));
+    await view.sample();
+    clock.t += 1000;
+  }
+  const held = view.rowSamples;
+  await view.ensureFresh(); // the latest is 1 s old: no new sample
+  assert.equal(view.rowSamples, held);
+  assert.equal(view.snapshot({ groupBy: 'process' }).windowSeconds, 2);
+  clock.t += 60_000;
+  fake.io.set(tx, 10_000);
+  fake.rtt.set(rtt, rttCounts(4, 50));
+  await view.ensureFresh();
+  const s = view.snapshot({ groupBy: 'process' });
+  assert.equal(s.windowSeconds, 0);
+  assert.equal(s.rows[0]!.txBytes, 10_000);
+  assert.equal(s.rows[0]!.txBytesPerSecond, 0);
+  assert.equal(view.history({ groupBy: 'process' }).times.length, 0);
+  // The first sample of the new history has the cumulative RTT buckets again.
+  assert.notEqual(s.rows[0]!.rttP50Seconds, null);
+});
