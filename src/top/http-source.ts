@@ -34,7 +34,8 @@ export class HttpSource implements SnapshotSource {
     // Shown on screen and in errors: never the password.
     this.description = this.base.href.replace(/\/$/, '');
     this.ca = options.caFile === undefined ? undefined : readFile(options.caFile, '--ca-file');
-    this.timeoutMs = options.timeoutMs ?? 5000;
+    // A daemon's first read after an idle spell collects every series once: seconds on a busy node.
+    this.timeoutMs = options.timeoutMs ?? 20_000;
   }
 
   async snapshot(query: SnapshotQuery): Promise<ViewSnapshot> {

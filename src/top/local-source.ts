@@ -52,12 +52,6 @@ export class LocalSource implements SnapshotSource {
     }
   }
 
-  /** The probes count from their attach: a rate over the window needs a sample that much later. */
-  async settle(windowMs: number): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
-    await this.sample();
-  }
-
   async snapshot(query: SnapshotQuery): Promise<ViewSnapshot> {
     return this.view.snapshot(query);
   }

@@ -27,8 +27,13 @@ export async function runTop(config: Config, options: TopOptions): Promise<numbe
     source = await openSource(config, options, log);
     const query = { groupBy: options.group, windowSeconds: options.windowMs / 1000, limit: MAX_LIMIT, filter: options.filter };
     if (options.once) {
-      await source.settle?.(options.windowMs);
-      const snapshot = await source.snapshot(query);
+      let snapshot = await source.snapshot(query);
+      // No earlier sample (probes attached just now, or a daemon whose view was idle): no rates
+      // yet. One window later there are.
+      if (snapshot.windowSeconds === 0) {
+        await new Promise((resolve) => setTimeout(resolve, options.windowMs));
+        snapshot = await source.snapshot(query);
+      }
       process.stdout.write(options.output === 'json' ? `${JSON.stringify(snapshot, null, 2)}\n` : renderText(snapshot, DEFAULT_SORT));
     } else {
       // One read first: a wrong URL or password is one line and exit 1, not a screen with an error.

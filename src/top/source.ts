@@ -4,8 +4,6 @@ import type { SnapshotQuery, ViewSnapshot } from '../view/snapshot';
 export interface SnapshotSource {
   /** Where the numbers come from, for the header: "http://host:9464" or "probes in this process". */
   readonly description: string;
-  /** Waits until rates over a window of `windowMs` can be given (probes attached just now); absent: at once. */
-  settle?(windowMs: number): Promise<void>;
   snapshot(query: SnapshotQuery): Promise<ViewSnapshot>;
   close(): Promise<void>;
 }

@@ -72,6 +72,7 @@ export class TmuxPane {
       const screen = this.screen();
       const result = found(screen);
       if (result !== undefined && result !== false) return result;
+      if (screen.some((l) => l.startsWith(EXITED))) throw new Error(`the command exited before the pane showed ${what}; it shows:\n${screen.join('\n')}`);
       if (Date.now() > deadline) throw new Error(`the pane did not show ${what} within ${timeoutMs} ms; it shows:\n${screen.join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
