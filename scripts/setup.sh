@@ -13,13 +13,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Build: clang + bpftool (BPF object, skeleton), libbpf/libelf/zlib (addon), g++/make/python3 (node-gyp).
-# Test: prometheus (real scraper + promtool), iperf3, nftables, iproute2, openssl (test CAs),
-# tmux (a real terminal for `sockscope top`).
+# Test: prometheus (real scraper + promtool), iperf3, nftables, iproute2, openssl (test CAs).
 packages=(clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
-          prometheus iperf3 nftables iproute2 procps ca-certificates openssl tmux)
+          prometheus iperf3 nftables iproute2 procps ca-certificates openssl)
 if ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm libnode-dev)
 fi
+# Test: tmux (a real terminal that the tests of `sockscope top` type into and read).
+packages+=(tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
