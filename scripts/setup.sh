@@ -21,6 +21,8 @@ packages=(clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ pyt
 if ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm libnode-dev)
 fi
+# Test: tmux (a real terminal that the tests of `sockscope top` type into and read).
+packages+=(tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

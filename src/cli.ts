@@ -13,18 +13,25 @@ import { WebConfigSource } from './export/web-config-source.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
 
-export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'help', string>> = {
+export const COMMANDS: Readonly<Record<'run' | 'check' | 'events' | 'top' | 'help', string>> = {
   run: 'Run the exporter (the default command).',
   check:
     'Print which implementation of each kernel hook loads and attaches here, and why others do not ' +
     '(--output text|json); exits 1 when a required hook has none.',
   events: 'Write TCP state changes and retransmits as JSON lines to stdout (logs go to stderr).',
+  top:
+    'A live view of traffic, connections, retransmits and RTT per process, container, pod or unit. ' +
+    'Attaches its own probes (root), or reads a running daemon: --from http://host:9464 (https too; basic auth ' +
+    'in the URL or --user and --password-file; --ca-file for a private CA). --interval 1s refreshes, ' +
+    '--window 1s is what rates are over, --group process|container|pod|unit, --filter text. Keys: ' +
+    'g group, n t r T R c o f e 5 9 sort by a column, / filter, space or p pause, q quit. One snapshot ' +
+    'and exit with --once, --output text|json, or when stdout is not a terminal.',
   help: 'Print this help.',
 };
 
 /** What the command line asks for. */
 export type Invocation =
-  | { command: 'run' | 'check' | 'events'; /** Everything after the command, for loadCommandLine. */ options: string[] }
+  | { command: 'run' | 'check' | 'events' | 'top'; /** Everything after the command, for loadCommandLine. */ options: string[] }
   | { command: 'help' }
   | { command: 'version' }
   | { command: 'unknown'; name: string };
@@ -42,7 +49,7 @@ export function parseCommandLine(args: readonly string[]): Invocation {
   if (values.version !== undefined) return { command: 'version' };
   const [first, ...rest] = args;
   if (first === undefined || first.startsWith('-')) return { command: 'run', options: [...args] };
-  if (first === 'run' || first === 'check' || first === 'events') return { command: first, options: rest };
+  if (first === 'run' || first === 'check' || first === 'events' || first === 'top') return { command: first, options: rest };
   if (first === 'help') return { command: 'help' };
   return { command: 'unknown', name: first };
 }
@@ -106,6 +113,8 @@ export async function main(args: readonly string[], env: NodeJS.ProcessEnv): Pro
       return check(invocation.options, env);
     case 'events':
       return events(invocation.options, env);
+    case 'top':
+      return top(invocation.options, env);
   }
 }
 
@@ -156,6 +165,22 @@ async function events(options: readonly string[], env: NodeJS.ProcessEnv): Promi
     log.fatal({ err }, 'sockscope events stopped on an error');
     return 1;
   }
+}
+
+async function top(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { TOP_FLAGS, readTopOptions } = await import('./top/options.js');
+  const loaded = commandLineOrReport(options, env, Object.values(TOP_FLAGS));
+  if (!loaded) return 2;
+  let topOptions;
+  try {
+    topOptions = readTopOptions(loaded.commandValues, Boolean(process.stdout.isTTY && process.stdin.isTTY));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  const { runTop } = await import('./top/run-top.js');
+  return runTop(loaded.config, topOptions);
 }
 
 async function run(options: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -12,7 +12,12 @@ import type { Assignment } from './sources.js';
 export interface CommandFlag {
   /** Without the dashes, e.g. "output". */
   readonly name: string;
-  readonly values: readonly string[];
+  /** The values allowed. Without it the flag takes any value, which the command checks itself. */
+  readonly values?: readonly string[];
+  /** What the value is, for "needs a value: ..." when `values` does not say it, e.g. "a URL". */
+  readonly describe?: string;
+  /** A bare --flag that takes no value; its value reads "true". */
+  readonly boolean?: boolean;
 }
 
 export interface ParsedFlags {
@@ -29,7 +34,7 @@ type OptionToken = Extract<Token, { kind: 'option' }>;
 export function parseFlags(argv: readonly string[], commandFlags: readonly CommandFlag[] = []): ParsedFlags {
   const options: NonNullable<ParseArgsConfig['options']> = { config: { type: 'string' } };
   for (const setting of SETTINGS) options[setting.key] = { type: isBoolean(setting) ? 'boolean' : 'string' };
-  for (const flag of commandFlags) options[flag.name] = { type: 'string' };
+  for (const flag of commandFlags) options[flag.name] = { type: flag.boolean ? 'boolean' : 'string' };
   // Not strict: parseArgs' own errors would not name what is allowed, and a boolean followed
   // by "false" is ours to read. Unknown flags and stray words are judged token by token below.
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
@@ -88,6 +93,11 @@ function valueOf(token: OptionToken, needs: string, key: string, { emptyIsMissin
 }
 
 function commandValue(token: OptionToken, flag: CommandFlag): string {
+  if (flag.boolean) {
+    if (token.value !== undefined) throw new ConfigError(`flag ${token.rawName} takes no value`, flag.name);
+    return 'true';
+  }
+  if (flag.values === undefined) return valueOf(token, flag.describe ?? 'a value', flag.name);
   const allowed = flag.values.length === 2 ? flag.values.join(' or ') : `one of ${flag.values.join(', ')}`;
   const value = valueOf(token, `${allowed}`, flag.name);
   if (!flag.values.includes(value)) {

@@ -33,6 +33,10 @@ test('run takes the arguments after it as options', () => {
   assert.deepEqual(parseCommandLine(['run', '--config', 'x.json']), { command: 'run', options: ['--config', 'x.json'] });
 });
 
+test('top takes the arguments after it as options', () => {
+  assert.deepEqual(parseCommandLine(['top', '--from', 'http://localhost:9464']), { command: 'top', options: ['--from', 'http://localhost:9464'] });
+});
+
 test('help, --help and -h ask for help wherever they stand', () => {
   for (const args of [['help'], ['--help'], ['-h'], ['run', '--help'], ['--prometheus.port=1', '-h'], ['help', '--bogus'], ['run', '--prometheus.port', '-h'], ['check', '--bogus', '--help']]) {
     assert.deepEqual(parseCommandLine(args), { command: 'help' }, JSON.stringify(args));
@@ -48,7 +52,7 @@ test('any other first word is an unknown command', () => {
   assert.deepEqual(parseCommandLine(['start']), { command: 'unknown', name: 'start' });
   assert.deepEqual(parseCommandLine(['Run', '--prometheus.port=1']), { command: 'unknown', name: 'Run' });
   const message = unknownCommandMessage('start');
-  assert.equal(message, 'sockscope: unknown command "start"; the commands are run, check, events, help');
+  assert.equal(message, 'sockscope: unknown command "start"; the commands are run, check, events, top, help');
 });
 
 // ---- help text ----

@@ -485,6 +485,15 @@ test('a command\'s own flag is read beside the settings and checked against its 
   assertConfigError(() => load(['--output', 'json']), 'unknown flag --output');
 });
 
+test('a command\'s own flag may take any value, or none', () => {
+  const commandFlags = [{ name: 'from', describe: 'a URL' }, { name: 'once', boolean: true }];
+  const loaded = loadCommandLine({ argv: ['--from', 'http://h:1', '--once'], env: {}, commandFlags });
+  assert.equal(loaded.commandValues.get('from'), 'http://h:1');
+  assert.equal(loaded.commandValues.get('once'), 'true');
+  assertConfigError(() => loadCommandLine({ argv: ['--from'], env: {}, commandFlags }), 'flag --from needs a value: a URL');
+  assertConfigError(() => loadCommandLine({ argv: ['--once=yes'], env: {}, commandFlags }), 'flag --once takes no value');
+});
+
 test('only the argv given is read: convict does not parse process.argv itself, though the schema declares each arg', () => {
   const saved = process.argv;
   process.argv = [...saved, '--prometheus.port=1', '--log.level=debug'];
