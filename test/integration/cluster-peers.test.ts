@@ -12,7 +12,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Attributes } from '@opentelemetry/api';
 import { BpfCollector } from '../../src/collector/bpf-collector';
@@ -34,6 +34,38 @@ const BYTES = 10_007;
 const ADDRESS = 'network.peer.address';
 const PORT = 'network.peer.port';
 const BACKEND = 'sockscope.peer.backend.address';
+
+/** Connected UDP sockets one after another, each sends argv[5] bytes and waits for the echo; comm = argv[1]. */
+const UDP_CLIENT = `
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+for _ in range(int(sys.argv[4])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((sys.argv[2], int(sys.argv[3])))
+    s.send(b'u' * int(sys.argv[5]))
+    s.settimeout(10)
+    assert len(s.recv(65536)) == int(sys.argv[5])
+    s.close()
+`;
+
+/** A UDP echo server on BACKEND_PORT in a backend pod, as a NamedProcess-like child to kill. */
+async function udpEcho(netns: string): Promise<{ kill(): void }> {
+  const script = `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', ${BACKEND_PORT}))
+print('ready', flush=True)
+while True:
+    data, peer = s.recvfrom(65536)
+    s.sendto(data, peer)
+`;
+  const child = spawn('ip', ['netns', 'exec', netns, 'python3', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`UDP echo in ${netns} exited with ${code}`)));
+  });
+  return { kill: () => child.kill() };
+}
 
 /** Conntrack lookups in a namespace file, as the daemon makes them with metrics.conntrackNetns. */
 function conntrackIn(netns: string, onUnavailable?: (reason: string) => void): ConntrackBackends {
@@ -63,6 +95,7 @@ describe('peer addresses of cluster networks', bpfTestOptions(), () => {
     const children: NamedProcess[] = [];
     const collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
     const backends = conntrackIn(`/run/netns/${topo.node}`);
+    const echoes: Array<{ kill(): void }> = [];
     try {
       const producer = testProducer(collector, { clusterNetworks: CLUSTER_NETWORKS, backends });
       const backendNames = topo.backends.map((_, i) => uniqueProcessName(`sscbe${i}`));
@@ -135,6 +168,19 @@ describe('peer addresses of cluster networks', bpfTestOptions(), () => {
       assert.equal(collector.stats().eventsLost, 0);
       // One lookup per connection (12), each a DNAT; nothing else was looked up.
       assert.deepEqual(Object.fromEntries(backends.outcomes), { backend: 2 * CONNECTIONS });
+
+      // Connected UDP through the same Service: each socket is a new conntrack entry, and its
+      // datagrams carry the backend that entry was DNATed to.
+      const udpClient = uniqueProcessName('sscudp');
+      for (const b of topo.backends) echoes.push(await udpEcho(b.netns));
+      execFileSync('ip', ['netns', 'exec', topo.client.netns, 'python3', '-c', UDP_CLIENT, udpClient, CLUSTER_IP.ipv4, String(SERVICE_PORT), String(CONNECTIONS), String(BYTES)], { timeout: 30_000 });
+      await producer.ingest();
+      for (const backend of topo.backends) {
+        const reached = { [ADDRESS]: CLUSTER_IP.ipv4, [PORT]: SERVICE_PORT, [BACKEND]: backend.ipv4, 'network.transport': 'udp' };
+        assert.equal(sumOf(f.bytes, udpClient, { ...reached, 'network.io.direction': 'transmit' }), (CONNECTIONS / 2) * BYTES, `${udpClient} sent to ${backend.ipv4}`);
+        assert.equal(sumOf(f.bytes, udpClient, { ...reached, 'network.io.direction': 'receive' }), (CONNECTIONS / 2) * BYTES, `${udpClient} received from ${backend.ipv4}`);
+      }
+      assert.deepEqual(Object.fromEntries(backends.outcomes), { backend: 3 * CONNECTIONS });
       assert.equal(backends.evicted, 0);
 
       // The same connections asked where no DNAT happened, or where the lookup thread cannot
@@ -159,7 +205,7 @@ describe('peer addresses of cluster networks', bpfTestOptions(), () => {
         nowhere.close();
       }
     } finally {
-      for (const ch of children) ch.kill();
+      for (const ch of [...children, ...echoes]) ch.kill();
       collector.close();
       backends.close();
       topo.destroy();
