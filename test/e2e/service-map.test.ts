@@ -152,6 +152,9 @@ describe('service map through a real Prometheus', { skip }, () => {
     }
     const toItself = `sum(sockscope_network_io_bytes_total{k8s_pod_name="${frontend.name}",network_peer_address="${topo.backends[1].ipv6}",sockscope_peer_backend_address="${topo.backends[1].ipv6}",network_io_direction="transmit"})`;
     assert.equal((await prometheus.waitForQuery(toItself, (r) => r.length === 1 && r[0]!.value === DIRECT_BYTES, 60_000))[0]!.value, DIRECT_BYTES);
+    // The shipped rules name the backend's workload on the Service edge.
+    const byBackend = `workload:sockscope_network_io_bytes_total:sum_by_backend{src_namespace="shop",src_workload="frontend",dst_service="cart",backend_namespace="shop",backend_workload="cart",backend_workload_kind="Deployment",network_io_direction="transmit"}`;
+    assert.equal((await prometheus.waitForQuery(byBackend, (r) => r.length === 1 && r[0]!.value === CONNECTIONS * BYTES, 60_000))[0]!.value, CONNECTIONS * BYTES);
     const dnats = await prometheus.waitForQuery('sockscope_conntrack_lookups_total{sockscope_conntrack_outcome="backend"}', (r) => r.length === 1 && r[0]!.value >= CONNECTIONS, 60_000);
     assert.ok(dnats[0]!.value >= CONNECTIONS, 'one DNAT lookup per connection through the Service at least');
 
