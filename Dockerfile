@@ -1,5 +1,5 @@
 # sockscope container image: a build stage with the BPF and native-addon toolchain, and a
-# slim runtime stage with only the shared libraries the addon links (libbpf1, libelf1) and Node.
+# slim runtime stage with only the shared libraries the addon links (libbpf1, libelf1, libnetfilter-conntrack3) and Node.
 #
 #   docker build -t sockscope .
 #   docker build --build-arg NODE_IMAGE=docker.io/library/node:22-bookworm-slim -t sockscope .
@@ -14,7 +14,7 @@ FROM ${NODE_IMAGE} AS build
 # make and python3 build the addon with node-gyp, against the image's own Node headers.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3 \
+      clang bpftool libbpf-dev libelf-dev zlib1g-dev libnetfilter-conntrack-dev pkg-config make g++ python3 \
  && rm -rf /var/lib/apt/lists/*
 ENV npm_config_nodedir=/usr/local
 WORKDIR /src
@@ -42,7 +42,7 @@ LABEL org.opencontainers.image.title="sockscope" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.documentation="README.md, section Deploy"
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 libelf1 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 libelf1 libnetfilter-conntrack3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/sockscope
 # Root owns the application and nobody may write it: the daemon runs as uid 0 (Kubernetes

@@ -12,6 +12,8 @@
         "src/libbpf_log.cc",
         "src/map_memory.cc",
         "src/capabilities.cc",
+        "src/conntrack_client.cc",
+        "src/conntrack_lookup.cc",
         "src/tracefs_kprobe.cc"
       ],
       "include_dirs": [
@@ -22,7 +24,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-lbpf", "-lelf", "-lz"]
+      "libraries": ["-lbpf", "-lelf", "-lz", "-lnetfilter_conntrack"]
     }
   ]
 }

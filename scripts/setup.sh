@@ -12,10 +12,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# Build: clang + bpftool (BPF object, skeleton), libbpf/libelf/zlib (addon), g++/make/python3 (node-gyp).
+# Build: clang + bpftool (BPF object, skeleton), libbpf/libelf/zlib/libnetfilter_conntrack (addon), g++/make/python3 (node-gyp).
 # Test: prometheus (real scraper + promtool), iperf3, nftables, iproute2, openssl (test CAs),
 # chromium + a font (the live view's browser test drives Debian's Chromium: nothing downloads a browser).
-packages=(clang bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
+packages=(clang bpftool libbpf-dev libelf-dev zlib1g-dev libnetfilter-conntrack-dev pkg-config make g++ python3
           prometheus iperf3 nftables iproute2 procps ca-certificates openssl
           chromium fonts-dejavu-core)
 if ! command -v node >/dev/null 2>&1; then

@@ -15,6 +15,16 @@ export interface CheckReport {
     attached: boolean;
     failures: Array<{ implementation: string; stage: string; reason: string }>;
   }>;
+  /** Whether the backend lookups of metrics.clusterNetworks can read conntrack where configured. */
+  conntrack: { netns: string; available: boolean; reason: string; used: boolean };
+}
+
+/** Opens a conntrack socket as the daemon would (metrics.conntrackNetns), and says why not. */
+function checkConntrack(config: Config): CheckReport['conntrack'] {
+  const lookup = new (loadNativeAddon().ConntrackLookup)({ netns: config.metrics.conntrackNetns });
+  const reason = lookup.unavailableReason();
+  lookup.close();
+  return { netns: config.metrics.conntrackNetns || 'own', available: reason === '', reason, used: config.metrics.clusterNetworks.length > 0 };
 }
 
 export function checkReport(config: Config): { report: CheckReport; plan: AttachPlan } {
@@ -31,6 +41,7 @@ export function checkReport(config: Config): { report: CheckReport; plan: Attach
         attached: h.chosen !== undefined,
         failures: h.failures,
       })),
+      conntrack: checkConntrack(config),
     },
   };
 }
@@ -42,5 +53,10 @@ export function renderCheckText(report: CheckReport): string {
     lines.push(`${h.hook.padEnd(16)} -> ${verdict}`);
     for (const f of h.failures) lines.push(`${' '.repeat(20)}${f.implementation} failed at ${f.stage}: ${f.reason}`);
   }
+  const c = report.conntrack;
+  const use = c.used ? '' : ' (used only with metrics.clusterNetworks)';
+  lines.push(
+    `${'conntrack'.padEnd(16)} -> ${c.available ? `available in ${c.netns} namespace` : `unavailable: ${c.reason}; sockscope.peer.backend.address stays empty`}${use}`,
+  );
   return lines.join('\n') + '\n';
 }

@@ -32,7 +32,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
 
   const events = config.events.file ? new EventStreamWriter(config.events.file, { log }) : undefined;
   await events?.ready();
-  const { collector, bootstrap } = startCollector(config, log);
+  const { collector, bootstrap, backends } = startCollector(config, log, {}, { conntrack: true });
   // The event stream reads the same enriched records as the metrics, as they are drained.
   const connections = enrichConnections(config, collector, bootstrap, events && ((records) => events.write(records)));
   const otlpHealth = config.otlp.endpoint ? new OtlpExportHealth(log, config.otlp.endpoint) : undefined;
@@ -42,6 +42,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
     connections,
     events && (() => events.stats()),
     otlpHealth && (() => otlpHealth.stats()),
+    backends,
   );
 
   // The view samples the producer's own collection: its numbers are /metrics' numbers.
@@ -117,6 +118,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
     clearInterval(ingestTimer);
     await ingest();
     collector.close();
+    backends?.close();
     log.info('probes detached');
     // The server goes first: a scrape after the provider's shutdown would get a 500.
     await server?.stop();

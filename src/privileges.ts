@@ -142,9 +142,11 @@ export function readKernelFacts(): KernelFacts {
  * BPF is enabled. Everything else (cgroup and pod directories, /proc/<pid>/cgroup, the
  * HTTP server on a port above 1024, OTLP) needs no capability.
  */
-export function runtimeCapabilities(kernel: KernelFacts): CapabilityName[] {
-  if (kernelAtLeast(kernel.release, 6, 5) || kernel.unprivilegedBpfDisabled === 0) return [];
-  return kernelAtLeast(kernel.release, 5, 8) ? ['CAP_BPF'] : ['CAP_SYS_ADMIN'];
+export function runtimeCapabilities(kernel: KernelFacts, needs: { conntrack?: boolean } = {}): CapabilityName[] {
+  // Every conntrack netlink query is checked against the sending thread's CAP_NET_ADMIN.
+  const conntrack: CapabilityName[] = needs.conntrack ? ['CAP_NET_ADMIN'] : [];
+  if (kernelAtLeast(kernel.release, 6, 5) || kernel.unprivilegedBpfDisabled === 0) return conntrack;
+  return [kernelAtLeast(kernel.release, 5, 8) ? 'CAP_BPF' : 'CAP_SYS_ADMIN', ...conntrack];
 }
 
 /** What dropCapabilities did, for the log. */

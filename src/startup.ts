@@ -10,6 +10,8 @@ import { EnrichedConnections } from './collector/enriched-connections';
 import { CgroupResolver } from './attribution/cgroup-resolver';
 import { SockscopeProducer, type SockscopeProducerOptions } from './metrics/sockscope-producer';
 import { readBuildInfo } from './build-info';
+import { ConntrackBackends } from './collector/conntrack-backends';
+import { loadNativeAddon } from './collector/native-addon';
 
 export function collectorOptions(config: Config): BpfCollectorOptions {
   return {
@@ -31,8 +33,11 @@ export function startCollector(
   config: Config,
   log: Logger,
   only: Partial<BpfCollectorOptions> = {},
-): { collector: BpfCollector; bootstrap: BootstrapResult } {
+  { conntrack = false }: { conntrack?: boolean } = {},
+): { collector: BpfCollector; bootstrap: BootstrapResult; backends?: ConntrackBackends } {
   const collector = BpfCollector.start({ ...collectorOptions(config), ...only });
+  // Opened now: entering another namespace takes CAP_SYS_ADMIN, which is dropped below.
+  const backends = conntrack && config.metrics.clusterNetworks.length > 0 ? openConntrack(config, log) : undefined;
   for (const hook of collector.plan.hooks) {
     log.info({ hook: hook.hook, implementation: hook.chosen ?? 'none', failures: hook.failures }, 'probe attached');
   }
@@ -42,8 +47,21 @@ export function startCollector(
     'read existing TCP sockets from /proc',
   );
   // Attached and bootstrapped: keep only what the kernel still asks of us at run time.
-  log.info(dropCapabilities(runtimeCapabilities(readKernelFacts())), 'capabilities dropped');
-  return { collector, bootstrap };
+  log.info(dropCapabilities(runtimeCapabilities(readKernelFacts(), { conntrack: backends !== undefined })), 'capabilities dropped');
+  return { collector, bootstrap, backends };
+}
+
+/**
+ * The backend lookups for metrics.clusterNetworks. Conntrack missing is no error: the backend
+ * attribute stays empty, the failures are counted, and the log says why once.
+ */
+function openConntrack(config: Config, log: Logger): ConntrackBackends {
+  const native = new (loadNativeAddon().ConntrackLookup)({ netns: config.metrics.conntrackNetns });
+  const unavailable = (reason: string) =>
+    log.warn({ reason, netns: config.metrics.conntrackNetns || 'own' }, 'conntrack unavailable: sockscope.peer.backend.address stays empty');
+  const backends = new ConntrackBackends(native, config.metrics.conntrackCacheSize, unavailable);
+  log.info({ netns: config.metrics.conntrackNetns || 'own', available: native.unavailableReason() === '' }, 'conntrack backend lookups');
+  return backends;
 }
 
 /** OTLP export failures surface only through OTel's diag logger: make them visible. */
@@ -94,6 +112,7 @@ export function createProducer(
   connections: EnrichedConnections,
   eventStreamStats?: SockscopeProducerOptions['eventStreamStats'],
   otlpExportStats?: SockscopeProducerOptions['otlpExportStats'],
+  backends?: ConntrackBackends,
 ): SockscopeProducer {
   return new SockscopeProducer(collector, connections, {
     buildInfo: readBuildInfo(),
@@ -102,6 +121,8 @@ export function createProducer(
     attributes: attributeSelection(config),
     peerGroups: config.metrics.peerGroups,
     clusterNetworks: config.metrics.clusterNetworks,
+    backends,
+    conntrackStats: backends && (() => ({ outcomes: backends.outcomes, evicted: backends.evicted })),
     maxConnections: config.metrics.maxConnections,
     exponentialHistograms: config.otlp.histograms === 'exponential',
     workload: new CgroupResolver({

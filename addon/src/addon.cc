@@ -10,6 +10,7 @@
 
 #include "bpf_session.h"
 #include "capabilities.h"
+#include "conntrack_lookup.h"
 #include "flow_table.h"
 #include "libbpf_log.h"
 
@@ -80,6 +81,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   InstallLibbpfLog();
   exports.Set("BpfSession", BpfSession::Init(env));
+  exports.Set("ConntrackLookup", ConntrackLookup::Init(env));
   exports.Set("recordLayout", RecordLayout(env));
   exports.Set("connEventLayout", ConnEventLayout(env));
   RegisterCapabilities(env, exports);

@@ -148,8 +148,36 @@ export interface NativeCapabilityDrop {
   boundingSetReduced: boolean;
 }
 
+/** One original-direction tuple to look up in conntrack (addon/src/conntrack_lookup.h). */
+export interface NativeConntrackTuple {
+  family: 4 | 6;
+  protocol: 'tcp' | 'udp';
+  source: string;
+  sourcePort: number;
+  destination: string;
+  destinationPort: number;
+}
+
+export interface NativeConntrackAnswer {
+  outcome: 'backend' | 'no_nat' | 'not_found' | 'unavailable' | 'netns' | 'error';
+  /** The reply direction's source, for backend and no_nat; '' else. */
+  backend: string;
+}
+
+/**
+ * Conntrack lookups on a native thread that entered `netns` ('' = ours) and opened its socket
+ * before the constructor returned: before the daemon drops the capabilities that takes.
+ */
+export interface NativeConntrackLookup {
+  lookup(tuples: NativeConntrackTuple[]): Promise<NativeConntrackAnswer[]>;
+  /** Why conntrack cannot be used (decided when constructed); '' else. */
+  unavailableReason(): string;
+  close(): void;
+}
+
 export interface NativeAddon {
   BpfSession: new (options: NativeSessionOptions) => NativeBpfSession;
+  ConntrackLookup: new (options: { netns?: string }) => NativeConntrackLookup;
   recordLayout: RecordLayout;
   connEventLayout: ConnEventLayout;
   /** Keeps only the capabilities `keep` (capability(7) numbers) in every thread of the process. */

@@ -42,6 +42,9 @@ export interface Config {
     peerGroups: Record<string, string[]>;
     /** Pod and service CIDRs whose peers are exported by address; [] = none. */
     clusterNetworks: string[];
+    /** Network namespace file whose conntrack names the backends ('' = the daemon's own). */
+    conntrackNetns: string;
+    conntrackCacheSize: number;
   };
   /** Where the host's cgroup2 tree and kubelet pod logs are mounted ('' = find / default). */
   attribution: { cgroupRoot: string; podLogRoot: string };
@@ -300,6 +303,25 @@ export const configSchema: convict.Schema<Config> = {
       default: [],
       env: 'SOCKSCOPE_METRICS_CLUSTERNETWORKS',
       arg: 'metrics.clusterNetworks',
+    },
+    conntrackNetns: {
+      doc:
+        'The network namespace whose conntrack table has the Service DNATs, as a /proc/<pid>/ns/net or /run/netns/<name> ' +
+        'path; empty is the daemon\'s own (the node\'s, with hostNetwork). With clusterNetworks set, the backend behind ' +
+        'each connection to a cluster peer is looked up there and exported as sockscope.peer.backend.address.',
+      format: FILE_PATH.name,
+      default: '',
+      env: 'SOCKSCOPE_METRICS_CONNTRACKNETNS',
+      arg: 'metrics.conntrackNetns',
+    },
+    conntrackCacheSize: {
+      doc:
+        'Most connections whose conntrack answer is kept; past it the oldest is dropped (counted in ' +
+        'sockscope_conntrack_cache_evicted_total) and looked up again if it sends more.',
+      format: MAP_ENTRIES.name,
+      default: 65_536,
+      env: 'SOCKSCOPE_METRICS_CONNTRACKCACHESIZE',
+      arg: 'metrics.conntrackCacheSize',
     },
   },
   attribution: {

@@ -6,6 +6,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { connectionKey } from '../collector/connection-enricher';
 import type { ConnectionBatch, ConnectionRecord, Direction, ExistingSocket, SocketOwner, StillOpen } from '../collector/types';
+import type { PeerTuple } from '../collector/conntrack-backends';
 import type { AttributePolicy } from './attribute-policy';
 import type { Attributor } from './attributor';
 import {
@@ -82,6 +83,22 @@ export class ConnectionTracker {
     private readonly maxConnections = 262_144,
   ) {}
 
+  /** The conntrack tuples of the batch's connections whose backend its series carry (Attributor.peerTuple). */
+  peerTuples(batch: ConnectionBatch): PeerTuple[] {
+    const tuples: PeerTuple[] = [];
+    const add = (e: Located, direction: Direction | undefined) => {
+      if (direction !== 'active') return; // only a client's peer can be a DNATed Service
+      const t = this.attributor.peerTuple(e, 'tcp', e.remotePort);
+      if (t) tuples.push(t);
+    };
+    for (const s of batch.existing ?? []) add(s, s.direction);
+    for (const r of batch.records) {
+      if (r.newState === 'CLOSE' && r.oldState !== 'SYN_SENT') continue;
+      add(r, r.direction ?? (r.kind === 'retransmit' || r.oldState === 'SYN_SENT' ? 'active' : undefined));
+    }
+    return tuples;
+  }
+
   /** Takes in one batch; returns how many connections it closed because /proc no longer has them. */
   apply(batch: ConnectionBatch): number {
     if (batch.existing) this.bootstrap(batch.existing);
@@ -149,6 +166,7 @@ export class ConnectionTracker {
       const tracked = this.connections.get(r.key);
       if (!tracked) return; // never established, or older than us and not in /proc
       this.connections.delete(r.key);
+      this.attributor.forgetBackend(r);
       this.addShared(this.stores.active, tracked.activeSeries, -1);
       this.addShared(this.stores.closed, tracked.closedSeries, 1);
       if (r.durationNs > 0) this.sharedEntry(this.stores.lifetime, tracked.lifetimeSeries).value.record(r.durationNs / 1e9);

@@ -46,6 +46,8 @@ export const ATTR_PROGRAM = 'sockscope.ebpf.program';
 export const ATTR_PEER_GROUP = 'sockscope.peer.group';
 export const ATTR_PEER_ADDRESS = 'network.peer.address';
 export const ATTR_PEER_PORT = 'network.peer.port';
+export const ATTR_PEER_BACKEND = 'sockscope.peer.backend.address';
+export const ATTR_CONNTRACK_OUTCOME = 'sockscope.conntrack.outcome';
 export const ATTR_PID = 'process.pid';
 export const ATTR_THREAD = 'thread.name';
 export const ATTR_METRIC = 'sockscope.metric';
@@ -95,6 +97,12 @@ const PEER_ADDRESS_TEXT =
 const PEER_PORT_TEXT =
   'remote port. With `metrics.clusterNetworks` set: only for peers inside those networks that are the server side ' +
   '(the remote port is `server.port`), absent for clients, whose ports are ephemeral';
+const PEER_BACKEND_TEXT =
+  'the address the connection really reaches: the source of the conntrack entry\'s reply direction, found in the ' +
+  'namespace where the NAT happened (`metrics.conntrackNetns`). Behind a Service DNAT it is the backend pod; without ' +
+  'a DNAT it equals `network.peer.address`. Only with `metrics.clusterNetworks` set, for cluster peers that are the ' +
+  'server side (when `network.peer.port` is there); absent when the lookup failed (counted in ' +
+  '`sockscope_conntrack_lookups_total`)';
 const localEnd: AttributeDefinition[] = [
   optIn('network.local.address', 'local IP address'),
   optIn('network.local.port', 'local port'),
@@ -108,6 +116,7 @@ const fourTuple: AttributeDefinition[] = [
 const clusterFourTuple: AttributeDefinition[] = [
   { name: ATTR_PEER_ADDRESS, description: PEER_ADDRESS_TEXT, clusterDefault: true },
   { name: ATTR_PEER_PORT, description: PEER_PORT_TEXT, clusterDefault: true },
+  { name: ATTR_PEER_BACKEND, description: PEER_BACKEND_TEXT, clusterDefault: true },
   ...localEnd,
 ];
 
@@ -334,6 +343,31 @@ export const MAP_FULL: MetricDefinition = {
   ],
 };
 
+export const CONNTRACK_LOOKUPS: MetricDefinition = {
+  name: 'sockscope.conntrack.lookups',
+  prometheusName: 'sockscope_conntrack_lookups_total',
+  kind: 'counter',
+  unit: '{lookup}',
+  description:
+    'Conntrack lookups of a connection to a cluster peer, for `sockscope.peer.backend.address`, by outcome. Only the first of a connection is counted while it stays cached. Exported only with `metrics.clusterNetworks` set.',
+  attributes: [
+    d(
+      ATTR_CONNTRACK_OUTCOME,
+      '`backend` (a DNAT: the backend differs from the peer), `no_nat` (the entry exists, the backend is the peer); failures, which leave the backend empty: `not_found` (no entry in that namespace), `unavailable` (no conntrack netlink: module not loaded or no CAP_NET_ADMIN), `netns` (`metrics.conntrackNetns` could not be entered), `error`',
+    ),
+  ],
+};
+
+export const CONNTRACK_CACHE_EVICTED: MetricDefinition = {
+  name: 'sockscope.conntrack.cache.evicted',
+  prometheusName: 'sockscope_conntrack_cache_evicted_total',
+  kind: 'counter',
+  unit: '{entry}',
+  description:
+    "Cached conntrack answers of connections still open, dropped (oldest first) because the cache held `metrics.conntrackCacheSize` entries; the connection's next bytes look it up again. Exported only with `metrics.clusterNetworks` set.",
+  attributes: [],
+};
+
 export const EVENT_STREAM_WRITTEN: MetricDefinition = {
   name: 'sockscope.event_stream.written',
   prometheusName: 'sockscope_event_stream_written_total',
@@ -489,6 +523,8 @@ export const METRICS: readonly MetricDefinition[] = [
   RECORDS_MALFORMED,
   EVENTS_MISSED,
   MAP_FULL,
+  CONNTRACK_LOOKUPS,
+  CONNTRACK_CACHE_EVICTED,
   EVENT_STREAM_WRITTEN,
   EVENT_STREAM_DROPPED,
   OTLP_EXPORTS,

@@ -29,8 +29,10 @@ connection count stays while it is above zero.
 RTT metrics, for peers inside those networks only, and \`network.peer.port\` too where the peer is the
 server side. Peers outside keep only \`sockscope.peer.group\`. Prometheus names the addresses by joining
 with kube-state-metrics (\`deploy/prometheus/service-map-rules.yml\`, README "Service map").
-\`sockscope.peer.backend.address\`, the backend pod behind a Service's DNAT found in conntrack, is
-reserved for that and coming: this version does not export it.
+Next to the peer address, \`sockscope.peer.backend.address\` is the address the connection really
+reaches, from conntrack in the namespace where the NAT happened (\`metrics.conntrackNetns\`): the
+backend pod behind a Service's DNAT, the peer itself without one, empty when the lookup failed
+(counted in \`sockscope_conntrack_lookups_total\`).
 `;
 
 export function renderMetricsDoc(metrics: readonly MetricDefinition[]): string {

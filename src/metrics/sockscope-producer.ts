@@ -16,7 +16,8 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { AttachPlan } from '../collector/attach-plan';
-import type { CollectorStats, ConnectionSource, FlowSource, ProgramRuns } from '../collector/types';
+import type { ConntrackBackends, PeerTuple } from '../collector/conntrack-backends';
+import type { CollectorStats, ConnectionSource, FlowDelta, FlowSource, ProgramRuns } from '../collector/types';
 import { AttributePolicy, type AttributeSelection } from './attribute-policy';
 import { Attributor, type WorkloadResolver } from './attributor';
 import { ClusterNetworks } from './cluster-networks';
@@ -43,6 +44,10 @@ export interface SockscopeProducerOptions {
   peerGroups?: PeerGroupConfig;
   /** metrics.clusterNetworks: peers there are exported by address. */
   clusterNetworks?: readonly string[];
+  /** Conntrack lookups of the backend behind cluster peers (sockscope.peer.backend.address); none without. */
+  backends?: ConntrackBackends;
+  /** Counts of those lookups (ConntrackBackends), when there are any: exported as self-metrics. */
+  conntrackStats?: () => { outcomes: ReadonlyMap<string, number>; evicted: number };
   workload?: WorkloadResolver;
   /** Replaces the kernel's ephemeral range and listener set (tests). */
   serverPorts?: ServerPorts;
@@ -60,6 +65,7 @@ export interface SockscopeProducerOptions {
 export class SockscopeProducer implements MetricProducer {
   readonly flows: FlowMetrics;
   readonly connections: ConnectionTracker;
+  private readonly attributor: Attributor;
   private readonly guarded: Array<[defs.MetricDefinition, SeriesView]>;
   private readonly startTime = hrTime();
   /** Connections closed by reconciliation because their CLOSE was lost. */
@@ -77,7 +83,9 @@ export class SockscopeProducer implements MetricProducer {
       new PeerGroups(options.peerGroups),
       options.workload,
       cluster,
+      cluster.enabled ? options.backends : undefined,
     );
+    this.attributor = attributor;
     const now = options.now ?? Date.now;
     const counts = () => new CountStore(options.limits, { now });
     const histogram = (def: defs.MetricDefinition) =>
@@ -117,8 +125,25 @@ export class SockscopeProducer implements MetricProducer {
 
   /** Folds everything the collector has gathered into the series; the kernel is read off the event loop. */
   async ingest(): Promise<void> {
-    await this.source.drainInto(this.flows.addOne);
-    this.reconciled += this.connections.apply(await this.connectionSource.drainConnections());
+    const backends = this.options.backends;
+    if (!backends || !this.options.clusterNetworks?.length) {
+      await this.source.drainInto(this.flows.addOne);
+      this.reconciled += this.connections.apply(await this.connectionSource.drainConnections());
+      return;
+    }
+    // Series are chosen as records are folded in, so the backends must be known before.
+    const flows: FlowDelta[] = [];
+    await this.source.drainInto((f) => flows.push(f));
+    const tuples: PeerTuple[] = [];
+    for (const f of flows) {
+      const t = this.attributor.flowTuple(f);
+      if (t) tuples.push(t);
+    }
+    await backends.resolve(tuples);
+    for (const f of flows) this.flows.addOne(f);
+    const batch = await this.connectionSource.drainConnections();
+    await backends.resolve(this.connections.peerTuples(batch));
+    this.reconciled += this.connections.apply(batch);
   }
 
   async collect(): Promise<CollectionResult> {
@@ -157,6 +182,7 @@ export class SockscopeProducer implements MetricProducer {
       sum(defs.RECORDS_MALFORMED, [point(stats.malformedRecords)]),
       sum(defs.EVENTS_MISSED, Object.entries(stats.missedByHook).map(([hook, n]) => point(n, { [defs.ATTR_HOOK]: hook }))),
       sum(defs.MAP_FULL, mapFull.map(([map, n]) => point(n, { [defs.ATTR_MAP]: map }))),
+      ...this.conntrackMetrics(point),
       ...this.eventStreamMetrics(point),
       ...this.otlpExportMetrics(point),
       gauge(
@@ -172,6 +198,15 @@ export class SockscopeProducer implements MetricProducer {
       gauge(defs.BUILD_INFO, [
         point(1, { version: this.options.buildInfo.version, 'nodejs.version': this.options.buildInfo.nodeVersion }),
       ]),
+    ];
+  }
+
+  private conntrackMetrics(point: Point): MetricData[] {
+    const stats = this.options.conntrackStats?.();
+    if (!stats) return [];
+    return [
+      sum(defs.CONNTRACK_LOOKUPS, [...stats.outcomes].map(([outcome, n]) => point(n, { [defs.ATTR_CONNTRACK_OUTCOME]: outcome }))),
+      sum(defs.CONNTRACK_CACHE_EVICTED, [point(stats.evicted)]),
     ];
   }
 

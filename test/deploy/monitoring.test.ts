@@ -122,7 +122,7 @@ describe('Prometheus configuration', toolTestOptions(['promtool']), () => {
       const result = await runOk('promtool', ['check', 'config', 'prometheus.yml'], { cwd: dir });
       assert.match(result.stdout, /SUCCESS: prometheus.yml is valid/);
       assert.match(result.stdout, /SUCCESS: 3 rules found/);
-      assert.match(result.stdout, /service-map-rules\.yml\n\s+SUCCESS: 21 rules found/);
+      assert.match(result.stdout, /service-map-rules\.yml\n\s+SUCCESS: 23 rules found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -43,6 +43,11 @@ describe('capability bookkeeping', () => {
     assert.deepEqual(runtimeCapabilities({ release: '6.1.0', unprivilegedBpfDisabled: 0 }), []);
   });
 
+  test('conntrack backend lookups keep CAP_NET_ADMIN: every netlink query is checked against the sending thread', () => {
+    assert.deepEqual(runtimeCapabilities({ release: '6.18.44-fc', unprivilegedBpfDisabled: 2 }, { conntrack: true }), ['CAP_NET_ADMIN']);
+    assert.deepEqual(runtimeCapabilities({ release: '6.1.0-18-amd64', unprivilegedBpfDisabled: 2 }, { conntrack: true }), ['CAP_BPF', 'CAP_NET_ADMIN']);
+  });
+
   test('an unknown name is refused before anything is dropped', () => {
     const addon: CapabilitiesAddon = { dropCapabilities: () => assert.fail('must not be called') };
     assert.throws(() => dropCapabilities(['CAP_NOPE' as 'CAP_BPF'], addon), /unknown capability "CAP_NOPE"/);

@@ -32,11 +32,17 @@ describe('seccomp profile', () => {
   });
 
   test('keeps out mounts, namespaces, ptrace, module loading, kexec, keyrings and io_uring', () => {
-    const forbidden = ['mount', 'umount2', 'pivot_root', 'unshare', 'setns', 'ptrace', 'process_vm_readv', 'process_vm_writev',
+    const forbidden = ['mount', 'umount2', 'pivot_root', 'unshare', 'ptrace', 'process_vm_readv', 'process_vm_writev',
       'init_module', 'finit_module', 'delete_module', 'kexec_load', 'kexec_file_load', 'keyctl', 'add_key', 'reboot',
       'open_by_handle_at', 'name_to_handle_at', 'io_uring_setup', 'userfaultfd', 'swapon', 'chroot'];
     const allowedSomehow = new Set(profile.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names));
     assert.deepEqual(forbidden.filter((name) => allowedSomehow.has(name)), []);
+  });
+
+  test('setns into a network namespace only (the conntrack lookup thread, metrics.conntrackNetns)', () => {
+    assert.deepEqual(profile.syscalls.filter((r) => r.names.includes('setns')), [
+      { names: ['setns'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 0x40000000, valueTwo: 0, op: 'SCMP_CMP_EQ' }] },
+    ]);
   });
 
   test('clone without namespace flags only; clone3 answers ENOSYS so glibc falls back to clone', () => {
@@ -45,11 +51,11 @@ describe('seccomp profile', () => {
     assert.deepEqual(profile.syscalls.filter((r) => r.names.includes('clone3')), [{ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }]);
   });
 
-  test('sockets: IPv4, IPv6, Unix and route netlink only', () => {
+  test('sockets: IPv4, IPv6, Unix, route netlink and netfilter netlink (conntrack lookups) only', () => {
     const socket = profile.syscalls.filter((r) => r.names.includes('socket'));
     assert.deepEqual(
       socket.map((r) => r.args!.map((a) => `${a.index}=${a.value}`).join('&')),
-      ['0=1', '0=2', '0=10', '0=16&2=0'],
+      ['0=1', '0=2', '0=10', '0=16&2=0', '0=16&2=12'],
     );
   });
 

@@ -75,6 +75,8 @@ describe('service map through a real Prometheus', { skip }, () => {
         '--prometheus.host', '127.0.0.1', '--prometheus.port', '0', '--log.level', 'info',
         '--otlp.endpoint', receiver.endpoint, '--otlp.interval', '500ms',
         '--metrics.clusterNetworks', JSON.stringify(CLUSTER_NETWORKS),
+        // The DNAT happens in the node namespace, not the daemon's.
+        '--metrics.conntrackNetns', `/run/netns/${topo.node}`,
         '--attribution.podLogRoot', pods.podLogRoot,
       ],
       'serving Prometheus metrics on /metrics',
@@ -141,6 +143,21 @@ describe('service map through a real Prometheus', { skip }, () => {
       const v6 = await prometheus.waitForQuery(directly, (r) => r.length === 1 && r[0]!.value === DIRECT_BYTES, 60_000);
       assert.equal(v6[0]!.value, DIRECT_BYTES);
     }
+    // The raw series name the backend each connection reached (half each, round-robin), and the
+    // direct IPv6 call, with no DNAT, the peer itself.
+    for (const b of topo.backends) {
+      const viaBackend = `sum(sockscope_network_io_bytes_total{k8s_pod_name="${frontend.name}",network_peer_address="${CLUSTER_IP.ipv4}",sockscope_peer_backend_address="${b.ipv4}",network_io_direction="transmit"})`;
+      const half = (CONNECTIONS / 2) * BYTES;
+      assert.equal((await prometheus.waitForQuery(viaBackend, (r) => r.length === 1 && r[0]!.value === half, 60_000))[0]!.value, half);
+    }
+    const toItself = `sum(sockscope_network_io_bytes_total{k8s_pod_name="${frontend.name}",network_peer_address="${topo.backends[1].ipv6}",sockscope_peer_backend_address="${topo.backends[1].ipv6}",network_io_direction="transmit"})`;
+    assert.equal((await prometheus.waitForQuery(toItself, (r) => r.length === 1 && r[0]!.value === DIRECT_BYTES, 60_000))[0]!.value, DIRECT_BYTES);
+    // The shipped rules name the backend's workload on the Service edge.
+    const byBackend = `workload:sockscope_network_io_bytes_total:sum_by_backend{src_namespace="shop",src_workload="frontend",dst_service="cart",backend_namespace="shop",backend_workload="cart",backend_workload_kind="Deployment",network_io_direction="transmit"}`;
+    assert.equal((await prometheus.waitForQuery(byBackend, (r) => r.length === 1 && r[0]!.value === CONNECTIONS * BYTES, 60_000))[0]!.value, CONNECTIONS * BYTES);
+    const dnats = await prometheus.waitForQuery('sockscope_conntrack_lookups_total{sockscope_conntrack_outcome="backend"}', (r) => r.length === 1 && r[0]!.value >= CONNECTIONS, 60_000);
+    assert.ok(dnats[0]!.value >= CONNECTIONS, 'one DNAT lookup per connection through the Service at least');
+
     // The connection edge exists. (Its rate may read 0: the counter's series was born at its
     // final value, all connections opened before the first scrape that had it.)
     const opened = `workload:sockscope_tcp_connections_opened:rate5m{${edge},dst_service="cart"}`;

@@ -35,14 +35,17 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', '
 const inNs = (netns: string, file: string, ...args: string[]) =>
   execFileSync('ip', ['netns', 'exec', netns, file, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
 
-/** kube-proxy's nftables shape for one family: round-robin (numgen inc) so that each backend gets an exact half. */
+/**
+ * kube-proxy's nftables shape for one family: round-robin (numgen inc) so that each backend gets
+ * an exact half. The Service has the same port over TCP and UDP, as a DNS Service does.
+ */
 function natRules(family: 'ip' | 'ip6', clusterIp: string, backends: string[]): string {
   const addr = family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
   const target = (b: string) => (family === 'ip' ? `${b}:${BACKEND_PORT}` : `[${b}]:${BACKEND_PORT}`);
   return `table ${family} sockscope-kube-proxy {
   map service-ips {
     type ${addr} . inet_proto . inet_service : verdict
-    elements = { ${clusterIp} . tcp . ${SERVICE_PORT} : goto service-web-http }
+    elements = { ${clusterIp} . tcp . ${SERVICE_PORT} : goto service-web-http, ${clusterIp} . udp . ${SERVICE_PORT} : goto service-web-http }
   }
   chain nat-prerouting {
     type nat hook prerouting priority dstnat; policy accept;
@@ -51,7 +54,7 @@ function natRules(family: 'ip' | 'ip6', clusterIp: string, backends: string[]): 
   chain service-web-http {
     numgen inc mod ${backends.length} vmap { ${backends.map((_, i) => `${i} : goto endpoint-${i}`).join(', ')} }
   }
-${backends.map((b, i) => `  chain endpoint-${i} {\n    meta l4proto tcp dnat to ${target(b)}\n  }`).join('\n')}
+${backends.map((b, i) => `  chain endpoint-${i} {\n    meta l4proto { tcp, udp } dnat to ${target(b)}\n  }`).join('\n')}
 }
 `;
 }

@@ -3,15 +3,21 @@
  * that the node DNATs (nft, kube-proxy's shape) to two backend pods, over IPv4 and IPv6.
  * The client's series carry the ClusterIP and the service port as the peer, with exact bytes
  * and connection counts; each backend's carry the client pod's address and no port; a peer
- * outside the cluster networks carries no address. Then 5,000 distinct peer addresses under
+ * outside the cluster networks carries no address. The client's series also carry the backend
+ * each connection really reached, looked up in the node namespace's conntrack (where the DNAT
+ * happened): half the connections and bytes per backend, one lookup per connection. The same
+ * lookups in a namespace without the DNAT, or one that cannot be entered, fail as counted
+ * outcomes and leave the backend empty. Then 5,000 distinct peer addresses under
  * maxSeries 1,000: the series stay capped and the overflow is counted.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Attributes } from '@opentelemetry/api';
 import { BpfCollector } from '../../src/collector/bpf-collector';
+import { ConntrackBackends, type PeerTuple } from '../../src/collector/conntrack-backends';
+import { loadNativeAddon } from '../../src/collector/native-addon';
 import { NETWORK_IO, SERIES_OVERFLOW } from '../../src/metrics/definitions';
 import { OVERFLOW_ATTRIBUTES } from '../../src/metrics/series-store';
 import { bpfTestOptions, requireBpf } from '../helpers/bpf-gate';
@@ -27,6 +33,44 @@ const CONNECTIONS = 6;
 const BYTES = 10_007;
 const ADDRESS = 'network.peer.address';
 const PORT = 'network.peer.port';
+const BACKEND = 'sockscope.peer.backend.address';
+
+/** Connected UDP sockets one after another, each sends argv[5] bytes and waits for the echo; comm = argv[1]. */
+const UDP_CLIENT = `
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+for _ in range(int(sys.argv[4])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((sys.argv[2], int(sys.argv[3])))
+    s.send(b'u' * int(sys.argv[5]))
+    s.settimeout(10)
+    assert len(s.recv(65536)) == int(sys.argv[5])
+    s.close()
+`;
+
+/** A UDP echo server on BACKEND_PORT in a backend pod, as a NamedProcess-like child to kill. */
+async function udpEcho(netns: string): Promise<{ kill(): void }> {
+  const script = `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', ${BACKEND_PORT}))
+print('ready', flush=True)
+while True:
+    data, peer = s.recvfrom(65536)
+    s.sendto(data, peer)
+`;
+  const child = spawn('ip', ['netns', 'exec', netns, 'python3', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`UDP echo in ${netns} exited with ${code}`)));
+  });
+  return { kill: () => child.kill() };
+}
+
+/** Conntrack lookups in a namespace file, as the daemon makes them with metrics.conntrackNetns. */
+function conntrackIn(netns: string, onUnavailable?: (reason: string) => void): ConntrackBackends {
+  return new ConntrackBackends(new (loadNativeAddon().ConntrackLookup)({ netns }), 1024, onUnavailable);
+}
 
 type Store = { entries(): IterableIterator<{ attributes: Attributes; value: { value: number } }> };
 
@@ -50,8 +94,10 @@ describe('peer addresses of cluster networks', bpfTestOptions(), () => {
     const topo = createClusterTopology(randomBytes(3).toString('hex'));
     const children: NamedProcess[] = [];
     const collector = BpfCollector.start({ mode: 'auto', ringBufferSize: 1 << 22, drainIntervalMillis: 20, maxFlows: 65536 });
+    const backends = conntrackIn(`/run/netns/${topo.node}`);
+    const echoes: Array<{ kill(): void }> = [];
     try {
-      const producer = testProducer(collector, { clusterNetworks: CLUSTER_NETWORKS });
+      const producer = testProducer(collector, { clusterNetworks: CLUSTER_NETWORKS, backends });
       const backendNames = topo.backends.map((_, i) => uniqueProcessName(`sscbe${i}`));
       const externalName = uniqueProcessName('sscext');
       const servers = [
@@ -90,6 +136,13 @@ describe('peer addresses of cluster networks', bpfTestOptions(), () => {
         assert.equal(sumOf(f.bytes, comm, { ...peer, 'network.io.direction': 'receive' }), CONNECTIONS * BYTES, `${comm} received from it`);
         assert.equal(sumOf(c.opened, comm, peer), CONNECTIONS, `${comm} opened`);
         assert.equal(sumOf(c.closed, comm, peer), CONNECTIONS, `${comm} closed`);
+        // Round-robin DNAT: each backend got half the connections, and the client's series say which.
+        for (const backend of topo.backends) {
+          const reached = { ...peer, [BACKEND]: backend[family] };
+          assert.equal(sumOf(f.bytes, comm, { ...reached, 'network.io.direction': 'transmit' }), (CONNECTIONS / 2) * BYTES, `${comm} sent to ${backend[family]}`);
+          assert.equal(sumOf(f.bytes, comm, { ...reached, 'network.io.direction': 'receive' }), (CONNECTIONS / 2) * BYTES, `${comm} received from ${backend[family]}`);
+          assert.equal(sumOf(c.opened, comm, reached), CONNECTIONS / 2, `${comm} opened to ${backend[family]}`);
+        }
         for (const attrs of seriesOf(f.bytes, comm)) assert.equal(attrs[ADDRESS], CLUSTER_IP[family], JSON.stringify(attrs));
         assert.ok(seriesOf(producer.flows.stores.rtt as unknown as Store, comm).every((a) => a[ADDRESS] === CLUSTER_IP[family]));
         // Each backend saw half, from the client pod's own address (no SNAT), whose port is a client's: none.
@@ -99,6 +152,8 @@ describe('peer addresses of cluster networks', bpfTestOptions(), () => {
           assert.equal(sumOf(f.bytes, server, { ...fromClient, 'network.io.direction': 'receive' }), (CONNECTIONS / 2) * BYTES, `${server} (${backend.netns}) received over ${family}`);
           assert.equal(sumOf(f.bytes, server, { ...fromClient, 'network.io.direction': 'transmit' }), (CONNECTIONS / 2) * BYTES, `${server} sent over ${family}`);
           assert.equal(sumOf(c.opened, server, { ...fromClient, 'sockscope.connection.direction': 'passive' }), CONNECTIONS / 2, `${server} accepted over ${family}`);
+          // The server's peer is a client: no DNAT to look up.
+          for (const attrs of seriesOf(f.bytes, server)) assert.equal(attrs[BACKEND], undefined, JSON.stringify(attrs));
         }
       }
       // A server outside the cluster networks: the peer group only, on every series of the client.
@@ -106,13 +161,53 @@ describe('peer addresses of cluster networks', bpfTestOptions(), () => {
       assert.ok(series.length > 0, `${clients.external} has series`);
       for (const attrs of series) assert.equal(attrs[ADDRESS], undefined, JSON.stringify(attrs));
       for (const attrs of series) assert.equal(attrs[PORT], undefined, JSON.stringify(attrs));
+      for (const attrs of series) assert.equal(attrs[BACKEND], undefined, JSON.stringify(attrs));
       assert.equal(sumOf(f.bytes, clients.external, { 'sockscope.peer.group': 'external', 'network.io.direction': 'transmit' }), BYTES);
       // That server's own peer is the client pod, inside: it does get the address.
       assert.equal(sumOf(f.bytes, externalName, { [ADDRESS]: topo.client.ipv4, [PORT]: undefined, 'network.io.direction': 'receive' }), BYTES);
       assert.equal(collector.stats().eventsLost, 0);
+      // One lookup per connection (12), each a DNAT; nothing else was looked up.
+      assert.deepEqual(Object.fromEntries(backends.outcomes), { backend: 2 * CONNECTIONS });
+
+      // Connected UDP through the same Service: each socket is a new conntrack entry, and its
+      // datagrams carry the backend that entry was DNATed to.
+      const udpClient = uniqueProcessName('sscudp');
+      for (const b of topo.backends) echoes.push(await udpEcho(b.netns));
+      execFileSync('ip', ['netns', 'exec', topo.client.netns, 'python3', '-c', UDP_CLIENT, udpClient, CLUSTER_IP.ipv4, String(SERVICE_PORT), String(CONNECTIONS), String(BYTES)], { timeout: 30_000 });
+      await producer.ingest();
+      for (const backend of topo.backends) {
+        const reached = { [ADDRESS]: CLUSTER_IP.ipv4, [PORT]: SERVICE_PORT, [BACKEND]: backend.ipv4, 'network.transport': 'udp' };
+        assert.equal(sumOf(f.bytes, udpClient, { ...reached, 'network.io.direction': 'transmit' }), (CONNECTIONS / 2) * BYTES, `${udpClient} sent to ${backend.ipv4}`);
+        assert.equal(sumOf(f.bytes, udpClient, { ...reached, 'network.io.direction': 'receive' }), (CONNECTIONS / 2) * BYTES, `${udpClient} received from ${backend.ipv4}`);
+      }
+      assert.deepEqual(Object.fromEntries(backends.outcomes), { backend: 3 * CONNECTIONS });
+      assert.equal(backends.evicted, 0);
+
+      // The same connections asked where no DNAT happened, or where the lookup thread cannot
+      // go: counted failures, an empty backend, one reason told.
+      const tuples: PeerTuple[] = [
+        { transport: 'tcp', localAddress: topo.client.ipv4, localPort: 40000, remoteAddress: CLUSTER_IP.ipv4, remotePort: SERVICE_PORT },
+      ];
+      const elsewhere = conntrackIn(`/run/netns/${topo.client.netns}`);
+      const reasons: string[] = [];
+      const nowhere = conntrackIn('/run/netns/sscl-none-such', (r) => reasons.push(r));
+      try {
+        await elsewhere.resolve(tuples);
+        assert.deepEqual(Object.fromEntries(elsewhere.outcomes), { not_found: 1 });
+        assert.equal(elsewhere.backendOf(tuples[0]!), undefined);
+        await nowhere.resolve(tuples);
+        await nowhere.resolve([{ ...tuples[0]!, localPort: 40001 }]);
+        assert.deepEqual(Object.fromEntries(nowhere.outcomes), { netns: 2 });
+        assert.equal(reasons.length, 1);
+        assert.match(reasons[0]!, /sscl-none-such/);
+      } finally {
+        elsewhere.close();
+        nowhere.close();
+      }
     } finally {
-      for (const ch of children) ch.kill();
+      for (const ch of [...children, ...echoes]) ch.kill();
       collector.close();
+      backends.close();
       topo.destroy();
     }
   });

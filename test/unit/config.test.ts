@@ -40,6 +40,8 @@ const DEFAULTS: Config = {
       private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'],
     },
     clusterNetworks: [],
+    conntrackNetns: '',
+    conntrackCacheSize: 65_536,
   },
   attribution: { cgroupRoot: '', podLogRoot: '/var/log/pods' },
 };
@@ -366,7 +368,7 @@ test('every setting has a doc, a flag and an environment variable named by the r
     'ebpf.ringBufferSize', 'ebpf.drainInterval',
     'ebpf.maxFlows', 'ebpf.ioCacheSlots', 'ebpf.maxSockets', 'ebpf.maxListeners',
     'metrics.maxSeries', 'metrics.ttl', 'metrics.maxConnections', 'metrics.attributes', 'metrics.peerGroups',
-    'metrics.clusterNetworks',
+    'metrics.clusterNetworks', 'metrics.conntrackNetns', 'metrics.conntrackCacheSize',
     'attribution.cgroupRoot', 'attribution.podLogRoot',
     'probes.mode',
     'events.file',

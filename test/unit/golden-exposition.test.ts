@@ -91,6 +91,7 @@ async function exposition(): Promise<string> {
     limits: { maxSeries: 1000, ttlMs: 300_000 },
     serverPorts: new ServerPorts({ low: 32768, high: 60999 }),
     eventStreamStats: () => ({ written: 40, dropped: { buffer_full: 1, write_error: 2, file_removed: 0 } }),
+    conntrackStats: () => ({ outcomes: new Map([['backend', 12], ['no_nat', 3], ['not_found', 1]]), evicted: 2 }),
     otlpExportStats: () => ({
       exports: new Map([['', 30], ['UNAVAILABLE', 4]]),
       dataPoints: new Map([['', 1500], ['UNAVAILABLE', 200]]),
