@@ -16,7 +16,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { AttachPlan } from '../collector/attach-plan';
-import type { CollectorStats, ConnectionSource, FlowSource, ProgramRuns } from '../collector/types';
+import type { CollectorStats, ConnectionSource, FlowDelta, FlowSource, ProgramRuns } from '../collector/types';
 import { AttributePolicy, type AttributeSelection } from './attribute-policy';
 import { Attributor, type WorkloadResolver } from './attributor';
 import { ConnectionTracker } from './connection-tracker';
@@ -52,6 +52,11 @@ export interface SockscopeProducerOptions {
   eventStreamStats?: () => { written: number; dropped: Readonly<Record<string, number>> };
   /** Outcomes of the OTLP pushes by error.type ('' = success), when pushing: exported as self-metrics. */
   otlpExportStats?: () => { exports: ReadonlyMap<string, number>; dataPoints: ReadonlyMap<string, number> };
+  /**
+   * TEST ONLY: loses every tenth flow of each process before it is counted, a deliberately broken
+   * pipeline that `sockscope selftest` must catch (env TEST_ONLY_SOCKSCOPE_DROP_EVERY_TENTH_FLOW=1).
+   */
+  testDropEveryTenthFlow?: boolean;
 }
 
 export class SockscopeProducer implements MetricProducer {
@@ -108,7 +113,7 @@ export class SockscopeProducer implements MetricProducer {
 
   /** Folds everything the collector has gathered into the series; the kernel is read off the event loop. */
   async ingest(): Promise<void> {
-    await this.source.drainInto(this.flows.addOne);
+    await this.source.drainInto(this.options.testDropEveryTenthFlow ? dropEveryTenthPerProcess(this.flows.addOne) : this.flows.addOne);
     this.reconciled += this.connections.apply(await this.connectionSource.drainConnections());
   }
 
@@ -182,6 +187,16 @@ export class SockscopeProducer implements MetricProducer {
       [...counts].map(([errorType, n]) => point(n, errorType === '' ? {} : { [defs.ATTR_ERROR_TYPE]: errorType }));
     return [sum(defs.OTLP_EXPORTS, byErrorType(stats.exports)), sum(defs.OTLP_DATA_POINTS, byErrorType(stats.dataPoints))];
   }
+}
+
+/** Counted per process name, so that a process with ten flows surely loses one, whatever else runs. */
+const flowsSeenByProcess = new Map<string, number>();
+function dropEveryTenthPerProcess(addOne: (f: FlowDelta) => void): (f: FlowDelta) => void {
+  return (f) => {
+    const n = (flowsSeenByProcess.get(f.comm) ?? 0) + 1;
+    flowsSeenByProcess.set(f.comm, n);
+    if (n % 10 !== 0) addOne(f);
+  };
 }
 
 /** Present only while the kernel counts (kernel.bpf_stats_enabled): a frozen count would read as an idle program. */
