@@ -8,43 +8,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import type { ChildJob } from './jobs';
+import { closeAndWait, connect, sendAndReadBack } from './sockets';
 
 const job = JSON.parse(process.argv[2] ?? '{}') as ChildJob;
 process.title = job.name;
 const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 const lines = createInterface({ input: process.stdin });
 lines.on('close', () => process.exit(0));
-
-function connect(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-function closeAndWait(s: net.Socket): Promise<void> {
-  return new Promise((resolve) => {
-    s.once('close', () => resolve());
-    s.on('data', () => undefined);
-    s.end();
-  });
-}
-
-/** Writes `bytes` and resolves once as many came back from the echo server. */
-function echo(s: net.Socket, bytes: number): Promise<void> {
-  return new Promise((resolve) => {
-    let got = 0;
-    const onData = (chunk: Buffer) => {
-      got += chunk.length;
-      if (got < bytes) return;
-      s.off('data', onData);
-      resolve();
-    };
-    s.on('data', onData);
-    s.write(Buffer.alloc(bytes, 0x73));
-  });
-}
 
 async function tcpEchoServer(host: string, echoBack: boolean): Promise<number> {
   const server = net.createServer((s) => {
@@ -91,7 +61,7 @@ async function main(): Promise<void> {
       return;
     case 'tcp-echo': {
       const s = await connect(job.host, job.port);
-      await echo(s, job.bytes);
+      await sendAndReadBack(s, job.bytes);
       await closeAndWait(s);
       say({ done: true });
       return process.exit(0);
@@ -104,7 +74,7 @@ async function main(): Promise<void> {
       // Each connection moves a few bytes, so the self-test has many flows to count.
       for (let i = 0; i < job.count; i++) {
         const s = await connect(job.host, job.port);
-        await echo(s, job.bytes);
+        await sendAndReadBack(s, job.bytes);
         await closeAndWait(s);
       }
       let refused = 0;

@@ -40,7 +40,9 @@ export async function runSelftest(config: Config): Promise<SelftestReport> {
   process.once('SIGTERM', onSignal);
   try {
     ns = new PrivateNamespace(names.namespace);
-    await ns.ready();
+    await ns.ready().catch((err: Error) => {
+      throw new Error(`cannot create its private network namespace (it needs CAP_SYS_ADMIN, CAP_NET_ADMIN, unshare and ip): ${err.message}`);
+    });
     // Not startup.ts's startCollector: it drops capabilities that nsenter and nft still need here.
     collector = BpfCollector.start(collectorOptions(config));
     const producer = createProducer(config, collector, enrichConnections(config, collector, bootstrapTcpSockets()));
