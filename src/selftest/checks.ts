@@ -54,6 +54,11 @@ export interface Observations {
 const IO = defs.NETWORK_IO.name;
 const process = (name: string) => ({ [defs.ATTR_EXECUTABLE]: name });
 
+/** The hold child's connections in the active gauge. */
+export function heldActive(names: ChildNames, metrics: ResourceMetrics): number {
+  return total(metrics, defs.CONNECTIONS_ACTIVE.name, { ...process(names.hold), [defs.ATTR_CONNECTION_DIRECTION]: 'active' });
+}
+
 export function evaluate(names: ChildNames, seen: Observations): CheckResult[] {
   const w = WORKLOAD;
   const { after, held } = seen;
@@ -83,7 +88,7 @@ export function evaluate(names: ChildNames, seen: Observations): CheckResult[] {
   results.push(exactly(`connections opened by ${names.connect}`, w.connects, connections(defs.CONNECTIONS_OPENED.name, names.connect, after, active)));
   results.push(exactly(`connections closed by ${names.connect}`, w.connects, connections(defs.CONNECTIONS_CLOSED.name, names.connect, after, active)));
   results.push(exactly(`refused connects by ${names.connect}`, w.refused, connections(defs.CONNECTIONS_FAILED.name, names.connect, after, { [defs.ATTR_ERROR_TYPE]: 'refused' })));
-  results.push(exactly(`connections active while ${names.hold} holds them`, w.held, connections(defs.CONNECTIONS_ACTIVE.name, names.hold, held, active)));
+  results.push(exactly(`connections active while ${names.hold} holds them`, w.held, heldActive(names, held)));
   results.push(exactly(`connections active after ${names.hold} closed them`, 0, connections(defs.CONNECTIONS_ACTIVE.name, names.hold, after)));
 
   const rtx = 'retransmits (nft drops every fourth segment)';

@@ -11,7 +11,7 @@ import { bootstrapTcpSockets } from '../collector/proc-sockets';
 import type { Config } from '../config/schema';
 import type { SockscopeProducer } from '../metrics/sockscope-producer';
 import { collectorOptions, createProducer, enrichConnections } from '../startup';
-import { evaluate, exitStatus, type CheckResult, type Observations } from './checks';
+import { evaluate, exitStatus, heldActive, type CheckResult, type Observations } from './checks';
 import { childNames, WORKLOAD, type ChildNames } from './jobs';
 import { PrivateNamespace, type Child } from './namespace';
 
@@ -90,7 +90,7 @@ async function exercise(ns: PrivateNamespace, names: ChildNames, producer: Socks
   await hold.reply();
   // The gauge is read as /metrics would read it while the connections are open: wait for their events.
   let held = await metrics(producer);
-  for (let i = 0; i < SETTLE_ATTEMPTS && !holdSeen(names, held); i++) {
+  for (let i = 0; i < SETTLE_ATTEMPTS && heldActive(names, held) !== w.held; i++) {
     await sleep(drainMillis);
     held = await metrics(producer);
   }
@@ -108,11 +108,6 @@ async function exercise(ns: PrivateNamespace, names: ChildNames, producer: Socks
     if (exitStatus(checks) === 0) break;
   }
   return checks;
-}
-
-function holdSeen(names: ChildNames, held: ResourceMetrics): boolean {
-  const active = evaluate(names, { held, after: held, retransmits: { notRun: '' } }).find((c) => c.check.startsWith('connections active while'));
-  return active?.verdict === 'PASS';
 }
 
 function sleep(ms: number): Promise<void> {
