@@ -41,8 +41,10 @@ LABEL org.opencontainers.image.title="sockscope" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.documentation="README.md, section Deploy"
+# iproute2 and nftables are for `sockscope selftest` only (lo up and a drop rule in its own
+# network namespace); the daemon uses neither.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 libelf1 libnetfilter-conntrack3 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 libelf1 libnetfilter-conntrack3 iproute2 nftables \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/sockscope
 # Root owns the application and nobody may write it: the daemon runs as uid 0 (Kubernetes

@@ -33,6 +33,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Debian 12 and Ubuntu 24.04 ship Node 18: say so before npm and tsc fail in less clear ways.
+if ! node -e '
+  const min = /^>=(\d+)\.(\d+)/.exec(require("./package.json").engines.node);
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  process.exit(major > +min[1] || (major === +min[1] && minor >= +min[2]) ? 0 : 1);'; then
+  log "Node.js $(node --version) is too old: package.json needs $(node -p 'require("./package.json").engines.node'); install Node 20, e.g. from https://deb.nodesource.com (README, Requirements)"
+  exit 1
+fi
+
 # Classic tracepoints (and kprobes, on kernels that have them) attach through tracefs, where
 # libbpf reads their ids. Hosts that boot without it mounted (minimal images, some VMs) would
 # silently lose those probe families; `sockscope check` names the cause either way.
@@ -53,5 +62,45 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
-log "building BPF object, addon and TypeScript"
-npm run --silent build >/dev/null
+# Build only what changed since the last build, so that a second start takes seconds, not half a
+# minute. make is incremental for the BPF object. node-gyp and tsc are not (build:addon rebuilds,
+# build:ts empties dist/ so that no output of a deleted source survives): each runs only when the
+# names, sizes or mtimes of its inputs differ from those recorded at its last successful build.
+# A fresh clone has no record and builds everything; so does a checkout that is not a git work tree.
+#
+# inputs_hash <git pathspec...>: names, sizes and mtimes of the files (tracked or new, not ignored);
+# an argument that names an existing file counts even when ignored (a build output read as input).
+inputs_hash() {
+  local files a
+  files="$(git ls-files -z -co --exclude-standard -- "$@" 2>/dev/null | xargs -0 -r stat -c '%n %s %Y' 2>/dev/null)" || true
+  for a in "$@"; do
+    if [ -f "$a" ]; then files+=$'\n'"$(stat -c '%n %s %Y' "$a")"; fi
+  done
+  [ -n "$files" ] || { head -c 16 /dev/urandom | od -An -tx1; return; }
+  printf '%s\n%s\n%s\n' "$files" "$(node --version)" "${npm_config_nodedir:-}" | sha256sum | cut -d' ' -f1
+}
+# build_if_changed <label> <record file> <npm script> <git pathspec...>
+build_if_changed() {
+  local label="$1" record="$2" script="$3" hash
+  shift 3
+  hash="$(inputs_hash "$@")"
+  if [ -f "$record" ] && [ "$(cat "$record")" = "$hash" ]; then
+    log "$label: up to date"
+    return
+  fi
+  log "building $label"
+  rm -f "$record"
+  npm run --silent "$script" >/dev/null
+  mkdir -p "$(dirname "$record")"
+  echo "$hash" > "$record"
+}
+
+log "building the BPF object (make: only what changed)"
+npm run --silent build:ebpf >/dev/null
+# The addon compiles against the skeleton and headers in ebpf/ (binding.gyp include_dirs).
+build_if_changed "native addon" addon/build/.sockscope-inputs build:addon \
+  addon ':!addon/build' 'ebpf/*.h' ebpf/.output/sockscope.skel.h
+# Everything else that tsc reads: src/, test/, bench/, tsconfig.json, the package files, and
+# whatever a later change adds beside them (so it is not forgotten here). Docs are not read.
+build_if_changed "TypeScript" dist/.sockscope-inputs build:ts \
+  . ':!ebpf' ':!addon' ':!docs' ':!*.md' ':!helm' ':!deploy'

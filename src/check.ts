@@ -34,16 +34,21 @@ export function checkReport(config: Config): { report: CheckReport; plan: Attach
     report: {
       kernel: os.release(),
       mode: config.probes.mode,
-      hooks: plan.hooks.map((h) => ({
-        hook: h.hook,
-        required: h.required,
-        chosen: h.chosen ?? null,
-        attached: h.chosen !== undefined,
-        failures: h.failures,
-      })),
+      hooks: describeHooks(plan),
       conntrack: checkConntrack(config),
     },
   };
+}
+
+/** Each hook of a plan: the implementation chosen, and why the others failed. */
+export function describeHooks(plan: AttachPlan): CheckReport['hooks'] {
+  return plan.hooks.map((h) => ({
+    hook: h.hook,
+    required: h.required,
+    chosen: h.chosen ?? null,
+    attached: h.chosen !== undefined,
+    failures: h.failures,
+  }));
 }
 
 export function renderCheckText(report: CheckReport): string {

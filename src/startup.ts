@@ -131,5 +131,7 @@ export function createProducer(
     }),
     eventStreamStats,
     otlpExportStats,
+    // Test only: the broken pipeline that test/integration/selftest.test.ts makes selftest catch.
+    testDropEveryTenthFlow: process.env.TEST_ONLY_SOCKSCOPE_DROP_EVERY_TENTH_FLOW === '1',
   });
 }

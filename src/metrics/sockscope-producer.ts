@@ -60,6 +60,11 @@ export interface SockscopeProducerOptions {
   eventStreamStats?: () => { written: number; dropped: Readonly<Record<string, number>> };
   /** Outcomes of the OTLP pushes by error.type ('' = success), when pushing: exported as self-metrics. */
   otlpExportStats?: () => { exports: ReadonlyMap<string, number>; dataPoints: ReadonlyMap<string, number> };
+  /**
+   * TEST ONLY: loses every tenth flow of each process before it is counted, a deliberately broken
+   * pipeline that `sockscope selftest` must catch (env TEST_ONLY_SOCKSCOPE_DROP_EVERY_TENTH_FLOW=1).
+   */
+  testDropEveryTenthFlow?: boolean;
 }
 
 export class SockscopeProducer implements MetricProducer {
@@ -125,9 +130,10 @@ export class SockscopeProducer implements MetricProducer {
 
   /** Folds everything the collector has gathered into the series; the kernel is read off the event loop. */
   async ingest(): Promise<void> {
+    const add = this.options.testDropEveryTenthFlow ? dropEveryTenthPerProcess(this.flows.addOne) : this.flows.addOne;
     const backends = this.options.backends;
     if (!backends || !this.options.clusterNetworks?.length) {
-      await this.source.drainInto(this.flows.addOne);
+      await this.source.drainInto(add);
       this.reconciled += this.connections.apply(await this.connectionSource.drainConnections());
       return;
     }
@@ -140,7 +146,7 @@ export class SockscopeProducer implements MetricProducer {
       if (t) tuples.push(t);
     }
     await backends.resolve(tuples);
-    for (const f of flows) this.flows.addOne(f);
+    for (const f of flows) add(f);
     const batch = await this.connectionSource.drainConnections();
     await backends.resolve(this.connections.peerTuples(batch));
     this.reconciled += this.connections.apply(batch);
@@ -226,6 +232,16 @@ export class SockscopeProducer implements MetricProducer {
       [...counts].map(([errorType, n]) => point(n, errorType === '' ? {} : { [defs.ATTR_ERROR_TYPE]: errorType }));
     return [sum(defs.OTLP_EXPORTS, byErrorType(stats.exports)), sum(defs.OTLP_DATA_POINTS, byErrorType(stats.dataPoints))];
   }
+}
+
+/** Counted per process name, so that a process with ten flows surely loses one, whatever else runs. */
+const flowsSeenByProcess = new Map<string, number>();
+function dropEveryTenthPerProcess(addOne: (f: FlowDelta) => void): (f: FlowDelta) => void {
+  return (f) => {
+    const n = (flowsSeenByProcess.get(f.comm) ?? 0) + 1;
+    flowsSeenByProcess.set(f.comm, n);
+    if (n % 10 !== 0) addOne(f);
+  };
 }
 
 /** Present only while the kernel counts (kernel.bpf_stats_enabled): a frozen count would read as an idle program. */

@@ -205,6 +205,26 @@ describe('container image', { ...bpfTestOptions(), ...toolTestOptions(TOOLS) }, 
     await podmanOk(['rm', 'sockscope']);
   });
 
+  test('sockscope selftest passes in the image when run privileged, as `kubectl debug node --profile=sysadmin` runs it', async () => {
+    const result = await podman(['run', '--rm', '--privileged', '--network', 'none', IMAGE, 'selftest'], 300_000);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /^\d+ passed, 0 failed, 0 not run$/m);
+  });
+
+  test('sockscope selftest with only the DaemonSet settings (what kubectl exec gets): exit 1, one line naming what is missing', async () => {
+    const installed = path.join(work, 'selftest-seccomp.json');
+    writeFileSync(installed, configMap.data['sockscope.json']!);
+    const result = await podman([
+      'run', '--rm', '--network', 'none', ...(pod.hostPID ? ['--pid', 'host'] : []),
+      ...securityFlags(main, installed), ...mountFlags(main, {}), IMAGE, 'selftest',
+    ]);
+    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+    // (podman's own lines, about healthchecks without systemd, start with time=.)
+    const ours = result.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('time='));
+    assert.equal(ours.length, 1, result.stderr);
+    assert.match(ours[0]!, /^sockscope selftest: cannot create its private network namespace \(it needs CAP_SYS_ADMIN, CAP_NET_ADMIN, unshare and ip\): .*Operation not permitted$/);
+  });
+
   test("with the runtime's default seccomp profile instead, bpf() is refused: the custom profile is needed", async () => {
     const result = await podman([
       'run', '--rm', '--network', 'none', ...(pod.hostPID ? ['--pid', 'host'] : []),

@@ -52,7 +52,7 @@ test('any other first word is an unknown command', () => {
   assert.deepEqual(parseCommandLine(['start']), { command: 'unknown', name: 'start' });
   assert.deepEqual(parseCommandLine(['Run', '--prometheus.port=1']), { command: 'unknown', name: 'Run' });
   const message = unknownCommandMessage('start');
-  assert.equal(message, 'sockscope: unknown command "start"; the commands are run, check, events, top, help');
+  assert.equal(message, 'sockscope: unknown command "start"; the commands are run, check, events, top, selftest, help');
 });
 
 // ---- help text ----
