@@ -106,6 +106,11 @@ export class ConnectionEnricher {
 
   constructor(private readonly maxConnections = 262_144) {}
 
+  /** Open connections remembered now. */
+  get openConnections(): number {
+    return this.open.size;
+  }
+
   /** Takes in the sockets that existed at start; returns the listeners and open connections, resolved. */
   bootstrap(sockets: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>): ExistingSocket[] {
     const existing: ExistingSocket[] = [];

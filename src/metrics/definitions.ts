@@ -301,6 +301,15 @@ export const EVENTS_MISSED: MetricDefinition = {
   attributes: [d(ATTR_HOOK, '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`')],
 };
 
+export const CONNECTIONS_RECONCILED: MetricDefinition = {
+  name: 'sockscope.tcp.connections.reconciled',
+  prometheusName: 'sockscope_tcp_connections_reconciled_total',
+  kind: 'counter',
+  unit: '{connection}',
+  description: 'Connections taken out of the active gauge (and counted closed) because /proc/net/tcp no longer had them open: their CLOSE never reached sockscope. Checked after a counted loss, and about every minute for losses the kernel did not count.',
+  attributes: [],
+};
+
 export const MAP_FULL: MetricDefinition = {
   name: 'sockscope.ebpf.map.full',
   prometheusName: 'sockscope_ebpf_map_full_total',
@@ -470,6 +479,7 @@ export const METRICS: readonly MetricDefinition[] = [
   RECORDS_MALFORMED,
   EVENTS_MISSED,
   MAP_FULL,
+  CONNECTIONS_RECONCILED,
   EVENT_STREAM_WRITTEN,
   EVENT_STREAM_DROPPED,
   OTLP_EXPORTS,
