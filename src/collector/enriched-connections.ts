@@ -76,9 +76,10 @@ export class EnrichedConnections implements ConnectionSource {
     const records = this.enricher.enrich(events);
     if (records.length > 0) this.options.onRecords?.(records);
     if (this.options.listSockets) for (const r of records) if (r.owner) this.witnesses.note(r.netns, r.owner.tgid);
-    const stillOpen = this.stillOpenAfterLosses();
-    if (stillOpen) this.enricher.retainOnly(stillOpen);
-    return { existing, records, stillOpen };
+    const listing = this.listingAfterLosses();
+    if (!listing) return { existing, records };
+    this.enricher.retainOnly(listing.stillOpen);
+    return { existing, records, stillOpen: listing.stillOpen, adopted: this.enricher.adopt(listing.openUnknown) };
   }
 
   private now(): number {
@@ -88,12 +89,14 @@ export class EnrichedConnections implements ConnectionSource {
   /**
    * After state changes may have been lost (counted), and every minute or so in case the
    * kernel lost one without counting it, the connections /proc still has: a lost CLOSE would
-   * otherwise keep a connection open until restart. The kernel skips a
+   * otherwise keep a connection open until restart, a lost open keep it out. The listing is
+   * read after this batch's events were taken: an open still on its way arrives later and
+   * takes the adopted connection's place (the tracker keys both alike). The kernel skips a
    * program already running on that CPU (missed); the ring can be full (lost; that count
    * includes socket I/O, which costs only a needless check); the addon bounds the events
    * it holds between drains (connection_events).
    */
-  private stillOpenAfterLosses(): StillOpen | undefined {
+  private listingAfterLosses(): { stillOpen: StillOpen; openUnknown: ProcSocket[] } | undefined {
     if (!this.options.listSockets) return undefined;
     const stats = this.raw.stats();
     const losses = (stats.missedByHook.tcp_state ?? 0) + stats.eventsLost + stats.mapFull.connection_events;
@@ -108,8 +111,14 @@ export class EnrichedConnections implements ConnectionSource {
     const { sockets, namespaces } = this.options.listSockets(this.witnesses.all);
     this.nextPeriodicMs = now + Math.max(RECONCILE_UNCOUNTED_INTERVAL_MS, RECONCILE_COST_FACTOR * (performance.now() - started));
     const open = new Set<string>();
-    for (const s of sockets) if (ESTABLISHED_LIKE.has(s.state)) open.add(connectionKey(s.netns, s));
+    const openUnknown: ProcSocket[] = [];
+    for (const s of sockets) {
+      if (!ESTABLISHED_LIKE.has(s.state)) continue;
+      const key = connectionKey(s.netns, s);
+      open.add(key);
+      if (!this.enricher.isOpen(key)) openUnknown.push(s);
+    }
     // A namespace not read (its ns link was not ours to read) tells nothing: keep its connections.
-    return { has: (key) => open.has(key) || !namespaces.has(netnsOfKey(key)) };
+    return { stillOpen: { has: (key) => open.has(key) || !namespaces.has(netnsOfKey(key)) }, openUnknown };
   }
 }

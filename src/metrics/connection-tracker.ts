@@ -82,9 +82,15 @@ export class ConnectionTracker {
     private readonly maxConnections = 262_144,
   ) {}
 
+  /** Connections tracked because /proc had them open although no event opened them (their open was lost). */
+  adopted = 0;
+
   /** Takes in one batch; returns how many connections it closed because /proc no longer has them. */
   apply(batch: ConnectionBatch): number {
     if (batch.existing) this.bootstrap(batch.existing);
+    // Before the batch's records: the listing was read after them, and an open of the same key
+    // still on its way replaces an adopted connection (track() takes the previous one out).
+    if (batch.adopted) for (const s of batch.adopted) if (s.direction && this.track(connectionKey(s.netns, s), this.candidates(s.owner, s.direction, s))) this.adopted++;
     for (const r of batch.records) {
       if (r.kind === 'retransmit') this.retransmit(r);
       else this.stateChange(r);

@@ -140,3 +140,28 @@ test('without any counted loss, a connection the kernel no longer has leaves the
   await producer.ingest();
   assert.equal(kernel.listed, 1, 'with no connection tracked there is nothing to check');
 });
+
+test('after a loss, a connection the kernel has open whose open was lost enters the gauge once, counted', async () => {
+  const stats = { current: NO_COLLECTOR_STATS };
+  // The kernel has OPENED's connection and another whose open event the ring dropped.
+  const lostOpen: ProcSocket = { ...ALIVE, localPort: 40002, inode: 2 };
+  const kernel = { sockets: [ALIVE, lostOpen], listed: 0 };
+  const producer = producerWith(stats, kernel);
+  await producer.ingest();
+  stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
+  await producer.ingest();
+  assert.equal(kernel.listed, 1);
+  assert.equal(producer.connections.trackedConnections, 2);
+  assert.equal(producer.connections.adopted, 1);
+  assert.equal(producer.reconciled, 0);
+  const active = async () => {
+    const metrics = (await producer.collect()).resourceMetrics.scopeMetrics[0]!.metrics;
+    const sum = (name: string) => metrics.find((m) => m.descriptor.name === name)!.dataPoints.reduce((n, p) => n + (p.value as number), 0);
+    return { active: sum('sockscope.tcp.connections.active'), opened: sum('sockscope.tcp.connections.opened') };
+  };
+  assert.deepEqual(await active(), { active: 2, opened: 1 }, 'in the gauge, not counted as opened');
+  const reconciled = (await producer.collect()).resourceMetrics.scopeMetrics[0]!.metrics
+    .find((m) => m.descriptor.name === 'sockscope.tcp.connections.reconciled')!.dataPoints
+    .map((p) => [p.attributes['sockscope.reconciled.as'], p.value]);
+  assert.deepEqual(reconciled, [['closed', 0], ['opened', 1]]);
+});
