@@ -54,6 +54,12 @@ export class EnrichedConnections implements ConnectionSource {
   /** When to reconcile without a counted loss (the bootstrap was just read at start). */
   private nextPeriodicMs: number;
   private readonly witnesses: NetnsWitnesses;
+  /**
+   * Open connections the last listing had and no event had opened. Only those the next
+   * listing has again are adopted: when ingest lags the kernel (thousands of connections a
+   * second), most unknown ones are opens still on their way, and adopting them is wasted work.
+   */
+  private unknownAtLastListing = new Set<string>();
 
   private readonly options: Omit<EnrichedConnectionsOptions, 'bootstrap'>;
 
@@ -89,9 +95,10 @@ export class EnrichedConnections implements ConnectionSource {
   /**
    * After state changes may have been lost (counted), and every minute or so in case the
    * kernel lost one without counting it, the connections /proc still has: a lost CLOSE would
-   * otherwise keep a connection open until restart, a lost open keep it out. The listing is
-   * read after this batch's events were taken: an open still on its way arrives later and
-   * takes the adopted connection's place (the tracker keys both alike). The kernel skips a
+   * otherwise keep a connection open until restart, a lost open keep it out (adopted when two
+   * listings in a row have it). The listing is read after this batch's events were taken: an
+   * open still on its way arrives later and takes the adopted connection's place (the tracker
+   * keys both alike). The kernel skips a
    * program already running on that CPU (missed); the ring can be full (lost; that count
    * includes socket I/O, which costs only a needless check); the addon bounds the events
    * it holds between drains (connection_events).
@@ -102,22 +109,28 @@ export class EnrichedConnections implements ConnectionSource {
     const losses = (stats.missedByHook.tcp_state ?? 0) + stats.eventsLost + stats.mapFull.connection_events;
     const now = this.now();
     const afterCountedLoss = losses !== this.reconciledAtLosses && now - this.lastReconcileMs >= RECONCILE_MIN_INTERVAL_MS;
-    const periodic = this.enricher.openConnections > 0 && now >= this.nextPeriodicMs;
+    const periodic = (this.enricher.openConnections > 0 || this.unknownAtLastListing.size > 0) && now >= this.nextPeriodicMs;
     if (!afterCountedLoss && !periodic) return undefined;
     this.reconciledAtLosses = losses;
     this.lastReconcileMs = now;
     const started = performance.now();
     this.witnesses.prune();
     const { sockets, namespaces } = this.options.listSockets(this.witnesses.all);
-    this.nextPeriodicMs = now + Math.max(RECONCILE_UNCOUNTED_INTERVAL_MS, RECONCILE_COST_FACTOR * (performance.now() - started));
+    const cost = RECONCILE_COST_FACTOR * (performance.now() - started);
     const open = new Set<string>();
+    const unknown = new Set<string>();
     const openUnknown: ProcSocket[] = [];
     for (const s of sockets) {
       if (!ESTABLISHED_LIKE.has(s.state)) continue;
       const key = connectionKey(s.netns, s);
       open.add(key);
-      if (!this.enricher.isOpen(key)) openUnknown.push(s);
+      if (this.enricher.isOpen(key)) continue;
+      unknown.add(key);
+      if (this.unknownAtLastListing.has(key)) openUnknown.push(s);
     }
+    this.unknownAtLastListing = unknown;
+    // Unknown ones are looked at again soon: adopted then if still there.
+    this.nextPeriodicMs = now + Math.max(unknown.size > 0 ? RECONCILE_MIN_INTERVAL_MS : RECONCILE_UNCOUNTED_INTERVAL_MS, cost);
     // A namespace not read (its ns link was not ours to read) tells nothing: keep its connections.
     return { stillOpen: { has: (key) => open.has(key) || !namespaces.has(netnsOfKey(key)) }, openUnknown };
   }
