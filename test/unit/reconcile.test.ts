@@ -172,3 +172,23 @@ test('after a loss, a connection two listings in a row have open whose open was 
     .map((p) => [p.attributes['sockscope.reconciled.as'], p.value]);
   assert.deepEqual(reconciled, [['closed', 0], ['opened', 1]]);
 });
+
+test('a listing that found unknown open connections is followed by another 10 s later, without a new loss, which adopts them', async () => {
+  const stats = { current: NO_COLLECTOR_STATS };
+  const lostOpen: ProcSocket = { ...ALIVE, localPort: 40003, inode: 3 };
+  const kernel = { sockets: [ALIVE, lostOpen], listed: 0 };
+  let clock = 1_000_000;
+  const producer = producerWith(stats, kernel, undefined, () => clock);
+  await producer.ingest();
+  stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
+  await producer.ingest();
+  assert.equal(kernel.listed, 1);
+  clock += 9_000;
+  await producer.ingest();
+  assert.equal(kernel.listed, 1, 'not before 10 s');
+  clock += 1_000;
+  await producer.ingest();
+  assert.equal(kernel.listed, 2, 'the loss count did not change, the unknown connection did not go away');
+  assert.equal(producer.connections.adopted, 1);
+  assert.equal(producer.connections.trackedConnections, 2);
+});
