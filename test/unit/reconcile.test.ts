@@ -141,20 +141,27 @@ test('without any counted loss, a connection the kernel no longer has leaves the
   assert.equal(kernel.listed, 1, 'with no connection tracked there is nothing to check');
 });
 
-test('after a loss, a connection two listings in a row have open whose open was lost enters the gauge once, counted', async () => {
+/**
+ * The kernel has OPENED's connection and another whose open event the ring dropped; a loss is
+ * counted and the first listing read. The clock is the test's.
+ */
+async function afterFirstListingWithLostOpen() {
   const stats = { current: NO_COLLECTOR_STATS };
-  // The kernel has OPENED's connection and another whose open event the ring dropped.
-  const lostOpen: ProcSocket = { ...ALIVE, localPort: 40002, inode: 2 };
-  const kernel = { sockets: [ALIVE, lostOpen], listed: 0 };
-  let clock = 1_000_000;
-  const producer = producerWith(stats, kernel, undefined, () => clock);
+  const kernel = { sockets: [ALIVE, { ...ALIVE, localPort: 40002, inode: 2 }], listed: 0 };
+  const clock = { ms: 1_000_000 };
+  const producer = producerWith(stats, kernel, undefined, () => clock.ms);
   await producer.ingest();
   stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
   await producer.ingest();
   assert.equal(kernel.listed, 1);
+  return { stats, kernel, clock, producer };
+}
+
+test('after a loss, a connection two listings in a row have open whose open was lost enters the gauge once, counted', async () => {
+  const { stats, kernel, clock, producer } = await afterFirstListingWithLostOpen();
   // Its open may still be on its way (ingest lagging the kernel): not yet.
   assert.equal(producer.connections.adopted, 0);
-  clock += 10_000;
+  clock.ms += 10_000;
   stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 2 };
   await producer.ingest();
   assert.equal(kernel.listed, 2);
@@ -174,19 +181,11 @@ test('after a loss, a connection two listings in a row have open whose open was 
 });
 
 test('a listing that found unknown open connections is followed by another 10 s later, without a new loss, which adopts them', async () => {
-  const stats = { current: NO_COLLECTOR_STATS };
-  const lostOpen: ProcSocket = { ...ALIVE, localPort: 40003, inode: 3 };
-  const kernel = { sockets: [ALIVE, lostOpen], listed: 0 };
-  let clock = 1_000_000;
-  const producer = producerWith(stats, kernel, undefined, () => clock);
-  await producer.ingest();
-  stats.current = { ...NO_COLLECTOR_STATS, eventsLost: 1 };
-  await producer.ingest();
-  assert.equal(kernel.listed, 1);
-  clock += 9_000;
+  const { kernel, clock, producer } = await afterFirstListingWithLostOpen();
+  clock.ms += 9_000;
   await producer.ingest();
   assert.equal(kernel.listed, 1, 'not before 10 s');
-  clock += 1_000;
+  clock.ms += 1_000;
   await producer.ingest();
   assert.equal(kernel.listed, 2, 'the loss count did not change, the unknown connection did not go away');
   assert.equal(producer.connections.adopted, 1);
