@@ -106,6 +106,11 @@ export class ConnectionEnricher {
 
   constructor(private readonly maxConnections = 262_144) {}
 
+  /** Open connections remembered now. */
+  get openConnections(): number {
+    return this.open.size;
+  }
+
   /** Takes in the sockets that existed at start; returns the listeners and open connections, resolved. */
   bootstrap(sockets: ReadonlyArray<ProcSocket & { owner?: SocketOwner }>): ExistingSocket[] {
     const existing: ExistingSocket[] = [];
@@ -130,6 +135,27 @@ export class ConnectionEnricher {
 
   enrich(events: readonly ConnectionEvent[]): ConnectionRecord[] {
     return events.map((e) => (e.kind === 'retransmit' ? this.retransmit(e) : this.stateChange(e)));
+  }
+
+  /** Whether the connection is remembered open. */
+  isOpen(key: string): boolean {
+    return this.open.has(key);
+  }
+
+  /**
+   * Remembers open connections the kernel listed but no event opened (their open was lost),
+   * resolved as at start: passive on a known listener's port (with its owner), else active,
+   * owner unknown (no fd walk). Returns those remembered.
+   */
+  adopt(sockets: readonly ProcSocket[]): ExistingSocket[] {
+    const adopted: ExistingSocket[] = [];
+    for (const s of sockets) {
+      const lkey = listenerKey(s.netns, s.localPort);
+      const direction: Direction = this.listening.has(lkey) ? 'passive' : 'active';
+      const owner = direction === 'passive' ? this.listenerOwners.get(lkey) : undefined;
+      if (this.remember(connectionKey(s.netns, s), owner, direction)) adopted.push(withOwner(s, owner, direction));
+    }
+    return adopted;
   }
 
   /** Forgets open connections the kernel no longer has (their CLOSE was lost). */

@@ -29,6 +29,7 @@ export interface BootstrapResult {
 
 const AF_INET = 2;
 const AF_INET6 = 10;
+const TIME_WAIT = TCP_STATES.indexOf('TIME_WAIT');
 
 /** Parses one /proc/net/tcp or tcp6 file's text, of namespace `netns`. Malformed lines are skipped. */
 export function parseProcNetTcp(text: string, family: IpFamily, netns: number): ProcSocket[] {
@@ -40,7 +41,9 @@ export function parseProcNetTcp(text: string, family: IpFamily, netns: number): 
     const localPort = parseEndpoint(f[1]!, family, LOCAL);
     const remotePort = parseEndpoint(f[2]!, family, REMOTE);
     if (localPort === undefined || remotePort === undefined || !STATE.test(f[3]!) || !INODE.test(f[9]!)) continue;
-    const state = Number.parseInt(f[3]!, 16);
+    // A TIME_WAIT socket is listed with its substate: FIN_WAIT2 until the peer's FIN arrives
+    // (an orphan's close goes straight there). Its timer ("tr") is 3, which no full socket has.
+    const state = f[5]!.startsWith('03:') ? TIME_WAIT : Number.parseInt(f[3]!, 16);
     const inode = Number(f[9]);
     if (!Number.isSafeInteger(inode)) continue;
     out.push({

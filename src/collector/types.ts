@@ -183,4 +183,9 @@ export interface ConnectionBatch {
    * has(connectionKey()) is false for a connection the kernel no longer has. Consumers drop those.
    */
   stillOpen?: StillOpen;
+  /**
+   * Read with stillOpen: connections the kernel's list has open that no event opened (their
+   * open was lost), resolved as at start. Consumers track them without counting an open.
+   */
+  adopted?: readonly ExistingSocket[];
 }

@@ -83,6 +83,9 @@ export class ConnectionTracker {
     private readonly maxConnections = 262_144,
   ) {}
 
+  /** Connections tracked because /proc had them open although no event opened them (their open was lost). */
+  adopted = 0;
+
   /** The conntrack tuples of the batch's connections whose backend its series carry (Attributor.peerTuple). */
   peerTuples(batch: ConnectionBatch): PeerTuple[] {
     const tuples: PeerTuple[] = [];
@@ -102,6 +105,9 @@ export class ConnectionTracker {
   /** Takes in one batch; returns how many connections it closed because /proc no longer has them. */
   apply(batch: ConnectionBatch): number {
     if (batch.existing) this.bootstrap(batch.existing);
+    // Before the batch's records: the listing was read after them, and an open of the same key
+    // still on its way replaces an adopted connection (track() takes the previous one out).
+    if (batch.adopted) for (const s of batch.adopted) if (s.direction && this.track(connectionKey(s.netns, s), this.candidates(s.owner, s.direction, s))) this.adopted++;
     for (const r of batch.records) {
       if (r.kind === 'retransmit') this.retransmit(r);
       else this.stateChange(r);

@@ -42,6 +42,7 @@ export const ATTR_STATE_TO = 'sockscope.tcp.state.to';
 export const ATTR_HOOK = 'sockscope.ebpf.hook';
 export const ATTR_IMPLEMENTATION = 'sockscope.ebpf.implementation';
 export const ATTR_MAP = 'sockscope.ebpf.map';
+export const ATTR_RECONCILED_AS = 'sockscope.reconciled.as';
 export const ATTR_PROGRAM = 'sockscope.ebpf.program';
 export const ATTR_PEER_GROUP = 'sockscope.peer.group';
 export const ATTR_PEER_ADDRESS = 'network.peer.address';
@@ -329,6 +330,15 @@ export const EVENTS_MISSED: MetricDefinition = {
   attributes: [d(ATTR_HOOK, '`socket_send`, `socket_recv`, `tcp_state`, `tcp_retransmit`')],
 };
 
+export const CONNECTIONS_RECONCILED: MetricDefinition = {
+  name: 'sockscope.tcp.connections.reconciled',
+  prometheusName: 'sockscope_tcp_connections_reconciled_total',
+  kind: 'counter',
+  unit: '{connection}',
+  description: 'Connections the active gauge was corrected for from /proc/net/tcp, after their state change never reached sockscope: taken out (and counted closed) when the kernel no longer had them open, or put in (not counted opened) when it had them and no open was seen. Checked after a counted loss, and about every minute for losses the kernel did not count.',
+  attributes: [d(ATTR_RECONCILED_AS, '`closed` (the kernel no longer had it), `opened` (the kernel had it, its open was not seen)')],
+};
+
 export const MAP_FULL: MetricDefinition = {
   name: 'sockscope.ebpf.map.full',
   prometheusName: 'sockscope_ebpf_map_full_total',
@@ -525,6 +535,7 @@ export const METRICS: readonly MetricDefinition[] = [
   MAP_FULL,
   CONNTRACK_LOOKUPS,
   CONNTRACK_CACHE_EVICTED,
+  CONNECTIONS_RECONCILED,
   EVENT_STREAM_WRITTEN,
   EVENT_STREAM_DROPPED,
   OTLP_EXPORTS,

@@ -189,6 +189,10 @@ export class SockscopeProducer implements MetricProducer {
       sum(defs.EVENTS_MISSED, Object.entries(stats.missedByHook).map(([hook, n]) => point(n, { [defs.ATTR_HOOK]: hook }))),
       sum(defs.MAP_FULL, mapFull.map(([map, n]) => point(n, { [defs.ATTR_MAP]: map }))),
       ...this.conntrackMetrics(point),
+      sum(defs.CONNECTIONS_RECONCILED, [
+        point(this.reconciled, { [defs.ATTR_RECONCILED_AS]: 'closed' }),
+        point(this.connections.adopted, { [defs.ATTR_RECONCILED_AS]: 'opened' }),
+      ]),
       ...this.eventStreamMetrics(point),
       ...this.otlpExportMetrics(point),
       gauge(

@@ -31,8 +31,8 @@ export interface HeldConnectionsRun {
   rssMiB: { before: number; held: number; peak: number };
   /** Sequential scrapes while held. */
   scrape: { scrapes: number; p50Ms: number; p99Ms: number; maxMs: number; bodyBytes: number };
-  /** Self-metrics of loss, at the end: each must be 0 for the gauge to be exact by construction. */
-  losses: { eventsLost: number; missed: number; mapFull: Record<string, number> };
+  /** Self-metrics of loss, at the end (0 for the gauge to be exact by construction), and what reconciliation corrected. */
+  losses: { eventsLost: number; missed: number; mapFull: Record<string, number>; reconciled: { closed: number; opened: number } };
 }
 
 const MIB = 1024;
@@ -135,6 +135,10 @@ export async function runHeldConnections(
         eventsLost: sumOf(samples, 'sockscope_ebpf_events_lost_total', {}),
         missed: sumOf(samples, 'sockscope_ebpf_events_missed_total', {}),
         mapFull,
+        reconciled: {
+          closed: sumOf(samples, 'sockscope_tcp_connections_reconciled_total', { sockscope_reconciled_as: 'closed' }),
+          opened: sumOf(samples, 'sockscope_tcp_connections_reconciled_total', { sockscope_reconciled_as: 'opened' }),
+        },
       },
     };
   } finally {

@@ -90,3 +90,17 @@ test('a v4-mapped peer on a tcp6 row is IPv4 on the wire', () => {
   assert.equal(s?.remoteAddress, '::ffff:7f00:1'); // the WHATWG URL form of ::ffff:127.0.0.1
   assert.equal(s?.netns, HOST_NS);
 });
+
+test('a TIME_WAIT socket listed with its FIN_WAIT2 substate is TIME_WAIT, an orphan in FIN_WAIT2 is not', () => {
+  // As the kernel lists them (6.18, checked in a namespace): the client closed, the server did
+  // not yet. The full socket is gone (its CLOSE was traced); what is left is a timewait socket,
+  // timer 3, printed with substate 05.
+  const text = [
+    HEADER,
+    '   2: 0100007F:8EDA 0100007F:D183 05 00000000:00000000 03:00001751 00000000     0        0 0 3 0000000067100473',
+    // An orphan in FIN_WAIT2 (tcp_fin_timeout above 60 s) is a full socket: keepalive timer 2.
+    '   3: 0100007F:8EDB 0100007F:D183 05 00000000:00000000 02:00001751 00000000     0        0 0 2 0000000067100474 20 4 0 10 -1',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseProcNetTcp(text, 'ipv4', HOST_NS).map((s) => s.state), ['TIME_WAIT', 'FIN_WAIT2']);
+});
