@@ -54,6 +54,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
         metricProducers: [producer],
         webConfig,
         probesWithoutAuth: config.prometheus.probesWithoutAuth,
+        limits: config.prometheus,
       })
     : undefined;
   if (server) readers.push(server.reader);

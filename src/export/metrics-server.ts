@@ -6,7 +6,7 @@
  * front of every endpoint.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { PrometheusTextSerializer } from './prometheus-text';
@@ -34,7 +34,24 @@ export interface MetricsServerOptions {
   webConfig?: WebConfigSource;
   /** /healthz and /readyz answer without basic auth (TLS still applies). */
   probesWithoutAuth?: boolean;
+  /** Limits against clients that hold connections or trickle requests; Node's defaults where absent. */
+  limits?: HttpLimits;
 }
+
+/** The prometheus.* settings of the same names (milliseconds, bytes). */
+export interface HttpLimits {
+  maxConnections: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxHeaderSize: number;
+}
+
+/**
+ * How often Node looks for requests past headersTimeout or requestTimeout (its default, 30 s,
+ * would let a slowloris client hold a connection up to that much longer than the setting says).
+ */
+const DEADLINE_CHECK_MS = 1000;
 
 export interface BoundAddress {
   host: string;
@@ -45,6 +62,14 @@ const TEXT = 'text/plain; charset=utf-8';
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function refuseConnect(socket: Socket): void {
+  const body = 'method not allowed\n';
+  socket.end(
+    `HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: ${TEXT}\r\n` +
+      `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function errorText(error: unknown): string {
@@ -76,7 +101,21 @@ export class MetricsServer {
   async start(): Promise<BoundAddress> {
     if (this.server !== undefined) throw new Error('metrics server already started');
     const { host, port } = this.options;
-    const server = this.gate.createServer((request, response) => void this.handle(request, response));
+    const limits = this.options.limits;
+    const server = this.gate.createServer(
+      (request, response) => void this.handle(request, response),
+      limits && {
+        maxHeaderSize: limits.maxHeaderSize,
+        headersTimeout: limits.headersTimeout,
+        requestTimeout: limits.requestTimeout,
+        keepAliveTimeout: limits.keepAliveTimeout,
+        connectionsCheckingInterval: DEADLINE_CHECK_MS,
+      },
+    );
+    // Past the limit, Node closes a new connection as it arrives.
+    if (limits) server.maxConnections = limits.maxConnections;
+    // Without a listener Node would drop a CONNECT request without an answer.
+    server.on('connect', (_request: IncomingMessage, socket: Socket) => refuseConnect(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
