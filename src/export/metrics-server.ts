@@ -9,6 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
+import { answerClientError } from './client-errors';
 import { PrometheusTextSerializer } from './prometheus-text';
 import { PrometheusViewBuilder } from './prometheus-view';
 import type { WebConfigSource } from './web-config-source';
@@ -116,6 +117,7 @@ export class MetricsServer {
     if (limits) server.maxConnections = limits.maxConnections;
     // Without a listener Node would drop a CONNECT request without an answer.
     server.on('connect', (_request: IncomingMessage, socket: Socket) => refuseConnect(socket));
+    server.on('clientError', answerClientError);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
