@@ -66,8 +66,10 @@ export async function oversizedHeaders(port: number, bytes: number, timeoutMs = 
   const chunk = Buffer.alloc(16 * 1024, 'a');
   socket.write('GET /metrics HTTP/1.1\r\nHost: sockscope\r\nX-Padding: ');
   while (sentBytes < bytes && !answered && !socket.destroyed) {
-    // Not events.once: it rejects on the EPIPE of a server that stopped reading.
+    // Not events.once: it rejects on the EPIPE of a server that stopped reading. Otherwise a
+    // turn of the event loop, so an answer that came is seen before the next chunk.
     if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r).once('close', r));
+    else await new Promise((r) => setImmediate(r));
     sentBytes += chunk.length;
   }
   if (!answered && !socket.destroyed) socket.write('\r\n\r\n');
