@@ -13,8 +13,9 @@ export interface ServingDaemon {
   port: number;
 }
 
-export async function startServing(args: string[] = []): Promise<ServingDaemon> {
-  const daemon = await DaemonProcess.start(['--prometheus.host=127.0.0.1', '--prometheus.port=0', ...args], SERVING);
+/** `readyTimeoutMs`: a TCG guest of the kernel matrix needs far more than the host. */
+export async function startServing(args: string[] = [], readyTimeoutMs = 30_000): Promise<ServingDaemon> {
+  const daemon = await DaemonProcess.start(['--prometheus.host=127.0.0.1', '--prometheus.port=0', ...args], SERVING, readyTimeoutMs);
   const port = (await daemon.waitForLog((l) => l.msg === SERVING, 1000)).port as number;
   return { daemon, port };
 }

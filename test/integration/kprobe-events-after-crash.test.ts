@@ -10,16 +10,19 @@ import { assertModeAttaches, probeModeOptions } from '../helpers/probe-modes';
 import { uniqueProcessName } from '../helpers/traffic';
 import { settledCounts, startServing, tcpRuns } from '../faults/daemon-counts';
 
+// Under TCG in the kernel-matrix guests a start takes tens of seconds.
+const READY_MS = 180_000;
+
 describe('kprobe events after a crash', probeModeOptions('kprobe', 'socket_send'), () => {
-  test('probes.mode=kprobe: the definitions a SIGKILLed daemon left are removed by the next one, which counts exactly', { timeout: 240_000 }, async () => {
+  test('probes.mode=kprobe: the definitions a SIGKILLed daemon left are removed by the next one, which counts exactly', { timeout: 600_000 }, async () => {
     assertModeAttaches('kprobe', ['socket_send']);
-    const first = await startServing(['--probes.mode=kprobe']);
+    const first = await startServing(['--probes.mode=kprobe'], READY_MS);
     const defined = kprobeEventsOf(first.daemon.pid);
     assert.ok(defined.length > 0, 'the kprobe path defines its probes in tracefs');
     assert.equal(await first.daemon.stop('SIGKILL'), null);
     assert.deepEqual(kprobeEventsOf(first.daemon.pid), defined, 'the definitions outlive the killed daemon');
 
-    const second = await startServing(['--probes.mode=kprobe']);
+    const second = await startServing(['--probes.mode=kprobe'], READY_MS);
     try {
       assert.deepEqual(kprobeEventsOf(first.daemon.pid), [], 'the next daemon removed them');
       assert.ok(kprobeEventsOf(second.daemon.pid).length > 0);
