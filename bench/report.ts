@@ -133,6 +133,26 @@ export function renderReport(r: BenchResults): string {
       '',
     );
   }
+  if (r.soak) {
+    const k = r.soak;
+    out.push(
+      `### Soak: ${k.minutes} minutes, ${k.senders} flood senders (${k.floodEventsPerSecond} events/s) and socket churn, a scrape every second`,
+      '',
+      '| minute | RSS MiB | series | hash map entries | map memory KiB | scrape p50 / max ms | load (1 min) |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const m of k.timeline) {
+      const entries = Object.entries(m.mapEntries).map(([name, n]) => `${name} ${n}`).join(', ');
+      out.push(`| ${m.minute} | ${mib(m.rssKiB)} | ${m.series} | ${entries} | ${round(m.mapMemoryBytes / 1024)} | ${m.scrapeMsP50} / ${m.scrapeMsMax} | ${m.loadAverage1m} |`);
+    }
+    out.push(
+      '',
+      `RSS ${mib(k.rssStartKiB)} → ${mib(k.rssEndKiB)} MiB (median of the first and last 30 s), growth ${k.rssGrowthPercent} %, peak ${mib(k.rssPeakKiB)} MiB; ` +
+        `series ${k.seriesStart} → ${k.seriesEnd} (most ${k.seriesMax}); ${k.scrapes} scrapes, p50 ${k.scrapeMsP50} ms, p99 ${k.scrapeMsP99} ms, ` +
+        `${k.scrapeFailures.length} failed; losses ${JSON.stringify(k.losses)}; flood bytes ${k.flood.exact ? 'exact' : `off: ${JSON.stringify(k.flood)}`}.`,
+      '',
+    );
+  }
   if (r.scrape) {
     out.push(`### /metrics cost by active series (metrics.maxSeries=${r.scrape.maxSeriesSetting})`, '');
     out.push('| generated series | samples in body | body KiB | p50 ms | p99 ms | max ms | scrapes | daemon CPU ms per scrape |');

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the whole performance benchmark in one run (docs/performance.md).
  *
- *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,view,healthz,drain,connections,collector-down] [--rounds N] [--program-rounds N]
+ *   node dist/bench/run.js [--phases overhead,protos,programs,max-rate,flows,scrape,view,healthz,drain,connections,collector-down,soak] [--rounds N] [--program-rounds N]
  *                          [--quick] [--out FILE]
  *   node dist/bench/run.js --phases guest-memory,guest-drain [--guest-kernels 5.10,6.12] [--guest-smp 2,16,64]
  *                          [--guest-drain-smp 2,16] [--guest-connections 5000] [--out FILE]
@@ -27,11 +27,12 @@ import type { DrainBlockingResult } from './tools/drain-blocking';
 import { measurePrograms, type ProgramsResult } from './phases/programs';
 import { measureConnections, type ConnectionsResult } from './phases/connections';
 import { measureCollectorDown, type CollectorDownFigures } from './phases/collector-down';
+import { measureSoak, type SoakResult } from './phases/soak';
 import { measureGuests, type GuestPlan, type GuestRun } from './phases/guest';
 import { renderReport } from './report';
 
 // 'protos' adds the hot-path prototypes to the overhead alternation.
-const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'view', 'healthz', 'drain', 'connections', 'collector-down'] as const;
+const ALL_PHASES = ['overhead', 'protos', 'programs', 'max-rate', 'flows', 'scrape', 'view', 'healthz', 'drain', 'connections', 'collector-down', 'soak'] as const;
 // Each boots QEMU guests for tens of minutes: only when named.
 const GUEST_PHASES = ['guest-memory', 'guest-drain'] as const;
 type Phase = (typeof ALL_PHASES)[number] | (typeof GUEST_PHASES)[number];
@@ -144,6 +145,7 @@ export interface BenchResults {
   drainBlocking?: DrainBlockingResult;
   connections?: ConnectionsResult;
   collectorDown?: CollectorDownFigures;
+  soak?: SoakResult;
   guests?: GuestRun[];
 }
 
@@ -256,6 +258,11 @@ async function main(): Promise<void> {
     const minutes = args.quick ? 2 : 10;
     log(`phase collector-down: the OTLP receiver stopped for ${minutes} minutes under steady traffic`);
     results.collectorDown = await measureCollectorDown({ outageMs: minutes * 60_000, log });
+  }
+  if (args.phases.has('soak')) {
+    const minutes = args.quick ? 2 : 10;
+    log(`phase soak: ${minutes} minutes at the highest rate (2 flood senders) with socket churn and a scrape every second`);
+    results.soak = await measureSoak(tools, { minutes, warmupSeconds: args.quick ? 20 : 60, senders: 2, log });
   }
 
   if (args.phases.has('healthz')) {

@@ -66,6 +66,7 @@ export async function runDaemon(config: Config, log: Logger, webConfig?: WebConf
         webConfig,
         probesWithoutAuth: config.prometheus.probesWithoutAuth,
         viewRoutes: view && new ViewRoutes(view, { uiFiles: (relativePath) => uiFiles.read(relativePath) }),
+        limits: config.prometheus,
       })
     : undefined;
   if (server) readers.push(server.reader);

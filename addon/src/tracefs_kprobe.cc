@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <vector>
 
 namespace sockscope {
 namespace {
@@ -36,6 +39,42 @@ std::string AppendProbeDefinition(const std::string& tracefs, const std::string&
   return "";
 }
 
+// The pid in an event name this file made ("p<pid>_<n>_<function>"), 0 for any other name.
+pid_t PidOfEvent(const std::string& event) {
+  if (event.size() < 2 || event[0] != 'p') return 0;
+  size_t end = event.find('_');
+  if (end == std::string::npos || end == 1) return 0;
+  pid_t pid = 0;
+  for (size_t i = 1; i < end; i++) {
+    if (event[i] < '0' || event[i] > '9') return 0;
+    pid = pid * 10 + (event[i] - '0');
+  }
+  return pid;
+}
+
+// Probe definitions outlive a process killed before its destructors ran (SIGKILL, OOM): a
+// definition is global kernel state, not an fd. Removes those of sockscope processes that
+// are gone, once per process. The kernel refuses to remove an event still in use (EBUSY),
+// so an instance in another pid namespace, whose pid looks dead here, keeps its probes.
+void RemoveDefinitionsOfDeadProcesses(const std::string& tracefs) {
+  static std::once_flag swept;
+  std::call_once(swept, [&tracefs] {
+    std::ifstream events(tracefs + "/kprobe_events");
+    std::string line;
+    const std::string prefix = std::string(":") + kGroup + "/";
+    std::vector<std::string> stale;
+    // "p:sockscope/p123_0_tcp_sendmsg tcp_sendmsg" or "r4096:sockscope/p123_1_inet_recvmsg inet_recvmsg"
+    while (std::getline(events, line)) {
+      size_t at = line.find(prefix);
+      if (at == std::string::npos) continue;
+      std::string event = line.substr(at + prefix.size(), line.find(' ', at) - at - prefix.size());
+      pid_t pid = PidOfEvent(event);
+      if (pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(event);
+    }
+    for (const auto& event : stale) AppendProbeDefinition(tracefs, "-:" + std::string(kGroup) + "/" + event);
+  });
+}
+
 }  // namespace
 
 std::unique_ptr<TracefsKprobe> TracefsKprobe::Attach(bpf_program* prog, const std::string& function,
@@ -45,6 +84,7 @@ std::unique_ptr<TracefsKprobe> TracefsKprobe::Attach(bpf_program* prog, const st
     error = "no writable kprobe_events in tracefs";
     return nullptr;
   }
+  RemoveDefinitionsOfDeadProcesses(tracefs);
   // Event names are global in kprobe_profile: pid and a counter keep them apart.
   std::string event = "p" + std::to_string(getpid()) + "_" + std::to_string(next_id++) + "_" + function;
   std::string definition = retprobe ? "r" + std::to_string(kMaxActive) : std::string("p");

@@ -35,7 +35,7 @@ export class SockscopeDaemon {
     const child = spawnChild(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(options.env ?? NODE_ENVIRONMENT) } });
     child.stderr!.resume();
     try {
-      const match = await waitForLine(child, /"port":(\d+),(?:"[a-z]+":"[^"]*",)*"msg":"serving Prometheus metrics/, options.readyTimeoutMs ?? 30_000, 'sockscope daemon');
+      const match = await waitForLine(child, /"port":(\d+),[^\n]*"msg":"serving Prometheus metrics/, options.readyTimeoutMs ?? 30_000, 'sockscope daemon');
       return new SockscopeDaemon(child, Number(match[1]));
     } catch (err) {
       await stopChild(child, 'SIGKILL');

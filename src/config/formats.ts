@@ -114,6 +114,8 @@ function durationFormat(name: string, minMs: number, maxMs: number): SettingForm
 // A day bounds the push period well below the 2^31-1 ms at which Node timers misfire.
 export const OTLP_DURATION = durationFormat('sockscope-otlp-duration', 1, 24 * 3_600_000);
 export const DRAIN_INTERVAL = durationFormat('sockscope-drain-interval', 1, 10_000);
+// At least a second: Node checks these deadlines once a second (metrics-server.ts).
+export const HTTP_TIMEOUT = durationFormat('sockscope-http-timeout', 1000, 3_600_000);
 
 /** 0 or a power of two: at most one bit set. */
 const atMostOneBit = (value: number): boolean => (value & (value - 1)) === 0;
@@ -134,6 +136,19 @@ export const RING_BUFFER_SIZE: SettingFormat = {
     (value as number) >= MIN_RING_BYTES &&
     (value as number) <= MAX_RING_BYTES &&
     atMostOneBit(value as number),
+  show: (value) => formatByteSize(value as number),
+};
+
+const MIN_HEADER_BYTES = 1024;
+const MAX_HEADER_BYTES = 1024 * 1024;
+
+/** Node's http.Server maxHeaderSize: the request line and headers together. */
+export const HTTP_HEADER_SIZE: SettingFormat = {
+  name: 'sockscope-http-header-size',
+  placeholder: '<size>',
+  allowed: `must be from ${formatByteSize(MIN_HEADER_BYTES)} to ${formatByteSize(MAX_HEADER_BYTES)}: an integer or text like "16KiB"`,
+  coerce: (text) => parseByteSize(text) ?? text,
+  isValid: (value) => Number.isInteger(value) && (value as number) >= MIN_HEADER_BYTES && (value as number) <= MAX_HEADER_BYTES,
   show: (value) => formatByteSize(value as number),
 };
 
@@ -166,6 +181,7 @@ const count = (name: string, min: number, max: number): SettingFormat => ({
 });
 export const MAX_SERIES = count('sockscope-max-series', 1, 10_000_000);
 export const MAP_ENTRIES = count('sockscope-map-entries', 64, 16_777_216);
+export const HTTP_CONNECTIONS = count('sockscope-http-connections', 1, 1_000_000);
 const MAX_IO_CACHE_SLOTS = 65_536;
 
 const IO_CACHE_SLOT_COUNT = count('sockscope-io-cache-slots', 0, MAX_IO_CACHE_SLOTS);
@@ -235,7 +251,7 @@ export const HISTOGRAM_KIND = oneOf('sockscope-histogram-kind', '<kind>', HISTOG
 export const FORMATS: readonly SettingFormat[] = [
   BOOLEAN, PORT, LISTEN_HOST, OTLP_ENDPOINT, LOG_LEVEL, OTLP_DURATION, DRAIN_INTERVAL, RING_BUFFER_SIZE, PROBE_MODE,
   FILE_PATH, INPUT_FILE, MAX_SERIES, MAP_ENTRIES, IO_CACHE_SLOTS, SERIES_TTL, METRIC_ATTRIBUTES, PEER_GROUPS, CLUSTER_NETWORKS, HISTOGRAM_KIND,
-  OTLP_HEADERS, OTLP_COMPRESSION,
+  OTLP_HEADERS, OTLP_COMPRESSION, HTTP_TIMEOUT, HTTP_HEADER_SIZE, HTTP_CONNECTIONS,
 ];
 
 convict.addFormats(

@@ -6,13 +6,25 @@ import type convict from 'convict';
 import { DEFAULT_IO_CACHE_SLOTS, DEFAULT_PEER_GROUPS } from './defaults.js';
 import {
   BOOLEAN, DRAIN_INTERVAL, FILE_PATH, FORMATS, INPUT_FILE, HISTOGRAM_KIND, IO_CACHE_SLOTS, LISTEN_HOST, LOG_LEVEL, MAP_ENTRIES,
-  CLUSTER_NETWORKS, MAX_SERIES, METRIC_ATTRIBUTES, OTLP_COMPRESSION, OTLP_DURATION, OTLP_ENDPOINT, OTLP_HEADERS, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
+  CLUSTER_NETWORKS, MAX_SERIES, METRIC_ATTRIBUTES, HTTP_CONNECTIONS, HTTP_HEADER_SIZE, HTTP_TIMEOUT, OTLP_COMPRESSION, OTLP_DURATION, OTLP_ENDPOINT, OTLP_HEADERS, PEER_GROUPS, PORT, PROBE_MODE, RING_BUFFER_SIZE,
   SERIES_TTL, type LogLevel, type ProbeMode, type SettingFormat,
 } from './formats.js';
 
 export interface Config {
   /** webConfigFile '' serves plain HTTP without authentication. */
-  prometheus: { enabled: boolean; host: string; port: number; webConfigFile: string; probesWithoutAuth: boolean };
+  /** Timeouts in milliseconds, maxHeaderSize in bytes. */
+  prometheus: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    webConfigFile: string;
+    probesWithoutAuth: boolean;
+    maxConnections: number;
+    headersTimeout: number;
+    requestTimeout: number;
+    keepAliveTimeout: number;
+    maxHeaderSize: number;
+  };
   /** endpoint '' turns OTLP push off. interval and timeout are in milliseconds. */
   otlp: {
     endpoint: string;
@@ -100,6 +112,42 @@ export const configSchema: convict.Schema<Config> = {
       default: false,
       env: 'SOCKSCOPE_PROMETHEUS_PROBESWITHOUTAUTH',
       arg: 'prometheus.probesWithoutAuth',
+    },
+    // Limits against clients that hold connections or trickle requests (docs/faults.md).
+    maxConnections: {
+      doc: 'Most connections the metrics server holds open at once; it closes further ones as they arrive.',
+      format: HTTP_CONNECTIONS.name,
+      default: 1024,
+      env: 'SOCKSCOPE_PROMETHEUS_MAXCONNECTIONS',
+      arg: 'prometheus.maxConnections',
+    },
+    headersTimeout: {
+      doc: 'Time a client has to send the request line and headers (from connecting or the previous answer); then 408 and close.',
+      format: HTTP_TIMEOUT.name,
+      default: 10_000,
+      env: 'SOCKSCOPE_PROMETHEUS_HEADERSTIMEOUT',
+      arg: 'prometheus.headersTimeout',
+    },
+    requestTimeout: {
+      doc: 'Time a client has to send a whole request; then 408 and close. At least prometheus.headersTimeout.',
+      format: HTTP_TIMEOUT.name,
+      default: 30_000,
+      env: 'SOCKSCOPE_PROMETHEUS_REQUESTTIMEOUT',
+      arg: 'prometheus.requestTimeout',
+    },
+    keepAliveTimeout: {
+      doc: 'How long an idle keep-alive connection is kept after an answer before the server closes it.',
+      format: HTTP_TIMEOUT.name,
+      default: 5000,
+      env: 'SOCKSCOPE_PROMETHEUS_KEEPALIVETIMEOUT',
+      arg: 'prometheus.keepAliveTimeout',
+    },
+    maxHeaderSize: {
+      doc: 'Largest request line plus headers accepted; a larger request gets 431.',
+      format: HTTP_HEADER_SIZE.name,
+      default: 16 * 1024,
+      env: 'SOCKSCOPE_PROMETHEUS_MAXHEADERSIZE',
+      arg: 'prometheus.maxHeaderSize',
     },
   },
   otlp: {

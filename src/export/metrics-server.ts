@@ -6,9 +6,10 @@
  * front of every endpoint.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { MetricProducer } from '@opentelemetry/sdk-metrics';
+import { answerClientError } from './client-errors';
 import { PrometheusTextSerializer } from './prometheus-text';
 import { PrometheusViewBuilder } from './prometheus-view';
 import type { WebConfigSource } from './web-config-source';
@@ -37,7 +38,24 @@ export interface MetricsServerOptions {
   probesWithoutAuth?: boolean;
   /** The landing page, JSON API and live page (ui.enabled); without them /, /api/ and /ui/ answer 404. */
   viewRoutes?: ViewRoutes;
+  /** Limits against clients that hold connections or trickle requests; Node's defaults where absent. */
+  limits?: HttpLimits;
 }
+
+/** The prometheus.* settings of the same names (milliseconds, bytes). */
+export interface HttpLimits {
+  maxConnections: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxHeaderSize: number;
+}
+
+/**
+ * How often Node looks for requests past headersTimeout or requestTimeout (its default, 30 s,
+ * would let a slowloris client hold a connection up to that much longer than the setting says).
+ */
+const DEADLINE_CHECK_MS = 1000;
 
 export interface BoundAddress {
   host: string;
@@ -53,6 +71,14 @@ function hostPort(host: string, port: number): string {
 /** The paths the view's routes answer. */
 function isViewPath(path: string): boolean {
   return path === '/' || path === '/api' || path.startsWith('/api/') || path === '/ui' || path.startsWith('/ui/');
+}
+
+function refuseConnect(socket: Socket): void {
+  const body = 'method not allowed\n';
+  socket.end(
+    `HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: ${TEXT}\r\n` +
+      `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function errorText(error: unknown): string {
@@ -84,7 +110,22 @@ export class MetricsServer {
   async start(): Promise<BoundAddress> {
     if (this.server !== undefined) throw new Error('metrics server already started');
     const { host, port } = this.options;
-    const server = this.gate.createServer((request, response) => void this.handle(request, response));
+    const limits = this.options.limits;
+    const server = this.gate.createServer(
+      (request, response) => void this.handle(request, response),
+      limits && {
+        maxHeaderSize: limits.maxHeaderSize,
+        headersTimeout: limits.headersTimeout,
+        requestTimeout: limits.requestTimeout,
+        keepAliveTimeout: limits.keepAliveTimeout,
+        connectionsCheckingInterval: DEADLINE_CHECK_MS,
+      },
+    );
+    // Past the limit, Node closes a new connection as it arrives.
+    if (limits) server.maxConnections = limits.maxConnections;
+    // Without a listener Node would drop a CONNECT request without an answer.
+    server.on('connect', (_request: IncomingMessage, socket: Socket) => refuseConnect(socket));
+    server.on('clientError', answerClientError);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {

@@ -3,7 +3,9 @@
  * (HTTP, or HTTPS with the configured certificate, swapped when the files change), the
  * client-certificate policy, basic auth and the extra response headers.
  */
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { BasicAuth } from './basic-auth';
@@ -28,11 +30,12 @@ export class WebGate {
     private readonly probesWithoutAuth = false,
   ) {}
 
-  createServer(listener: RequestListener): Server {
+  /** `options`: the HTTP limits (timeouts, header size), for HTTP and HTTPS alike. */
+  createServer(listener: RequestListener, options: ServerOptions = {}): Server {
     const tls = this.source?.current().tls;
-    if (tls === undefined) return createHttpServer(listener);
+    if (tls === undefined) return createHttpServer(options, listener);
     this.appliedTls = tls;
-    const server = createHttpsServer({ ...tls.context, ...clientCertOptions(tls) }, listener);
+    const server = createHttpsServer({ ...options, ...tls.context, ...clientCertOptions(tls) }, listener);
     this.httpsServer = server;
     // Before Node's own listener wraps the socket in TLS: a rotated certificate is used
     // from the very next handshake.

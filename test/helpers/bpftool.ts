@@ -59,6 +59,12 @@ export async function waitUntilUnloaded(ids: readonly number[], timeoutMs = 5000
  * use, from `bpftool map list`: filtered by owner because other sockscope processes may run at once.
  */
 export function mapNamesHeldBy(pid: number): string[] {
+  const ids = new Set(mapIdsHeldBy(pid));
+  return listed('map').filter((m) => ids.has(m.id) && m.name).map((m) => m.name!);
+}
+
+/** IDs of the BPF maps a process holds fds of or its programs use. */
+export function mapIdsHeldBy(pid: number): number[] {
   const ids = new Set(idsOwnedBy(pid, 'map'));
   for (const prog of programIdsOwnedBy(pid)) {
     const info = JSON.parse(execFileSync('bpftool', ['--json', 'prog', 'show', 'id', String(prog)], { encoding: 'utf8' })) as {
@@ -66,8 +72,46 @@ export function mapNamesHeldBy(pid: number): string[] {
     };
     for (const id of info.map_ids ?? []) ids.add(id);
   }
-  const maps = JSON.parse(execFileSync('bpftool', ['--json', 'map', 'list'], { encoding: 'utf8' })) as Array<{ id: number; name?: string }>;
-  return maps.filter((m) => ids.has(m.id) && m.name).map((m) => m.name!);
+  return [...ids];
+}
+
+/** `bpftool <kind> list`: what the kernel has loaded now. */
+function listed(kind: 'prog' | 'map' | 'link'): Array<{ id: number; name?: string; prog_id?: number }> {
+  return JSON.parse(execFileSync('bpftool', ['--json', kind, 'list'], { encoding: 'utf8' })) as Array<{ id: number; name?: string; prog_id?: number }>;
+}
+
+/** What a process has in the kernel: its programs, their maps and the links attaching them. */
+export interface BpfObjects {
+  progs: number[];
+  maps: number[];
+  links: number[];
+}
+
+export function bpfObjectsHeldBy(pid: number): BpfObjects {
+  const progs = programIdsOwnedBy(pid);
+  const links = listed('link').filter((l) => l.prog_id !== undefined && progs.includes(l.prog_id)).map((l) => l.id);
+  return { progs, maps: mapIdsHeldBy(pid), links };
+}
+
+/** Of these objects, the ones the kernel still has (bpftool prog/map/link list). */
+export function bpfObjectsLeft(objects: BpfObjects): BpfObjects {
+  const left = (kind: 'prog' | 'map' | 'link', ids: number[]): number[] => {
+    const loaded = new Set(listed(kind).map((o) => o.id));
+    return ids.filter((id) => loaded.has(id));
+  };
+  return { progs: left('prog', objects.progs), maps: left('map', objects.maps), links: left('link', objects.links) };
+}
+
+/** Waits (the kernel frees objects through deferred work) until none is left, or the timeout; returns what is left. */
+export async function waitUntilFreed(objects: BpfObjects, timeoutMs = 10_000): Promise<BpfObjects> {
+  const deadline = Date.now() + timeoutMs;
+  let left = bpfObjectsLeft(objects);
+  const count = (o: BpfObjects): number => o.progs.length + o.maps.length + o.links.length;
+  while (count(left) > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = bpfObjectsLeft(objects);
+  }
+  return left;
 }
 
 /** IDs of the BPF maps named `name` that a process holds fds of (fdinfo, then bpftool for the name). */

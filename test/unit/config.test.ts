@@ -20,7 +20,10 @@ function configFile(content: unknown): string {
 }
 
 const DEFAULTS: Config = {
-  prometheus: { enabled: true, host: '0.0.0.0', port: 9464, webConfigFile: '', probesWithoutAuth: false },
+  prometheus: {
+    enabled: true, host: '0.0.0.0', port: 9464, webConfigFile: '', probesWithoutAuth: false,
+    maxConnections: 1024, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024,
+  },
   ui: { enabled: true },
   otlp: {
     endpoint: '', interval: 10_000, timeout: 10_000, histograms: 'explicit',
@@ -84,7 +87,7 @@ test('a JSON file sets values, including duration and size text', () => {
     ui: { enabled: false },
   });
   assert.deepEqual(load(['--config', file]), {
-    prometheus: { enabled: false, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
+    prometheus: { ...DEFAULTS.prometheus, enabled: false, host: '127.0.0.1', port: 9000 },
     otlp: { ...DEFAULTS.otlp, endpoint: 'http://localhost:4317', interval: 30_000, timeout: 5000 },
     log: { level: 'debug' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 100, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 262_144, maxListeners: 8192 },
@@ -117,7 +120,7 @@ test('environment variables set values', () => {
     SOCKSCOPE_UI_ENABLED: 'false',
   });
   assert.deepEqual(config, {
-    prometheus: { enabled: false, host: '::1', port: 9500, webConfigFile: '', probesWithoutAuth: false },
+    prometheus: { ...DEFAULTS.prometheus, enabled: false, host: '::1', port: 9500 },
     otlp: { ...DEFAULTS.otlp, endpoint: 'http://localhost:4317', interval: 60_000, timeout: 2000 },
     log: { level: 'warn' },
     ebpf: { ringBufferSize: 8 * 1024 * 1024, drainInterval: 1000, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 262_144, maxListeners: 8192 },
@@ -158,7 +161,7 @@ test('flags set values in both --key value and --key=value forms', () => {
     '--ui.enabled=false',
   ]);
   assert.deepEqual(config, {
-    prometheus: { enabled: true, host: '127.0.0.1', port: 9000, webConfigFile: '', probesWithoutAuth: false },
+    prometheus: { ...DEFAULTS.prometheus, enabled: true, host: '127.0.0.1', port: 9000 },
     otlp: { ...DEFAULTS.otlp, endpoint: 'http://127.0.0.1:4317', interval: 15_000, timeout: 3000 },
     log: { level: 'trace' },
     ebpf: { ringBufferSize: 4 * 1024 * 1024, drainInterval: 10, maxFlows: 32_768, ioCacheSlots: 1024, maxSockets: 262_144, maxListeners: 8192 },
@@ -362,6 +365,7 @@ test('a long bad value is cut short in the message', () => {
 test('every setting has a doc, a flag and an environment variable named by the rule', () => {
   assert.deepEqual(SETTINGS.map((s) => s.key), [
     'prometheus.enabled', 'prometheus.host', 'prometheus.port', 'prometheus.webConfigFile', 'prometheus.probesWithoutAuth',
+    'prometheus.maxConnections', 'prometheus.headersTimeout', 'prometheus.requestTimeout', 'prometheus.keepAliveTimeout', 'prometheus.maxHeaderSize',
     'otlp.endpoint', 'otlp.interval', 'otlp.timeout', 'otlp.histograms',
     'otlp.headers', 'otlp.headersFile', 'otlp.compression', 'otlp.caFile', 'otlp.certFile', 'otlp.keyFile',
     'log.level',
@@ -466,6 +470,24 @@ test('a check passed in by the caller fails like a format: key, value as given, 
     () => loadConfig({ argv: [], env: { SOCKSCOPE_METRICS_ATTRIBUTES: '[{"metric":"sockscope.nope","attributes":[]}]' }, checks: SETTING_CHECKS }),
     'unknown metric "sockscope.nope"',
     '(from env SOCKSCOPE_METRICS_ATTRIBUTES)',
+  );
+});
+
+test('the HTTP limits of the metrics server take durations and sizes, and the request deadline is not before the headers one', () => {
+  const loadChecked = (argv: string[]): Config => loadConfig({ argv, env: {}, checks: SETTING_CHECKS });
+  const config = loadChecked([
+    '--prometheus.maxConnections=50', '--prometheus.headersTimeout=2s', '--prometheus.requestTimeout', '1m',
+    '--prometheus.keepAliveTimeout=1500', '--prometheus.maxHeaderSize=8KiB',
+  ]);
+  assert.deepEqual(config.prometheus, {
+    ...DEFAULTS.prometheus, maxConnections: 50, headersTimeout: 2000, requestTimeout: 60_000, keepAliveTimeout: 1500, maxHeaderSize: 8192,
+  });
+  assertConfigError(() => load(['--prometheus.maxConnections=0']), 'prometheus.maxConnections = "0"', 'from 1 to');
+  assertConfigError(() => load(['--prometheus.headersTimeout=10ms']), 'prometheus.headersTimeout = "10ms"', 'from 1s');
+  assertConfigError(() => load(['--prometheus.maxHeaderSize=2MiB']), 'prometheus.maxHeaderSize = "2MiB"', 'from 1KiB to 1MiB');
+  assertConfigError(
+    () => loadChecked(['--prometheus.headersTimeout=20s', '--prometheus.requestTimeout=10s']),
+    'prometheus.requestTimeout = "10s" is invalid: must be at least prometheus.headersTimeout (20000 ms)',
   );
 });
 
