@@ -4,6 +4,7 @@
  * renders) with what the children did.
  */
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describeHooks, type CheckReport } from '../check';
 import { BpfCollector } from '../collector/bpf-collector';
@@ -108,8 +109,4 @@ async function exercise(ns: PrivateNamespace, names: ChildNames, producer: Socks
     if (exitStatus(checks) === 0) break;
   }
   return checks;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -2,6 +2,7 @@
  * `sockscope top`: the live view on a terminal, or one snapshot as text or JSON when asked
  * (--once, --output) or when stdout or stdin is not a terminal.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { Config } from '../config/schema';
 import { createLogger, type Logger } from '../log';
@@ -31,7 +32,7 @@ export async function runTop(config: Config, options: TopOptions): Promise<numbe
       // No earlier sample (probes attached just now, or a daemon whose view was idle): no rates
       // yet. One window later there are.
       if (snapshot.windowSeconds === 0) {
-        await new Promise((resolve) => setTimeout(resolve, options.windowMs));
+        await sleep(options.windowMs);
         snapshot = await source.snapshot(query);
       }
       process.stdout.write(options.output === 'json' ? `${JSON.stringify(snapshot, null, 2)}\n` : renderText(snapshot, DEFAULT_SORT));
